@@ -1,0 +1,168 @@
+//! The desired network of one node: what the profile asks the kernel to hold.
+//!
+//! This is the contract between the pure front (profile, render, k3s flags)
+//! and the engine (plan, netlink): typed links with their kind and options,
+//! addresses and routes, all defaults applied.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use serde::Serialize;
+
+use crate::profile::model::{
+    AdSelect, BondMode, IpvlanMode, LacpRate, MacvlanMode, Mode, Network, PrimaryReselect, Role,
+    XmitHashPolicy,
+};
+
+/// Everything n3xnet manages on one node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DesiredNetwork {
+    pub node: String,
+    /// From `nodes.<node>.role` when the profile says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    pub mode: Mode,
+    /// The link carrying the cluster network (k3s `--flannel-iface`).
+    pub cluster_interface: String,
+    /// The node's cluster address (the reserved one in DHCP mode).
+    pub cluster_ip: Ipv4Addr,
+    /// Parents always come before their children.
+    pub links: Vec<DesiredLink>,
+    pub addresses: Vec<DesiredAddress>,
+    pub routes: Vec<DesiredRoute>,
+}
+
+impl DesiredNetwork {
+    pub fn link(&self, name: &str) -> Option<&DesiredLink> {
+        self.links.iter().find(|l| l.name == name)
+    }
+
+    pub fn addresses_on<'a>(&'a self, link: &'a str) -> impl Iterator<Item = &'a DesiredAddress> {
+        self.addresses.iter().filter(move |a| a.link == link)
+    }
+
+    /// The link a logical network runs on, if the node has that network.
+    pub fn network_link(&self, net: Network) -> Option<&DesiredLink> {
+        self.links.iter().find(|l| l.network == Some(net))
+    }
+}
+
+/// One link n3xnet owns on the node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DesiredLink {
+    pub name: String,
+    pub kind: LinkKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mtu: Option<u32>,
+    /// The bond this link is a port of.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub master: Option<String>,
+    /// The address comes from DHCP instead of the profile.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dhcp: bool,
+    /// The logical network whose address this link carries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<Network>,
+    /// The Multus network this link is the host shim of.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multus: Option<String>,
+}
+
+impl DesiredLink {
+    /// The link this one is stacked on (VLAN/macvlan/ipvlan parent).
+    pub fn parent(&self) -> Option<&str> {
+        match &self.kind {
+            LinkKind::Vlan { parent, .. }
+            | LinkKind::Macvlan { parent, .. }
+            | LinkKind::Ipvlan { parent, .. } => Some(parent),
+            LinkKind::Ethernet | LinkKind::Bond(_) => None,
+        }
+    }
+
+    /// True for links n3xnet creates (as opposed to NICs it only configures).
+    pub fn is_virtual(&self) -> bool {
+        !matches!(self.kind, LinkKind::Ethernet)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum LinkKind {
+    /// A NIC that exists already; n3xnet configures it but never creates it.
+    Ethernet,
+    Bond(BondOptions),
+    Vlan { parent: String, id: u16 },
+    Macvlan { parent: String, mode: MacvlanMode },
+    Ipvlan { parent: String, mode: IpvlanMode },
+}
+
+impl LinkKind {
+    /// The kernel's `IFLA_INFO_KIND` of the link (`None` for NICs).
+    pub fn kernel_kind(&self) -> Option<&'static str> {
+        match self {
+            LinkKind::Ethernet => None,
+            LinkKind::Bond(_) => Some("bond"),
+            LinkKind::Vlan { .. } => Some("vlan"),
+            LinkKind::Macvlan { .. } => Some("macvlan"),
+            LinkKind::Ipvlan { .. } => Some("ipvlan"),
+        }
+    }
+}
+
+/// Bond options with every default applied. Options the mode does not use
+/// are `None`: n3xnet leaves them at the kernel's value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BondOptions {
+    pub mode: BondMode,
+    pub members: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub primary: Option<String>,
+    pub miimon: u32,
+    pub updelay: u32,
+    pub downdelay: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub primary_reselect: Option<PrimaryReselect>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lacp_rate: Option<LacpRate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub xmit_hash_policy: Option<XmitHashPolicy>,
+    pub min_links: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ad_select: Option<AdSelect>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DesiredAddress {
+    pub link: String,
+    pub address: Ipv4Net,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DesiredRoute {
+    pub destination: Ipv4Net,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<Ipv4Addr>,
+    pub link: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metric: Option<u32>,
+}
+
+impl fmt::Display for DesiredRoute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.destination.prefix_len() == 0 {
+            f.write_str("default")?;
+        } else {
+            write!(f, "{}", self.destination)?;
+        }
+        if let Some(gw) = self.gateway {
+            write!(f, " via {gw}")?;
+        }
+        write!(f, " dev {}", self.link)?;
+        if let Some(m) = self.metric {
+            write!(f, " metric {m}")?;
+        }
+        Ok(())
+    }
+}

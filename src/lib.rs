@@ -1,0 +1,11 @@
+//! n3xnet: the on-node network supervisor of n3x edge Kubernetes nodes.
+//!
+//! The flow is one-way: [`profile`] (parse, validate, resolve one node) →
+//! [`desired`] state → [`plan`] (pure diff against [`state`]) → netlink
+//! (read, execute, verify) → monitor → report. Everything up to the plan is
+//! pure and tested without root.
+
+pub mod desired;
+pub mod plan;
+pub mod profile;
+pub mod state;
