@@ -92,9 +92,18 @@ pub enum LinkKind {
     /// A NIC that exists already; n3xnet configures it but never creates it.
     Ethernet,
     Bond(BondOptions),
-    Vlan { parent: String, id: u16 },
-    Macvlan { parent: String, mode: MacvlanMode },
-    Ipvlan { parent: String, mode: IpvlanMode },
+    Vlan {
+        parent: String,
+        id: u16,
+    },
+    Macvlan {
+        parent: String,
+        mode: MacvlanMode,
+    },
+    Ipvlan {
+        parent: String,
+        mode: IpvlanMode,
+    },
 }
 
 impl LinkKind {

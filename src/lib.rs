@@ -5,6 +5,7 @@
 //! (read, execute, verify) → monitor → report. Everything up to the plan is
 //! pure and tested without root.
 
+pub mod cli;
 pub mod desired;
 pub mod plan;
 pub mod profile;

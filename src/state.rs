@@ -126,7 +126,9 @@ pub enum LinkInfo {
     Veth,
     Bridge,
     /// Any other kind, by its `IFLA_INFO_KIND`.
-    Other { kind: String },
+    Other {
+        kind: String,
+    },
 }
 
 impl LinkInfo {

@@ -87,26 +87,55 @@ pub enum Op {
         mac: Option<MacAddr>,
     },
     /// Delete a link n3xnet owns (never a foreign one).
-    DeleteLink { name: String },
+    DeleteLink {
+        name: String,
+    },
     SetBondOptions {
         bond: String,
         changes: Vec<BondChange>,
     },
-    SetMacvlanMode { name: String, mode: MacvlanMode },
-    SetUp { name: String },
-    SetDown { name: String },
+    SetMacvlanMode {
+        name: String,
+        mode: MacvlanMode,
+    },
+    SetUp {
+        name: String,
+    },
+    SetDown {
+        name: String,
+    },
     /// Enslave a port (it must be down; a later `SetUp` brings it back).
-    SetMaster { port: String, bond: String },
+    SetMaster {
+        port: String,
+        bond: String,
+    },
     /// Release a port from its bond.
-    ReleasePort { port: String },
-    SetMtu { name: String, mtu: u32 },
+    ReleasePort {
+        port: String,
+    },
+    SetMtu {
+        name: String,
+        mtu: u32,
+    },
     /// `addr_gen_mode none` and `accept_ra 0`, and drop existing fe80::/64
     /// (networkd's `LinkLocalAddressing=no`, `IPv6AcceptRA=no`).
-    DisableIpv6Auto { name: String },
-    AddAddress { link: String, address: Ipv4Net },
-    DeleteAddress { link: String, address: Ipv4Net },
-    AddRoute { route: DesiredRoute },
-    DeleteRoute { route: RouteKey },
+    DisableIpv6Auto {
+        name: String,
+    },
+    AddAddress {
+        link: String,
+        address: Ipv4Net,
+    },
+    DeleteAddress {
+        link: String,
+        address: Ipv4Net,
+    },
+    AddRoute {
+        route: DesiredRoute,
+    },
+    DeleteRoute {
+        route: RouteKey,
+    },
 }
 
 impl Op {
@@ -143,9 +172,7 @@ impl fmt::Display for Op {
                     LinkKind::Ethernet => write!(f, " ethernet")?,
                     LinkKind::Bond(o) => write!(f, " bond mode {}", o.mode)?,
                     LinkKind::Vlan { parent, id } => write!(f, " vlan {id} on {parent}")?,
-                    LinkKind::Macvlan { parent, mode } => {
-                        write!(f, " macvlan {mode} on {parent}")?
-                    }
+                    LinkKind::Macvlan { parent, mode } => write!(f, " macvlan {mode} on {parent}")?,
                     LinkKind::Ipvlan { parent, mode } => write!(f, " ipvlan {mode} on {parent}")?,
                 }
                 if let Some(m) = mtu {

@@ -109,7 +109,8 @@ struct HostAddr(Ipv4Net);
 
 impl Decode for HostAddr {
     fn decode(node: &Node, path: &str, d: &mut Diags) -> Option<Self> {
-        const EXPECTED: &str = "an IPv4 address, bare (/24 implied) or with a prefix like 192.168.1.1/24";
+        const EXPECTED: &str =
+            "an IPv4 address, bare (/24 implied) or with a prefix like 192.168.1.1/24";
         let s = string(node, path, d, EXPECTED)?;
         let net = if s.contains('/') {
             s.parse::<Ipv4Net>().ok()
@@ -146,7 +147,13 @@ macro_rules! decode_kernel_enum {
         }
     )+};
 }
-decode_kernel_enum!(BondMode, PrimaryReselect, LacpRate, XmitHashPolicy, AdSelect);
+decode_kernel_enum!(
+    BondMode,
+    PrimaryReselect,
+    LacpRate,
+    XmitHashPolicy,
+    AdSelect
+);
 
 impl Decode for Mode {
     fn decode(node: &Node, path: &str, d: &mut Diags) -> Option<Self> {
@@ -320,7 +327,11 @@ impl<'n> Fields<'n> {
             .iter()
             .any(|e| e.key == key && !matches!(e.node.value, Value::Null));
         if !present {
-            d.push(&join(&self.path, key), None, format!("missing: expected {expected}"));
+            d.push(
+                &join(&self.path, key),
+                None,
+                format!("missing: expected {expected}"),
+            );
             self.ok = false;
             return None;
         }
@@ -336,17 +347,22 @@ impl<'n> Fields<'n> {
         }
     }
 
-    /// Reports unknown keys; `hint` may explain one; true when all fields decoded.
+    /// Reports unknown keys; `hint` may explain one; true when all fields
+    /// decoded. Unknown keys do not make the table unusable, so the rest of
+    /// the profile is still validated and every problem shows in one run.
     fn finish(self, d: &mut Diags, known: &str, hint: impl Fn(&str) -> Option<String>) -> bool {
-        let mut ok = self.ok;
         for (e, used) in self.entries.iter().zip(&self.used) {
             if !used {
-                ok = false;
-                let expected = hint(&e.key).unwrap_or_else(|| format!("one of the known keys: {known}"));
-                d.push(&join(&self.path, &e.key), Some(format!("unknown key {:?}", e.key)), expected);
+                let expected =
+                    hint(&e.key).unwrap_or_else(|| format!("one of the known keys: {known}"));
+                d.push(
+                    &join(&self.path, &e.key),
+                    Some(format!("unknown key {:?}", e.key)),
+                    expected,
+                );
             }
         }
-        ok
+        self.ok
     }
 }
 
@@ -518,9 +534,11 @@ pub fn profile(root: &Node, d: &mut Diags) -> Option<Profile> {
         })
     });
     let interfaces: Option<Interfaces> = f.req("interfaces", d, "a table with at least `cluster`");
-    let server_api: Option<String> = f.req("serverApi", d, "the API URL like https://192.168.1.1:6443");
+    let server_api: Option<String> =
+        f.req("serverApi", d, "the API URL like https://192.168.1.1:6443");
     let cluster_cidr: Option<Ipv4Net> = f.req("clusterCidr", d, "the pod CIDR like 10.42.0.0/16");
-    let service_cidr: Option<Ipv4Net> = f.req("serviceCidr", d, "the service CIDR like 10.43.0.0/16");
+    let service_cidr: Option<Ipv4Net> =
+        f.req("serviceCidr", d, "the service CIDR like 10.43.0.0/16");
     let p = Profile {
         mode: f.opt("mode", d).unwrap_or_default(),
         ip_addresses: ip_addresses.unwrap_or_default(),

@@ -25,7 +25,11 @@ pub struct Diagnostic {
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.found {
-            Some(found) => write!(f, "{}: found {}, expected {}", self.path, found, self.expected),
+            Some(found) => write!(
+                f,
+                "{}: found {}, expected {}",
+                self.path, found, self.expected
+            ),
             None => write!(f, "{}: {}", self.path, self.expected),
         }
     }
@@ -69,6 +73,17 @@ impl Diags {
     /// Reports a problem at `path`; `found` is `None` for a missing value.
     pub fn push(&mut self, path: &str, found: Option<String>, expected: impl Into<String>) {
         let pos = self.lookup(path);
+        self.push_at(path, pos, found, expected);
+    }
+
+    /// Reports a problem at a known position (syntax errors).
+    pub fn push_at(
+        &mut self,
+        path: &str,
+        pos: Option<Pos>,
+        found: Option<String>,
+        expected: impl Into<String>,
+    ) {
         self.list.push(Diagnostic {
             path: path.to_string(),
             line: pos.map(|p| p.line),

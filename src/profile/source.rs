@@ -84,6 +84,13 @@ pub enum Format {
 }
 
 impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Toml => "TOML",
+            Format::Json => "JSON",
+        }
+    }
+
     pub fn from_path(path: &std::path::Path) -> Format {
         match path.extension().and_then(|e| e.to_str()) {
             Some(e) if e.eq_ignore_ascii_case("json") => Format::Json,
@@ -151,7 +158,9 @@ fn parse_toml(text: &str) -> Result<Node, Vec<SyntaxError>> {
                 Ok(n) => Value::Int(n),
                 Err(_) => Value::Str(i.as_str().to_string()),
             },
-            DeValue::Float(x) => Value::Float(x.as_str().replace('_', "").parse().unwrap_or(f64::NAN)),
+            DeValue::Float(x) => {
+                Value::Float(x.as_str().replace('_', "").parse().unwrap_or(f64::NAN))
+            }
             DeValue::Boolean(b) => Value::Bool(*b),
             DeValue::Datetime(d) => Value::Datetime(d.to_string()),
             DeValue::Array(a) => Value::Array(
@@ -224,7 +233,9 @@ mod tests {
         let n = parse("a = 1\n[b]\n  c = \"x\"\n", Format::Toml).unwrap();
         let Value::Table(t) = n.value else { panic!() };
         assert_eq!(t[1].key, "b");
-        let Value::Table(b) = &t[1].node.value else { panic!() };
+        let Value::Table(b) = &t[1].node.value else {
+            panic!()
+        };
         assert_eq!(b[0].key_pos, Some(Pos { line: 3, col: 3 }));
         assert_eq!(b[0].node.pos, Some(Pos { line: 3, col: 7 }));
     }

@@ -1,0 +1,50 @@
+//! `n3xnetctl`: the operator's window and the offline tools.
+
+pub mod exit;
+mod profile_args;
+mod validate;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use profile_args::ProfileArgs;
+
+/// n3xnet control: validate, plan and apply node network profiles; inspect
+/// and render them for k3s and systemd-networkd.
+#[derive(Debug, Parser)]
+#[command(name = "n3xnetctl", version, about, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+const EXIT_CODES: &str = "Exit codes: 0 ok / in sync / nothing to do; 1 drift (check) or apply failed and rolled back; \
+2 changes pending (plan); 64 usage; 65 invalid profile; 66 profile unreadable; 69 kernel lacks a feature; \
+70 internal error; 74 netlink/I-O error; 77 permission denied.";
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check profiles and report every problem at once (exit 0 valid, 65 invalid, 66 unreadable).
+    Validate(validate::Args),
+}
+
+/// Parses the command line and runs the command; returns the exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let code = match cli.command {
+        Command::Validate(a) => validate::run(&a),
+    };
+    ExitCode::from(code)
+}

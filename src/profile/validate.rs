@@ -1,0 +1,297 @@
+//! Whole-profile checks: what no single node can judge (addresses unique
+//! across nodes, one subnet per network, CIDRs, serverApi, DHCP server), then
+//! every node resolved.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+
+use super::diag::{join, Diags};
+use super::model::{Mode, Network, Profile};
+use super::resolve;
+
+/// Runs every check; problems land in `d`.
+pub fn validate(p: &Profile, d: &mut Diags) {
+    let nodes = p.node_names();
+    if nodes.is_empty() {
+        d.push(
+            "ipAddresses",
+            None,
+            "at least one node (ipAddresses.<node>.cluster)",
+        );
+    }
+    for n in &nodes {
+        if !valid_node_name(n) {
+            d.push(
+                &join("ipAddresses", n),
+                Some(format!("node name {n:?}")),
+                "a Kubernetes node name: lowercase letters, digits, '-' and '.', starting and ending alphanumeric",
+            );
+        }
+    }
+    unique_addresses(p, d);
+    one_subnet_per_network(p, d);
+    cidrs(p, d);
+    if let Err(expected) = server_api_host(&p.server_api) {
+        d.push("serverApi", Some(format!("{:?}", p.server_api)), expected);
+    }
+    reservations(p, d);
+    dhcp_server(p, d);
+    for (nad, m) in &p.multus {
+        for n in m.host_addresses.keys().filter(|n| !nodes.contains(n)) {
+            let path = join(&join(&join("multus", nad), "hostAddresses"), n);
+            d.push(&path, Some(format!("node {n:?}")), "a node of this profile");
+        }
+    }
+    for n in &nodes {
+        resolve::resolve_node(p, n, d);
+    }
+}
+
+fn valid_node_name(n: &str) -> bool {
+    let ok_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.';
+    let ends = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    n.len() <= 253 && n.chars().all(ok_char) && ends(n.chars().next()) && ends(n.chars().last())
+}
+
+/// The host of `https://HOST[:PORT][/]`, or what was expected.
+pub fn server_api_host(url: &str) -> Result<&str, &'static str> {
+    const EXPECTED: &str = "an https URL of the API server like https://192.168.1.1:6443";
+    let rest = url.strip_prefix("https://").ok_or(EXPECTED)?;
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (rest, None),
+    };
+    if let Some(p) = port {
+        if !p.parse::<u16>().is_ok_and(|p| p > 0) {
+            return Err(EXPECTED);
+        }
+    }
+    let host_ok = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+    if host_ok {
+        Ok(host)
+    } else {
+        Err(EXPECTED)
+    }
+}
+
+fn addr_path(node: &str, net: Network) -> String {
+    join(&join("ipAddresses", node), net.as_str())
+}
+
+fn unique_addresses(p: &Profile, d: &mut Diags) {
+    for net in Network::ALL {
+        let mut seen: BTreeMap<Ipv4Addr, &str> = BTreeMap::new();
+        for (node, addrs) in &p.ip_addresses {
+            let Some(a) = addrs.get(&net) else { continue };
+            match seen.get(&a.addr()) {
+                Some(first) => d.push(
+                    &addr_path(node, net),
+                    Some(a.addr().to_string()),
+                    format!("an address no other node has ({first} has it)"),
+                ),
+                None => {
+                    seen.insert(a.addr(), node);
+                }
+            }
+        }
+    }
+}
+
+/// Every node's address on one network lies in the same subnet: the DHCP
+/// server's for DHCP clusters, else the one most nodes use.
+fn one_subnet_per_network(p: &Profile, d: &mut Diags) {
+    for net in Network::ALL {
+        let mut by_subnet: BTreeMap<Ipv4Net, Vec<&str>> = BTreeMap::new();
+        for (node, addrs) in &p.ip_addresses {
+            if let Some(a) = addrs.get(&net) {
+                by_subnet.entry(a.trunc()).or_default().push(node);
+            }
+        }
+        let dhcp_subnet = (net == Network::Cluster && p.mode == Mode::Dhcp)
+            .then(|| p.dhcp_server.as_ref().map(|s| s.subnet.trunc()))
+            .flatten();
+        let Some(main) = dhcp_subnet.or_else(|| {
+            by_subnet
+                .iter()
+                .max_by_key(|(_, nodes)| nodes.len())
+                .map(|(s, _)| *s)
+        }) else {
+            continue;
+        };
+        let peers = by_subnet.get(&main).map(|v| v.join(", "));
+        for (subnet, nodes) in &by_subnet {
+            if *subnet == main {
+                continue;
+            }
+            for node in nodes {
+                let a = p.ip_addresses[*node][&net];
+                let like = match (&dhcp_subnet, &peers) {
+                    (Some(_), _) => "dhcpServer.subnet".to_string(),
+                    (None, Some(peers)) => format!("as {peers}"),
+                    (None, None) => String::new(),
+                };
+                d.push(
+                    &addr_path(node, net),
+                    Some(a.to_string()),
+                    format!("an address in the {net} subnet {main} ({like})"),
+                );
+            }
+        }
+    }
+}
+
+fn cidrs(p: &Profile, d: &mut Diags) {
+    let overlap = |a: &Ipv4Net, b: &Ipv4Net| a.contains(&b.network()) || b.contains(&a.network());
+    if overlap(&p.cluster_cidr, &p.service_cidr) {
+        d.push(
+            "serviceCidr",
+            Some(p.service_cidr.to_string()),
+            format!("a CIDR not overlapping clusterCidr {}", p.cluster_cidr),
+        );
+    }
+    for (field, cidr) in [
+        ("clusterCidr", &p.cluster_cidr),
+        ("serviceCidr", &p.service_cidr),
+    ] {
+        if cidr.trunc() != *cidr {
+            d.push(
+                field,
+                Some(cidr.to_string()),
+                format!("a network prefix (host bits zero: {})", cidr.trunc()),
+            );
+        }
+        let clash: BTreeSet<String> = p
+            .ip_addresses
+            .values()
+            .flat_map(|m| m.iter())
+            .filter(|(_, a)| overlap(&a.trunc(), cidr))
+            .map(|(net, a)| format!("{net} {}", a.trunc()))
+            .collect();
+        if !clash.is_empty() {
+            let list: Vec<_> = clash.into_iter().collect();
+            d.push(
+                field,
+                Some(cidr.to_string()),
+                format!(
+                    "a CIDR not overlapping the node networks ({})",
+                    list.join(", ")
+                ),
+            );
+        }
+    }
+}
+
+fn reservations(p: &Profile, d: &mut Diags) {
+    let mut macs = BTreeMap::new();
+    for (node, r) in &p.reservations {
+        let base = join("reservations", node);
+        if let Some(first) = macs.insert(r.mac, node) {
+            d.push(
+                &join(&base, "mac"),
+                Some(r.mac.to_string()),
+                format!("a MAC no other node has ({first} has it)"),
+            );
+        }
+        if let Some(a) = p
+            .ip_addresses
+            .get(node)
+            .and_then(|m| m.get(&Network::Cluster))
+        {
+            if a.addr() != r.ip {
+                d.push(
+                    &join(&base, "ip"),
+                    Some(r.ip.to_string()),
+                    format!(
+                        "the node's cluster address {} (ipAddresses.{node}.cluster)",
+                        a.addr()
+                    ),
+                );
+            }
+        }
+        if let Some(s) = &p.dhcp_server {
+            if !s.subnet.contains(&r.ip) {
+                d.push(
+                    &join(&base, "ip"),
+                    Some(r.ip.to_string()),
+                    format!("an address in dhcpServer.subnet {}", s.subnet),
+                );
+            }
+        }
+    }
+}
+
+fn dhcp_server(p: &Profile, d: &mut Diags) {
+    let Some(s) = &p.dhcp_server else { return };
+    for (field, a) in [
+        ("ip", Some(s.ip)),
+        ("rangeStart", Some(s.range_start)),
+        ("rangeEnd", Some(s.range_end)),
+        ("gateway", s.gateway),
+    ] {
+        if let Some(a) = a.filter(|a| !s.subnet.contains(a)) {
+            d.push(
+                &join("dhcpServer", field),
+                Some(a.to_string()),
+                format!("an address in dhcpServer.subnet {}", s.subnet),
+            );
+        }
+    }
+    if s.range_start > s.range_end {
+        d.push(
+            "dhcpServer.rangeEnd",
+            Some(s.range_end.to_string()),
+            format!("an address not below rangeStart {}", s.range_start),
+        );
+    }
+    if !valid_lease_time(&s.lease_time) {
+        d.push(
+            "dhcpServer.leaseTime",
+            Some(format!("{:?}", s.lease_time)),
+            "a lease time like 12h, 30m, 3600 or infinite",
+        );
+    }
+}
+
+fn valid_lease_time(t: &str) -> bool {
+    if t == "infinite" {
+        return true;
+    }
+    let digits = t.trim_end_matches(['s', 'm', 'h', 'd', 'w']);
+    t.len() - digits.len() <= 1 && !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_api_forms() {
+        assert_eq!(
+            server_api_host("https://192.168.1.1:6443"),
+            Ok("192.168.1.1")
+        );
+        assert_eq!(
+            server_api_host("https://k3s.example:6443/"),
+            Ok("k3s.example")
+        );
+        assert!(server_api_host("http://192.168.1.1:6443").is_err());
+        assert!(server_api_host("https://192.168.1.1:0").is_err());
+        assert!(server_api_host("https://").is_err());
+    }
+
+    #[test]
+    fn lease_times() {
+        for ok in ["12h", "3600", "infinite", "30m"] {
+            assert!(valid_lease_time(ok), "{ok}");
+        }
+        for bad in ["", "h", "12hh", "1.5h", "-1"] {
+            assert!(!valid_lease_time(bad), "{bad}");
+        }
+    }
+}
