@@ -17,6 +17,7 @@ use crate::profile::model::{
 
 /// Everything n3xnet manages on one node.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DesiredNetwork {
     pub node: String,
     /// From `nodes.<node>.role` when the profile says.

@@ -705,7 +705,7 @@ fn resolve_bond(m: &Merged<'_>, name: &str, links: &mut Links, d: &mut Diags) ->
     };
     let miimon = cfg.miimon.unwrap_or(100);
     // NixOS's 200 ms, as the kernel would round it for this miimon.
-    let default_delay = if miimon > 0 { 200 / miimon * miimon } else { 0 };
+    let default_delay = 200u32.checked_div(miimon).map_or(0, |n| n * miimon);
     let mut delay = |v: Option<u32>, field: &str, f: fn(&BondConfig) -> bool| -> u32 {
         let Some(v) = v else { return default_delay };
         let path = m.bond_path(field, f);
