@@ -7,6 +7,8 @@
 
 pub mod cli;
 pub mod desired;
+pub mod k3s;
 pub mod plan;
 pub mod profile;
+pub mod render;
 pub mod state;

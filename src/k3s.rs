@@ -1,0 +1,473 @@
+//! k3s flags for one node, derived from the same profile that configures its
+//! network, so that `--node-ip` and `--flannel-iface` can never disagree with
+//! the addresses and links n3xnet puts on the node.
+//!
+//! The four network flags follow n3x's `mkExtraFlags` byte for byte: every
+//! node gets `--node-ip=<cluster IP> --flannel-iface=<cluster interface>`,
+//! servers add `--advertise-address=<cluster IP> --tls-san=<serverApi host>`.
+//! The `env` and `config` formats add what a Debian unit or a k3s config
+//! drop-in needs to form the cluster, always *after* those four flags:
+//! `--cluster-init` on the primary server (the node whose cluster IP is
+//! serverApi's host), `--server <serverApi>` on the other servers, and
+//! `K3S_URL` / `server:` on agents.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::str::FromStr;
+
+use crate::desired::DesiredNetwork;
+use crate::profile::model::Role;
+use crate::profile::validate::server_api_host;
+use crate::profile::{resolve, Diagnostic, Profile};
+
+/// Output shape of [`flags`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// The flags on one line, as n3x passes them in `extraFlags`.
+    Args,
+    /// `/etc/default/k3s-server` or `/etc/default/k3s-agent`, read by the
+    /// Debian units as a systemd `EnvironmentFile` (`$K3S_*_OPTS` is split
+    /// on whitespace by systemd).
+    Env,
+    /// A `/etc/rancher/k3s/config.yaml.d/` drop-in.
+    Config,
+}
+
+impl Format {
+    pub const ALL: [Format; 3] = [Format::Args, Format::Env, Format::Config];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Args => "args",
+            Format::Env => "env",
+            Format::Config => "config",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Format::ALL
+            .into_iter()
+            .find(|f| f.as_str() == s)
+            .ok_or_else(|| format!("unknown k3s flags format {s:?}: expected args, env or config"))
+    }
+}
+
+fn role_str(role: Role) -> &'static str {
+    match role {
+        Role::Server => "server",
+        Role::Agent => "agent",
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum K3sError {
+    #[error("serverApi {url:?} is not usable: expected {expected}")]
+    ServerApi { url: String, expected: &'static str },
+    #[error("cannot resolve node {node:?}: {}", list(.diagnostics))]
+    Resolve {
+        node: String,
+        diagnostics: Vec<Diagnostic>,
+    },
+    #[error("node {node:?} is a{} in the profile (nodes.{node}.role) but was asked for as a{}", article(*.profile), article(*.asked))]
+    RoleMismatch {
+        node: String,
+        profile: Role,
+        asked: Role,
+    },
+    #[error(
+        "no node's cluster IP is serverApi's host {host:?} ({url}), so no server can be told to \
+         run --cluster-init and the others whom to join; set serverApi to the first server's \
+         cluster IP"
+    )]
+    NoPrimary { host: String, url: String },
+}
+
+fn list(d: &[Diagnostic]) -> String {
+    d.iter()
+        .map(|d| d.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn article(role: Role) -> &'static str {
+    match role {
+        Role::Server => " server",
+        Role::Agent => "n agent",
+    }
+}
+
+/// The k3s flags of `node` acting as `role`, rendered as `format`. Every
+/// format ends with a newline, so the result can be printed as is.
+pub fn flags(
+    profile: &Profile,
+    node: &str,
+    role: Role,
+    format: Format,
+) -> Result<String, K3sError> {
+    let desired = resolve_node(profile, node)?;
+    if let Some(written) = desired.role.filter(|r| *r != role) {
+        return Err(K3sError::RoleMismatch {
+            node: node.to_string(),
+            profile: written,
+            asked: role,
+        });
+    }
+    let api = ServerApi::parse(&profile.server_api)?;
+    let extra = extra_flags(&desired, role, api.host);
+    tracing::debug!(node, role = role_str(role), %format, ?extra, "k3s flags");
+    Ok(match format {
+        Format::Args => format!("{}\n", extra.join(" ")),
+        Format::Env => env_file(node, role, &extra, &join(profile, &desired, role, &api)?),
+        Format::Config => config_file(
+            node,
+            role,
+            &desired,
+            api.host,
+            &join(profile, &desired, role, &api)?,
+        ),
+    })
+}
+
+/// n3x's `mkExtraFlags`: the network flags of one node, in n3x's order.
+/// `tls_san` is serverApi's host, which n3x writes as server-1's cluster IP.
+pub fn extra_flags(desired: &DesiredNetwork, role: Role, tls_san: &str) -> Vec<String> {
+    let mut out = vec![
+        format!("--node-ip={}", desired.cluster_ip),
+        format!("--flannel-iface={}", desired.cluster_interface),
+    ];
+    if role == Role::Server {
+        out.push(format!("--advertise-address={}", desired.cluster_ip));
+        out.push(format!("--tls-san={tls_san}"));
+    }
+    out
+}
+
+fn resolve_node(profile: &Profile, node: &str) -> Result<DesiredNetwork, K3sError> {
+    resolve(profile, node).map_err(|diagnostics| K3sError::Resolve {
+        node: node.to_string(),
+        diagnostics,
+    })
+}
+
+/// `serverApi` split into the URL k3s joins and its host.
+struct ServerApi<'a> {
+    url: &'a str,
+    host: &'a str,
+}
+
+impl<'a> ServerApi<'a> {
+    fn parse(url: &'a str) -> Result<Self, K3sError> {
+        let host = server_api_host(url).map_err(|expected| K3sError::ServerApi {
+            url: url.to_string(),
+            expected,
+        })?;
+        Ok(ServerApi { url, host })
+    }
+}
+
+/// How a node comes into the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Join {
+    /// The primary server starts embedded etcd.
+    ClusterInit,
+    /// Other servers and all agents join the API at this URL.
+    Url(String),
+}
+
+/// Servers need to know whether they are the primary; that is only known if
+/// some node of the profile owns serverApi's host as its cluster IP.
+fn join(
+    profile: &Profile,
+    desired: &DesiredNetwork,
+    role: Role,
+    api: &ServerApi<'_>,
+) -> Result<Join, K3sError> {
+    let url = Join::Url(api.url.to_string());
+    if role == Role::Agent {
+        return Ok(url);
+    }
+    let no_primary = || K3sError::NoPrimary {
+        host: api.host.to_string(),
+        url: api.url.to_string(),
+    };
+    let host: Ipv4Addr = api.host.parse().map_err(|_| no_primary())?;
+    if desired.cluster_ip == host {
+        return Ok(Join::ClusterInit);
+    }
+    for other in profile.node_names().iter().filter(|n| **n != desired.node) {
+        if resolve_node(profile, other)?.cluster_ip == host {
+            return Ok(url);
+        }
+    }
+    Err(no_primary())
+}
+
+fn header(node: &str, role: Role, target: &str) -> String {
+    format!(
+        "# Generated by n3xnet (n3xnetctl k3s-flags) for node {node} ({}): install as {target}.\n",
+        role_str(role)
+    )
+}
+
+/// The Debian `/etc/default/k3s-*` file.
+fn env_file(node: &str, role: Role, extra: &[String], join: &Join) -> String {
+    let mut opts = extra.to_vec();
+    let mut out = header(node, role, &format!("/etc/default/k3s-{}", role_str(role)));
+    match join {
+        Join::ClusterInit => opts.push("--cluster-init".into()),
+        Join::Url(url) if role == Role::Server => opts.push(format!("--server {url}")),
+        Join::Url(url) => out.push_str(&format!("K3S_URL={}\n", env_quote(url))),
+    }
+    let var = match role {
+        Role::Server => "K3S_SERVER_OPTS",
+        Role::Agent => "K3S_AGENT_OPTS",
+    };
+    out.push_str(&format!("{var}={}\n", env_quote(&opts.join(" "))));
+    out
+}
+
+/// A double-quoted value that systemd's `EnvironmentFile=` and a POSIX shell
+/// (which may source `/etc/default` files) both read back unchanged: the
+/// characters special inside double quotes for both are backslash-escaped.
+pub fn env_quote(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        if matches!(c, '"' | '\\' | '$' | '`') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+/// A YAML double-quoted scalar: a JSON string literal is one.
+fn yaml_str(value: &str) -> String {
+    serde_json::Value::String(value.to_string()).to_string()
+}
+
+/// The k3s `config.yaml.d` drop-in: the same settings as keys.
+fn config_file(
+    node: &str,
+    role: Role,
+    desired: &DesiredNetwork,
+    tls_san: &str,
+    join: &Join,
+) -> String {
+    let ip = desired.cluster_ip.to_string();
+    let mut out = header(node, role, "/etc/rancher/k3s/config.yaml.d/50-n3xnet.yaml");
+    out.push_str(&format!("node-ip: {}\n", yaml_str(&ip)));
+    out.push_str(&format!(
+        "flannel-iface: {}\n",
+        yaml_str(&desired.cluster_interface)
+    ));
+    if role == Role::Server {
+        out.push_str(&format!("advertise-address: {}\n", yaml_str(&ip)));
+        out.push_str(&format!("tls-san:\n  - {}\n", yaml_str(tls_san)));
+    }
+    match join {
+        Join::ClusterInit => out.push_str("cluster-init: true\n"),
+        Join::Url(url) => out.push_str(&format!("server: {}\n", yaml_str(url))),
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::model::{Interfaces, Network, NodeOverride};
+    use ipnet::Ipv4Net;
+    use std::collections::BTreeMap;
+
+    /// n3x's `vlans` profile: trunk eth1, cluster eth1.200, storage eth1.100.
+    fn vlans() -> Profile {
+        let mut ip_addresses = BTreeMap::new();
+        for (i, node) in ["server-1", "server-2", "agent-1", "agent-2"]
+            .iter()
+            .enumerate()
+        {
+            let n = i as u8 + 1;
+            let mut a = BTreeMap::new();
+            a.insert(
+                Network::Cluster,
+                Ipv4Net::new(Ipv4Addr::new(192, 168, 200, n), 24).unwrap(),
+            );
+            a.insert(
+                Network::Storage,
+                Ipv4Net::new(Ipv4Addr::new(192, 168, 100, n), 24).unwrap(),
+            );
+            ip_addresses.insert(node.to_string(), a);
+        }
+        Profile {
+            ip_addresses,
+            interfaces: Interfaces {
+                cluster: Some("eth1.200".into()),
+                storage: Some("eth1.100".into()),
+                trunk: Some("eth1".into()),
+                bond_members: None,
+            },
+            vlan_ids: [(Network::Cluster, 200), (Network::Storage, 100)].into(),
+            server_api: "https://192.168.200.1:6443".into(),
+            cluster_cidr: "10.42.0.0/16".parse().unwrap(),
+            service_cidr: "10.43.0.0/16".parse().unwrap(),
+            ..Profile::default()
+        }
+    }
+
+    fn get(p: &Profile, node: &str, role: Role, f: Format) -> String {
+        flags(p, node, role, f).unwrap()
+    }
+
+    #[test]
+    fn args_match_n3x_mk_extra_flags() {
+        let p = vlans();
+        assert_eq!(
+            get(&p, "server-2", Role::Server, Format::Args),
+            "--node-ip=192.168.200.2 --flannel-iface=eth1.200 --advertise-address=192.168.200.2 --tls-san=192.168.200.1\n"
+        );
+        assert_eq!(
+            get(&p, "agent-1", Role::Agent, Format::Args),
+            "--node-ip=192.168.200.3 --flannel-iface=eth1.200\n"
+        );
+        assert_eq!(
+            get(&p, "server-1", Role::Server, Format::Args),
+            "--node-ip=192.168.200.1 --flannel-iface=eth1.200 --advertise-address=192.168.200.1 --tls-san=192.168.200.1\n"
+        );
+    }
+
+    #[test]
+    fn env_adds_cluster_init_on_primary_and_server_elsewhere() {
+        let p = vlans();
+        let s1 = get(&p, "server-1", Role::Server, Format::Env);
+        assert!(s1.ends_with(
+            "K3S_SERVER_OPTS=\"--node-ip=192.168.200.1 --flannel-iface=eth1.200 --advertise-address=192.168.200.1 --tls-san=192.168.200.1 --cluster-init\"\n"
+        ), "{s1}");
+        let s2 = get(&p, "server-2", Role::Server, Format::Env);
+        assert!(s2.ends_with(
+            "K3S_SERVER_OPTS=\"--node-ip=192.168.200.2 --flannel-iface=eth1.200 --advertise-address=192.168.200.2 --tls-san=192.168.200.1 --server https://192.168.200.1:6443\"\n"
+        ), "{s2}");
+        let a1 = get(&p, "agent-1", Role::Agent, Format::Env);
+        assert!(a1.ends_with(
+            "K3S_URL=\"https://192.168.200.1:6443\"\nK3S_AGENT_OPTS=\"--node-ip=192.168.200.3 --flannel-iface=eth1.200\"\n"
+        ), "{a1}");
+        assert!(a1.starts_with("# ") && a1.contains("/etc/default/k3s-agent"));
+    }
+
+    #[test]
+    fn config_is_a_drop_in_with_tls_san_list() {
+        let p = vlans();
+        let s2 = get(&p, "server-2", Role::Server, Format::Config);
+        let body: Vec<&str> = s2.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(
+            body,
+            [
+                "node-ip: \"192.168.200.2\"",
+                "flannel-iface: \"eth1.200\"",
+                "advertise-address: \"192.168.200.2\"",
+                "tls-san:",
+                "  - \"192.168.200.1\"",
+                "server: \"https://192.168.200.1:6443\"",
+            ]
+        );
+        let s1 = get(&p, "server-1", Role::Server, Format::Config);
+        assert!(s1.ends_with("cluster-init: true\n"), "{s1}");
+        let a2 = get(&p, "agent-2", Role::Agent, Format::Config);
+        let body: Vec<&str> = a2.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(
+            body,
+            [
+                "node-ip: \"192.168.200.4\"",
+                "flannel-iface: \"eth1.200\"",
+                "server: \"https://192.168.200.1:6443\""
+            ]
+        );
+    }
+
+    #[test]
+    fn servers_need_a_primary_for_env_and_config_only() {
+        let mut p = vlans();
+        p.server_api = "https://192.168.200.99:6443".into();
+        let args = get(&p, "server-2", Role::Server, Format::Args);
+        assert!(args.ends_with("--tls-san=192.168.200.99\n"), "{args}");
+        for f in [Format::Env, Format::Config] {
+            let e = flags(&p, "server-2", Role::Server, f).unwrap_err();
+            assert!(
+                matches!(e, K3sError::NoPrimary { ref host, .. } if host == "192.168.200.99"),
+                "{e}"
+            );
+            assert!(e.to_string().contains("--cluster-init"), "{e}");
+        }
+        // Agents only need the URL.
+        assert!(get(&p, "agent-1", Role::Agent, Format::Env)
+            .contains("K3S_URL=\"https://192.168.200.99:6443\""));
+        // A host name can be a tls-san but names no node.
+        p.server_api = "https://k3s.example:6443".into();
+        assert!(
+            get(&p, "server-1", Role::Server, Format::Args).ends_with("--tls-san=k3s.example\n")
+        );
+        assert!(matches!(
+            flags(&p, "server-1", Role::Server, Format::Env),
+            Err(K3sError::NoPrimary { .. })
+        ));
+    }
+
+    #[test]
+    fn bad_server_api_and_unknown_node_are_errors() {
+        let mut p = vlans();
+        p.server_api = "192.168.200.1:6443".into();
+        let e = flags(&p, "server-1", Role::Server, Format::Args).unwrap_err();
+        assert!(matches!(e, K3sError::ServerApi { .. }), "{e}");
+        assert!(e.to_string().contains("192.168.200.1:6443"), "{e}");
+        let p = vlans();
+        let e = flags(&p, "nope", Role::Agent, Format::Args).unwrap_err();
+        assert!(
+            matches!(e, K3sError::Resolve { ref node, .. } if node == "nope"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn role_written_in_profile_must_agree() {
+        let mut p = vlans();
+        p.nodes.insert(
+            "agent-1".into(),
+            NodeOverride {
+                role: Some(Role::Agent),
+                ..NodeOverride::default()
+            },
+        );
+        let e = flags(&p, "agent-1", Role::Server, Format::Args).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "node \"agent-1\" is an agent in the profile (nodes.agent-1.role) but was asked for as a server"
+        );
+        assert!(flags(&p, "agent-1", Role::Agent, Format::Args).is_ok());
+    }
+
+    #[test]
+    fn env_values_survive_systemd_and_shell_quoting() {
+        assert_eq!(env_quote("a b"), "\"a b\"");
+        assert_eq!(env_quote(r#"x"$`\y"#), r#""x\"\$\`\\y""#);
+    }
+
+    #[test]
+    fn format_names_round_trip() {
+        for f in Format::ALL {
+            assert_eq!(f.as_str().parse::<Format>(), Ok(f));
+        }
+        assert!("yaml"
+            .parse::<Format>()
+            .unwrap_err()
+            .contains("args, env or config"));
+    }
+}

@@ -1,0 +1,147 @@
+//! Offline generators: configuration for other tools (systemd-networkd,
+//! Multus), rendered from the same profile n3xnet applies, for hosts that
+//! keep networkd and for the cluster's NetworkAttachmentDefinitions.
+//!
+//! Every renderer is pure and deterministic (same input, same bytes) so its
+//! output can be committed, diffed and golden-tested.
+
+pub mod multus;
+pub mod networkd;
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// One generated file: its bare name and its whole contents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedFile {
+    pub name: String,
+    pub contents: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("cannot create directory {}: {source}", path.display())]
+    CreateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("refusing to write {name:?} into {}: not a plain file name", dir.display())]
+    BadName { dir: PathBuf, name: String },
+}
+
+/// Creates `out` (and its parents) and writes every file into it. Each file
+/// is written to a temporary name and renamed into place, so a reader such as
+/// networkd never sees half a file. Files already in `out` that are not in
+/// `files` are left alone: they may belong to someone else.
+pub fn write_dir(out: &Path, files: &[RenderedFile]) -> Result<(), WriteError> {
+    fs::create_dir_all(out).map_err(|source| WriteError::CreateDir {
+        path: out.to_path_buf(),
+        source,
+    })?;
+    for f in files {
+        if f.name.is_empty() || f.name.starts_with('.') || f.name.contains(['/', '\\', '\0']) {
+            return Err(WriteError::BadName {
+                dir: out.to_path_buf(),
+                name: f.name.clone(),
+            });
+        }
+        let path = out.join(&f.name);
+        let tmp = out.join(format!(".{}.n3xnet-tmp", f.name));
+        let werr = |source| WriteError::Write {
+            path: path.clone(),
+            source,
+        };
+        let mut file = fs::File::create(&tmp).map_err(werr)?;
+        file.write_all(f.contents.as_bytes()).map_err(werr)?;
+        file.sync_all().map_err(werr)?;
+        fs::rename(&tmp, &path).map_err(werr)?;
+        tracing::debug!(path = %path.display(), bytes = f.contents.len(), "wrote");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str, contents: &str) -> RenderedFile {
+        RenderedFile {
+            name: name.into(),
+            contents: contents.into(),
+        }
+    }
+
+    #[test]
+    fn writes_files_and_keeps_foreign_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("a/b");
+        fs::create_dir_all(&out).unwrap();
+        fs::write(out.join("99-foreign.network"), "x").unwrap();
+        fs::write(out.join("20-eth1.network"), "old").unwrap();
+        write_dir(
+            &out,
+            &[
+                file("20-eth1.network", "new\n"),
+                file("10-bond0.netdev", "b\n"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            fs::read_to_string(out.join("20-eth1.network")).unwrap(),
+            "new\n"
+        );
+        assert_eq!(
+            fs::read_to_string(out.join("10-bond0.netdev")).unwrap(),
+            "b\n"
+        );
+        assert_eq!(
+            fs::read_to_string(out.join("99-foreign.network")).unwrap(),
+            "x"
+        );
+        let mut names: Vec<_> = fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["10-bond0.netdev", "20-eth1.network", "99-foreign.network"]
+        );
+    }
+
+    #[test]
+    fn creates_missing_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("x/y/z");
+        write_dir(&out, &[file("f", "1")]).unwrap();
+        assert_eq!(fs::read_to_string(out.join("f")).unwrap(), "1");
+    }
+
+    #[test]
+    fn refuses_names_that_leave_the_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        for bad in ["../x", "", ".hidden", "a/b"] {
+            let e = write_dir(dir.path(), &[file(bad, "1")]).unwrap_err();
+            assert!(matches!(e, WriteError::BadName { .. }), "{bad}: {e}");
+        }
+        assert!(!dir.path().parent().unwrap().join("x").exists());
+    }
+
+    #[test]
+    fn reports_the_path_it_could_not_create() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocker = dir.path().join("file");
+        fs::write(&blocker, "").unwrap();
+        let e = write_dir(&blocker.join("sub"), &[file("f", "1")]).unwrap_err();
+        assert!(e.to_string().contains("cannot create directory"), "{e}");
+        assert!(e.to_string().contains("file/sub"), "{e}");
+    }
+}
