@@ -6,6 +6,7 @@
 //! pure and tested without root.
 
 pub mod cli;
+pub mod config;
 pub mod desired;
 pub mod k3s;
 pub mod plan;

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-pub use profile_args::ProfileArgs;
+pub use profile_args::{node_name, ProfileArgs};
 
 /// n3xnet control: validate, plan and apply node network profiles; inspect
 /// and render them for k3s and systemd-networkd.
