@@ -10,11 +10,11 @@
 //! `RequiredForOnline`, so a dead bond port or an idle storage VLAN never
 //! holds up `network-online.target`.
 //!
-//! DHCP links get `DHCP=yes` exactly as n3x writes it. `ipv4` would state the
-//! intent more precisely but changes nothing here: DHCPv6 needs an IPv6
-//! link-local address, which `LinkLocalAddressing=no` never assigns, and it
-//! is only started without a router advertisement when `[DHCPv6] WithoutRA=`
-//! asks for it. Keeping `yes` keeps the files byte-compatible with n3x.
+//! DHCP links get `DHCP=ipv4` where n3x writes `DHCP=yes`: with
+//! `LinkLocalAddressing=no` networkd (252, Debian 12) warns "DHCPv6 client is
+//! enabled but IPv6 link-local addressing is disabled. Disabling DHCPv6
+//! client." on every start and then behaves exactly as with `ipv4`. n3x is
+//! IPv4-only, so `ipv4` says what happens, without the warning.
 
 use std::cmp::Reverse;
 
@@ -200,7 +200,7 @@ fn network(desired: &DesiredNetwork, link: &DesiredLink) -> Ini {
         });
 
     let n = ini.section("Network");
-    n.push(("DHCP", yes_no(link.dhcp)));
+    n.push(("DHCP", if link.dhcp { "ipv4" } else { "no" }.to_string()));
     n.push(("IPv6AcceptRA", "no".into()));
     n.push(("LinkLocalAddressing", "no".into()));
     if let Some(bond) = &link.master {
@@ -477,7 +477,7 @@ mod tests {
         assert_eq!(
             body(&files, "20-eth1.network"),
             "[Match]\nName=eth1\n\n[Link]\nRequiredForOnline=yes\nRequiredFamilyForOnline=ipv4\n\n\
-             [Network]\nDHCP=yes\nIPv6AcceptRA=no\nLinkLocalAddressing=no\n"
+             [Network]\nDHCP=ipv4\nIPv6AcceptRA=no\nLinkLocalAddressing=no\n"
         );
     }
 
