@@ -238,7 +238,7 @@ fn env_file(node: &str, role: Role, extra: &[String], join: &Join) -> String {
 /// A double-quoted value that systemd's `EnvironmentFile=` and a POSIX shell
 /// (which may source `/etc/default` files) both read back unchanged: the
 /// characters special inside double quotes for both are backslash-escaped.
-pub fn env_quote(value: &str) -> String {
+fn env_quote(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 2);
     out.push('"');
     for c in value.chars() {
