@@ -1,7 +1,9 @@
 //! `n3xnetctl`: the operator's window and the offline tools.
 
 pub mod exit;
+mod k3s_flags;
 mod profile_args;
+mod render;
 mod validate;
 
 use std::process::ExitCode;
@@ -27,6 +29,10 @@ const EXIT_CODES: &str = "Exit codes: 0 ok / in sync / nothing to do; 1 drift (c
 pub enum Command {
     /// Check profiles and report every problem at once (exit 0 valid, 65 invalid, 66 unreadable).
     Validate(validate::Args),
+    /// Print the k3s flags that agree with the node's network (n3x's rule).
+    K3sFlags(k3s_flags::Args),
+    /// Render the profile for other tools: systemd-networkd, Multus, or the desired state.
+    Render(render::Args),
 }
 
 /// Parses the command line and runs the command; returns the exit code.
@@ -45,6 +51,8 @@ pub fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::Validate(a) => validate::run(&a),
+        Command::K3sFlags(a) => k3s_flags::run(&a),
+        Command::Render(a) => render::run(&a),
     };
     ExitCode::from(code)
 }

@@ -1,0 +1,52 @@
+//! `n3xnetctl k3s-flags`: the k3s flags that agree with the node's network.
+
+use crate::k3s::{self, Format};
+use crate::profile::model::Role;
+
+use super::exit;
+use super::profile_args::{Failure, ProfileArgs};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub profile: ProfileArgs,
+    /// The node's k3s role (default: `nodes.<node>.role` of the profile).
+    #[arg(long, value_parser = parse_role)]
+    pub role: Option<Role>,
+    /// `args` (n3x's extraFlags), `env` (/etc/default/k3s-*), `config` (config.yaml.d drop-in).
+    #[arg(long, default_value = "args")]
+    pub format: Format,
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    s.parse()
+        .map_err(|()| format!("unknown role {s:?}: expected server or agent"))
+}
+
+pub fn run(a: &Args) -> u8 {
+    match flags(a) {
+        Ok(text) => {
+            print!("{text}");
+            exit::OK
+        }
+        Err(f) => {
+            eprintln!("n3xnetctl k3s-flags: {}", f.message);
+            f.code
+        }
+    }
+}
+
+fn flags(a: &Args) -> Result<String, Failure> {
+    let (loaded, desired) = a.profile.resolve()?;
+    let role = a.role.or(desired.role).ok_or_else(|| Failure {
+        code: exit::USAGE,
+        message: format!(
+            "node {} has no role in the profile (nodes.{}.role): pass --role server|agent",
+            desired.node, desired.node
+        ),
+    })?;
+    k3s::flags(&loaded.profile, &desired.node, role, a.format).map_err(|e| Failure {
+        code: exit::INVALID_PROFILE,
+        message: e.to_string(),
+    })
+}
