@@ -7,10 +7,11 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 use serde::Serialize;
 
-use crate::desired::{DesiredRoute, LinkKind};
+use crate::desired::{BondOptions, DesiredRoute, LinkKind};
 use crate::profile::model::{
     AdSelect, BondMode, LacpRate, MacAddr, MacvlanMode, PrimaryReselect, XmitHashPolicy,
 };
+use crate::state::{Address, Route};
 
 /// One bond option change, applied with `RTM_NEWLINK` on the existing bond.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -30,34 +31,81 @@ pub enum BondChange {
 }
 
 impl BondChange {
-    /// Options the kernel refuses to change while the bond is up.
+    /// Options the kernel refuses to change while the bond is up: those
+    /// flagged `BOND_OPTFLAG_IFDOWN` in drivers/net/bonding/bond_options.c
+    /// (checked for 6.1 and mainline). `xmit_hash_policy` and `min_links`
+    /// carry no flag and change in place, so they never bounce the bond.
     pub fn needs_bond_down(&self) -> bool {
         matches!(
             self,
-            BondChange::Mode(_)
-                | BondChange::XmitHashPolicy(_)
-                | BondChange::LacpRate(_)
-                | BondChange::MinLinks(_)
-                | BondChange::AdSelect(_)
+            BondChange::Mode(_) | BondChange::LacpRate(_) | BondChange::AdSelect(_)
         )
+    }
+
+    /// Options the kernel refuses while the bond has ports
+    /// (`BOND_OPTFLAG_NOSLAVES`): only the mode among those n3xnet manages.
+    pub fn needs_no_ports(&self) -> bool {
+        matches!(self, BondChange::Mode(_))
+    }
+
+    /// Every option a desired bond manages, in the order the kernel applies
+    /// them within one `RTM_NEWLINK` (`bond_changelink`: mode first, so the
+    /// mode-specific options that follow are judged against the new mode).
+    /// Options that are `None` in `o` are left to the kernel.
+    pub fn all_of(o: &BondOptions) -> Vec<BondChange> {
+        let mut v = vec![
+            BondChange::Mode(o.mode),
+            BondChange::Miimon(o.miimon),
+            BondChange::Updelay(o.updelay),
+            BondChange::Downdelay(o.downdelay),
+        ];
+        if let Some(p) = &o.primary {
+            v.push(BondChange::Primary(Some(p.clone())));
+        }
+        v.extend(o.primary_reselect.map(BondChange::PrimaryReselect));
+        v.extend(o.xmit_hash_policy.map(BondChange::XmitHashPolicy));
+        v.push(BondChange::MinLinks(o.min_links));
+        v.extend(o.lacp_rate.map(BondChange::LacpRate));
+        v.extend(o.ad_select.map(BondChange::AdSelect));
+        v
+    }
+
+    /// The option's kernel name (as in sysfs and `ip -d link`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            BondChange::Mode(_) => "mode",
+            BondChange::Miimon(_) => "miimon",
+            BondChange::Updelay(_) => "updelay",
+            BondChange::Downdelay(_) => "downdelay",
+            BondChange::Primary(_) => "primary",
+            BondChange::PrimaryReselect(_) => "primary_reselect",
+            BondChange::LacpRate(_) => "lacp_rate",
+            BondChange::XmitHashPolicy(_) => "xmit_hash_policy",
+            BondChange::MinLinks(_) => "min_links",
+            BondChange::AdSelect(_) => "ad_select",
+        }
+    }
+
+    /// The value as the kernel names it (`none` for no primary).
+    pub fn value(&self) -> String {
+        match self {
+            BondChange::Mode(v) => v.to_string(),
+            BondChange::Miimon(v)
+            | BondChange::Updelay(v)
+            | BondChange::Downdelay(v)
+            | BondChange::MinLinks(v) => v.to_string(),
+            BondChange::Primary(p) => p.clone().unwrap_or_else(|| "none".into()),
+            BondChange::PrimaryReselect(v) => v.to_string(),
+            BondChange::LacpRate(v) => v.to_string(),
+            BondChange::XmitHashPolicy(v) => v.to_string(),
+            BondChange::AdSelect(v) => v.to_string(),
+        }
     }
 }
 
 impl fmt::Display for BondChange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            BondChange::Mode(v) => write!(f, "mode {v}"),
-            BondChange::Miimon(v) => write!(f, "miimon {v}"),
-            BondChange::Updelay(v) => write!(f, "updelay {v}"),
-            BondChange::Downdelay(v) => write!(f, "downdelay {v}"),
-            BondChange::Primary(Some(p)) => write!(f, "primary {p}"),
-            BondChange::Primary(None) => write!(f, "primary none"),
-            BondChange::PrimaryReselect(v) => write!(f, "primary_reselect {v}"),
-            BondChange::LacpRate(v) => write!(f, "lacp_rate {v}"),
-            BondChange::XmitHashPolicy(v) => write!(f, "xmit_hash_policy {v}"),
-            BondChange::MinLinks(v) => write!(f, "min_links {v}"),
-            BondChange::AdSelect(v) => write!(f, "ad_select {v}"),
-        }
+        write!(f, "{} {}", self.name(), self.value())
     }
 }
 
@@ -104,12 +152,15 @@ pub enum Op {
     SetDown {
         name: String,
     },
-    /// Enslave a port (it must be down; a later `SetUp` brings it back).
+    /// Enslave a port. The kernel refuses an up port (EPERM), so the plan
+    /// sets it down first; enslaving opens it again (`bond_enslave` calls
+    /// `dev_open`) and the plan's `SetUp` after it states that explicitly.
     SetMaster {
         port: String,
         bond: String,
     },
-    /// Release a port from its bond.
+    /// Release a port from its bond; the kernel closes it (admin down) and
+    /// gives it back its own MAC and MTU.
     ReleasePort {
         port: String,
     },
@@ -136,6 +187,22 @@ pub enum Op {
     DeleteRoute {
         route: RouteKey,
     },
+    /// `addr_gen_mode eui64` and `accept_ra 1` (the kernel's defaults): undoes
+    /// `DisableIpv6Auto` on a link that had IPv6 autoconfiguration.
+    EnableIpv6Auto {
+        name: String,
+    },
+    /// Re-adds an address exactly as the kernel held it (protocol, lifetimes).
+    /// Only undo emits it: deleting a link takes foreign addresses with it,
+    /// and rollback must give them back as they were, not marked as ours.
+    RestoreAddress {
+        address: Address,
+    },
+    /// Re-adds a route exactly as the kernel held it (protocol, scope); undo
+    /// only, for routes the kernel flushed with a link going down or away.
+    RestoreRoute {
+        route: Route,
+    },
 }
 
 impl Op {
@@ -148,12 +215,15 @@ impl Op {
             | Op::SetUp { name }
             | Op::SetDown { name }
             | Op::SetMtu { name, .. }
-            | Op::DisableIpv6Auto { name } => name,
+            | Op::DisableIpv6Auto { name }
+            | Op::EnableIpv6Auto { name } => name,
             Op::SetBondOptions { bond, .. } => bond,
             Op::SetMaster { port, .. } | Op::ReleasePort { port } => port,
             Op::AddAddress { link, .. } | Op::DeleteAddress { link, .. } => link,
             Op::AddRoute { route } => &route.link,
             Op::DeleteRoute { route } => &route.link,
+            Op::RestoreAddress { address } => &address.link,
+            Op::RestoreRoute { route } => route.link.as_deref().unwrap_or_default(),
         }
     }
 }
@@ -170,7 +240,12 @@ impl fmt::Display for Op {
                 write!(f, "create {name}")?;
                 match kind {
                     LinkKind::Ethernet => write!(f, " ethernet")?,
-                    LinkKind::Bond(o) => write!(f, " bond mode {}", o.mode)?,
+                    LinkKind::Bond(o) => {
+                        write!(f, " bond")?;
+                        for c in BondChange::all_of(o) {
+                            write!(f, " {c}")?;
+                        }
+                    }
                     LinkKind::Vlan { parent, id } => write!(f, " vlan {id} on {parent}")?,
                     LinkKind::Macvlan { parent, mode } => write!(f, " macvlan {mode} on {parent}")?,
                     LinkKind::Ipvlan { parent, mode } => write!(f, " ipvlan {mode} on {parent}")?,
@@ -205,15 +280,57 @@ impl fmt::Display for Op {
                 write!(f, "delete address {address} dev {link}")
             }
             Op::AddRoute { route } => write!(f, "add route {route}"),
-            Op::DeleteRoute { route } => {
-                let r = DesiredRoute {
-                    destination: route.destination,
-                    gateway: route.gateway,
-                    link: route.link.clone(),
-                    metric: route.metric,
-                };
-                write!(f, "delete route {r}")
+            Op::DeleteRoute { route: r } => {
+                f.write_str("delete route ")?;
+                write_route(f, r.destination, r.gateway, Some(&r.link), r.metric)
+            }
+            Op::EnableIpv6Auto { name } => {
+                write!(f, "set {name} ipv6 addrgenmode eui64 accept_ra 1")
+            }
+            Op::RestoreAddress { address: a } => {
+                write!(
+                    f,
+                    "restore address {} dev {} proto {}",
+                    a.address, a.link, a.protocol
+                )?;
+                if let Some(v) = a.valid_lifetime {
+                    write!(f, " valid_lft {v}")?;
+                }
+                if let Some(p) = a.preferred_lifetime {
+                    write!(f, " preferred_lft {p}")?;
+                }
+                Ok(())
+            }
+            Op::RestoreRoute { route: r } => {
+                f.write_str("restore route ")?;
+                write_route(f, r.destination, r.gateway, r.link.as_deref(), r.metric)?;
+                write!(f, " proto {} scope {}", r.protocol, r.scope)
             }
         }
     }
+}
+
+/// A route the way `ip route` prints it.
+fn write_route(
+    f: &mut fmt::Formatter<'_>,
+    destination: Ipv4Net,
+    gateway: Option<Ipv4Addr>,
+    link: Option<&str>,
+    metric: Option<u32>,
+) -> fmt::Result {
+    if destination.prefix_len() == 0 {
+        f.write_str("default")?;
+    } else {
+        write!(f, "{destination}")?;
+    }
+    if let Some(gw) = gateway {
+        write!(f, " via {gw}")?;
+    }
+    if let Some(l) = link {
+        write!(f, " dev {l}")?;
+    }
+    if let Some(m) = metric {
+        write!(f, " metric {m}")?;
+    }
+    Ok(())
 }

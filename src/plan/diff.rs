@@ -1,0 +1,426 @@
+//! The planner: the minimal ordered list of operations that turns the
+//! kernel's state into the desired network.
+//!
+//! It works in phases — remove what must go, lower MTUs children first,
+//! create and configure links parents first, then addresses, then routes —
+//! and runs every operation it emits through the kernel model
+//! ([`super::simulate`]), so each later decision sees the cascades of the
+//! earlier ones (a recreated VLAN's routes are gone, a bond taken down for a
+//! mode change has lost its IPv4 routes) and every plan is one the kernel
+//! accepts in order. A state that already matches gives an empty plan: no
+//! netlink write, no bond port bounced.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::desired::{BondOptions, DesiredNetwork, LinkKind};
+use crate::profile::model::MacAddr;
+use crate::state::{KernelState, Link, LinkInfo};
+
+use super::error::PlanError;
+use super::op::{BondChange, Op};
+use super::simulate::{self, route_key};
+use super::target::{self, Target, TargetLink};
+use super::{bond, topology};
+
+/// An ordered list of operations; empty when the kernel is in sync.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Plan {
+    pub ops: Vec<Op>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+}
+
+/// One operation per line.
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.ops.iter().try_for_each(|op| writeln!(f, "{op}"))
+    }
+}
+
+/// Plans the operations that turn `current` into `desired`.
+pub fn plan(desired: &DesiredNetwork, current: &KernelState) -> Result<Plan, PlanError> {
+    let target = Target::new(desired);
+    validate(&target, current)?;
+    let mut p = Planner {
+        target: &target,
+        current,
+        model: current.clone(),
+        ops: Vec::new(),
+    };
+    p.remove_stale()?;
+    p.lower_mtus()?;
+    for t in &target.links {
+        p.ensure_link(t)?;
+    }
+    p.add_addresses()?;
+    p.add_routes()?;
+    tracing::debug!(node = %desired.node, ops = p.ops.len(), "planned");
+    Ok(Plan { ops: p.ops })
+}
+
+/// Refuses what n3xnet must not or cannot do, before planning anything.
+fn validate(target: &Target<'_>, current: &KernelState) -> Result<(), PlanError> {
+    for t in &target.links {
+        match current.link(t.name) {
+            None if matches!(t.kind, LinkKind::Ethernet) => {
+                return Err(PlanError::MissingNic {
+                    name: t.name.to_string(),
+                })
+            }
+            None => {}
+            Some(l) => {
+                let replaceable = l.is_owned() && !matches!(t.kind, LinkKind::Ethernet);
+                if !target::same_kind(t, l) && !replaceable {
+                    return Err(PlanError::KindConflict {
+                        link: t.name.to_string(),
+                        found: l.kind_name().to_string(),
+                        desired: t.kind_name().to_string(),
+                    });
+                }
+                if let Some(m) = l.master.as_deref() {
+                    if Some(m) != t.master && !target.manages_master(current, m) {
+                        return Err(PlanError::ForeignMaster {
+                            port: t.name.to_string(),
+                            master: m.to_string(),
+                            desired: t.master.map(str::to_string),
+                        });
+                    }
+                }
+            }
+        }
+        if let Some(parent) = t.parent() {
+            if !target.declares(parent) && current.link(parent).is_none() {
+                return Err(PlanError::MissingParent {
+                    link: t.name.to_string(),
+                    parent: parent.to_string(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+struct Planner<'a> {
+    target: &'a Target<'a>,
+    /// The state as read, for facts the plan must not change (MACs).
+    current: &'a KernelState,
+    /// The state as it will be after the ops emitted so far.
+    model: KernelState,
+    ops: Vec<Op>,
+}
+
+impl Planner<'_> {
+    fn emit(&mut self, op: Op) -> Result<(), PlanError> {
+        simulate::apply(&mut self.model, &op).map_err(|source| PlanError::Rejected {
+            op: op.to_string(),
+            source,
+        })?;
+        self.ops.push(op);
+        Ok(())
+    }
+
+    fn model_link(&self, name: &str) -> Option<&Link> {
+        self.model.link(name)
+    }
+
+    /// Owned links no longer declared and declared links that cannot be
+    /// changed in place go, with their stale routes, addresses and ports.
+    fn remove_stale(&mut self) -> Result<(), PlanError> {
+        let doomed = self.doomed_links()?;
+        let survives = |link: Option<&str>| !link.is_some_and(|l| doomed.iter().any(|d| d == l));
+
+        let routes: Vec<Op> = self
+            .model
+            .routes
+            .iter()
+            .filter(|r| self.target.stale_route(r) && survives(r.link.as_deref()))
+            .filter_map(route_key)
+            .map(|route| Op::DeleteRoute { route })
+            .collect();
+        let addresses: Vec<Op> = self
+            .model
+            .addresses
+            .iter()
+            .filter(|a| self.target.stale_address(a) && survives(Some(&a.link)))
+            .map(|a| Op::DeleteAddress {
+                link: a.link.clone(),
+                address: a.address,
+            })
+            .collect();
+        let releases: Vec<Op> = self
+            .model
+            .links
+            .iter()
+            .filter(|p| {
+                p.master.as_deref().is_some_and(|m| {
+                    self.target.manages_master(self.current, m)
+                        && (self.target.master_of(&p.name) != Some(m) || !survives(Some(m)))
+                })
+            })
+            .map(|p| Op::ReleasePort {
+                port: p.name.clone(),
+            })
+            .collect();
+        for op in routes.into_iter().chain(addresses).chain(releases) {
+            self.emit(op)?;
+        }
+        for name in doomed {
+            self.emit(Op::DeleteLink { name })?;
+        }
+        Ok(())
+    }
+
+    /// The links to delete, children before parents: owned links no longer
+    /// declared, declared links to recreate, and everything stacked on them.
+    fn doomed_links(&self) -> Result<Vec<String>, PlanError> {
+        let cur = &self.model;
+        let mut doomed: Vec<String> = cur
+            .links
+            .iter()
+            .filter(|l| {
+                self.target.stale_link(l)
+                    || self
+                        .target
+                        .link(&l.name)
+                        .is_some_and(|t| target::needs_recreate(t, l))
+            })
+            .map(|l| l.name.clone())
+            .collect();
+        for root in doomed.clone() {
+            for d in topology::descendants(cur, &root) {
+                let Some(l) = cur.link(&d) else { continue };
+                if !l.is_owned() && !self.target.declares(&d) {
+                    return Err(PlanError::ForeignDependent {
+                        link: root,
+                        dependent: d,
+                        kind: l.kind_name().to_string(),
+                    });
+                }
+                if !doomed.contains(&d) {
+                    doomed.push(d);
+                }
+            }
+        }
+        // Stable sort by depth, deepest first; ties keep the kernel's order.
+        let position = |n: &str| cur.links.iter().position(|l| l.name == n);
+        doomed.sort_by_key(|n| (std::cmp::Reverse(topology::depth(cur, n)), position(n)));
+        Ok(doomed)
+    }
+
+    /// The kernel refuses a child MTU above its parent's, so lowering goes
+    /// children first, before anything is raised or created.
+    fn lower_mtus(&mut self) -> Result<(), PlanError> {
+        for t in self.target.links.iter().rev() {
+            let Some(mtu) = t.mtu else { continue };
+            if self.model_link(t.name).is_some_and(|l| l.mtu > mtu) {
+                self.emit(Op::SetMtu {
+                    name: t.name.to_string(),
+                    mtu,
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates or reconfigures one link (its parent is done already), brings
+    /// it up, and for a bond enslaves its ports.
+    fn ensure_link(&mut self, t: &TargetLink<'_>) -> Result<(), PlanError> {
+        match self.model_link(t.name) {
+            None => {
+                let mac = match t.kind {
+                    LinkKind::Bond(o) => self.bond_mac(o),
+                    _ => None,
+                };
+                self.emit(Op::CreateLink {
+                    name: t.name.to_string(),
+                    kind: t.kind.clone(),
+                    mtu: t.mtu,
+                    mac,
+                })?;
+            }
+            Some(l) => {
+                let ipv6_on = !l.ipv6_link_local_off;
+                let raise = t.mtu.filter(|&m| m > l.mtu);
+                match (t.kind, &l.info) {
+                    (LinkKind::Bond(o), LinkInfo::Bond(_)) => self.reconfigure_bond(t.name, o)?,
+                    (LinkKind::Macvlan { mode, .. }, LinkInfo::Macvlan { mode: cur })
+                        if mode.as_str() != cur =>
+                    {
+                        self.emit(Op::SetMacvlanMode {
+                            name: t.name.to_string(),
+                            mode: *mode,
+                        })?
+                    }
+                    _ => {}
+                }
+                if ipv6_on {
+                    self.emit(Op::DisableIpv6Auto {
+                        name: t.name.to_string(),
+                    })?;
+                }
+                if let Some(mtu) = raise {
+                    self.emit(Op::SetMtu {
+                        name: t.name.to_string(),
+                        mtu,
+                    })?;
+                }
+            }
+        }
+        let l = self.model_link(t.name);
+        let awaits_enslaving =
+            t.master.is_some() && l.and_then(|l| l.master.as_deref()) != t.master;
+        if l.is_some_and(|l| !l.admin_up) && !awaits_enslaving {
+            self.emit(Op::SetUp {
+                name: t.name.to_string(),
+            })?;
+        }
+        if matches!(t.kind, LinkKind::Bond(_)) {
+            for port in self.target.ports_of(t.name) {
+                self.ensure_port(port, t.name)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Options change in place where the kernel allows; otherwise the bond
+    /// goes down for the change, and a mode change first releases the ports
+    /// (they are enslaved again right after, by `ensure_port`).
+    fn reconfigure_bond(&mut self, name: &str, o: &BondOptions) -> Result<(), PlanError> {
+        let Some(LinkInfo::Bond(info)) = self.model_link(name).map(|l| &l.info) else {
+            return Ok(());
+        };
+        let changes: Vec<BondChange> = BondChange::all_of(o)
+            .into_iter()
+            .filter(|c| !bond::holds(info, c))
+            .collect();
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let ports: Vec<String> = if changes.iter().any(BondChange::needs_no_ports) {
+            topology::ports(&self.model, name)
+                .map(|p| p.name.clone())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let bounce = changes.iter().any(BondChange::needs_bond_down)
+            && self.model_link(name).is_some_and(|l| l.admin_up);
+        for port in ports {
+            self.emit(Op::ReleasePort { port })?;
+        }
+        if bounce {
+            self.emit(Op::SetDown {
+                name: name.to_string(),
+            })?;
+        }
+        self.emit(Op::SetBondOptions {
+            bond: name.to_string(),
+            changes,
+        })?;
+        if bounce {
+            self.emit(Op::SetUp {
+                name: name.to_string(),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Enslaves `port` (down, master, up — the kernel refuses an up port),
+    /// or just brings it up when it is a port already.
+    fn ensure_port(&mut self, port: &str, bond: &str) -> Result<(), PlanError> {
+        let Some(p) = self.model_link(port) else {
+            return Err(PlanError::MissingNic {
+                name: port.to_string(),
+            });
+        };
+        let (enslaved, up) = (p.master.as_deref() == Some(bond), p.admin_up);
+        if !enslaved {
+            if up {
+                self.emit(Op::SetDown {
+                    name: port.to_string(),
+                })?;
+            }
+            self.emit(Op::SetMaster {
+                port: port.to_string(),
+                bond: bond.to_string(),
+            })?;
+        }
+        if !enslaved || !up {
+            self.emit(Op::SetUp {
+                name: port.to_string(),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// A new bond takes its primary's burned-in MAC (else the first
+    /// member's), so DHCP reservations and LACP partners see the same
+    /// address across restarts; `None` leaves it to the kernel.
+    fn bond_mac(&self, o: &BondOptions) -> Option<MacAddr> {
+        let mac_of = |name: &str| {
+            let l = self.current.link(name)?;
+            l.permanent_mac
+                .or_else(|| l.bond_port.as_ref().and_then(|p| p.permanent_mac))
+                .or(l.mac)
+        };
+        o.primary
+            .as_deref()
+            .and_then(mac_of)
+            .or_else(|| o.members.first().and_then(|m| mac_of(m)))
+    }
+
+    fn add_addresses(&mut self) -> Result<(), PlanError> {
+        for a in self.target.addresses() {
+            if !target::has_address(&self.model, &a.link, a.address) {
+                self.emit(Op::AddAddress {
+                    link: a.link.clone(),
+                    address: a.address,
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    fn add_routes(&mut self) -> Result<(), PlanError> {
+        for r in self.target.routes() {
+            if self
+                .model
+                .routes
+                .iter()
+                .any(|k| target::route_matches(k, r))
+            {
+                continue;
+            }
+            let taken = self
+                .model
+                .routes
+                .iter()
+                .find(|k| simulate::same_slot(k, r.destination, r.metric));
+            if let Some(k) = taken {
+                return Err(PlanError::RouteConflict {
+                    route: r.to_string(),
+                    existing: describe_route(k),
+                });
+            }
+            self.emit(Op::AddRoute { route: r.clone() })?;
+        }
+        Ok(())
+    }
+}
+
+/// A kernel route the way `ip route` prints it, with its protocol.
+pub fn describe_route(r: &crate::state::Route) -> String {
+    let d = crate::desired::DesiredRoute {
+        destination: r.destination,
+        gateway: r.gateway,
+        link: r.link.clone().unwrap_or_default(),
+        metric: r.metric,
+    };
+    format!("{d} proto {}", r.protocol)
+}

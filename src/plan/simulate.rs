@@ -1,0 +1,559 @@
+//! A model of what the kernel does with each [`Op`]: the planner runs its
+//! own ops through it so later steps see their cascades (a deleted parent
+//! takes its VLANs along, a bond set down loses its IPv4 routes), and tests
+//! use it to check that plans converge and that undo restores the state.
+//!
+//! The model covers configuration (links, masters, admin state, MTU, bond
+//! options, IPv4 addresses and main-table routes) and the kernel behaviour
+//! that n3xnet's plans depend on; runtime status (carrier, operstate, bond
+//! port state, MACs a bond gives its ports) is left as it was. Each check
+//! names the errno the kernel answers with.
+
+use ipnet::Ipv4Net;
+
+use crate::desired::{DesiredRoute, LinkKind};
+use crate::state::{
+    Address, KernelState, Link, LinkInfo, OperState, Route, OWNER_ALIAS, OWNER_PROTOCOL,
+};
+
+use super::bond;
+use super::error::PlanError;
+use super::op::{BondChange, Op, RouteKey};
+use super::topology;
+
+/// `rtm_protocol` of the routes the kernel makes itself (prefix routes).
+pub const KERNEL_PROTOCOL: u8 = 2;
+
+/// The MTU the kernel gives a new bond (Ethernet's).
+const DEFAULT_MTU: u32 = 1500;
+
+/// Why the kernel would refuse an operation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SimError {
+    #[error("no link {0} (ENODEV)")]
+    NoLink(String),
+    #[error("link {0} exists (EEXIST)")]
+    LinkExists(String),
+    #[error("{0} links are not created, only configured")]
+    NotCreatable(String),
+    #[error("{link} is a {found} link, not a {expected}")]
+    WrongKind {
+        link: String,
+        found: String,
+        expected: &'static str,
+    },
+    #[error("{bond} is up and {option} can only change on a down bond (EBUSY)")]
+    BondUp { bond: String, option: &'static str },
+    #[error("{bond} has ports and its mode can only change on an empty bond (ENOTEMPTY)")]
+    BondHasPorts { bond: String },
+    #[error("{option} is not supported in bond mode {mode} (EACCES)")]
+    Unsupported { option: &'static str, mode: String },
+    #[error("{port} is up and only a down link can be enslaved (EPERM)")]
+    PortUp { port: String },
+    #[error("{port} is not a bond port")]
+    NotEnslaved { port: String },
+    #[error("MTU {mtu} of {link} is above the MTU {parent_mtu} of its parent {parent} (EINVAL)")]
+    MtuAboveParent {
+        link: String,
+        mtu: u32,
+        parent: String,
+        parent_mtu: u32,
+    },
+    #[error("{link} cannot be up while its parent {parent} is down (ENETDOWN)")]
+    ParentDown { link: String, parent: String },
+    #[error("{0} is down (ENETDOWN)")]
+    LinkDown(String),
+    #[error("address {address} exists on {link} (EEXIST)")]
+    AddressExists { link: String, address: Ipv4Net },
+    #[error("no address {address} on {link} (EADDRNOTAVAIL)")]
+    NoAddress { link: String, address: Ipv4Net },
+    #[error("a route to {destination} with metric {metric} exists (EEXIST)")]
+    RouteExists { destination: Ipv4Net, metric: u32 },
+    #[error("gateway {gateway} is not on a subnet of {link} (ENETUNREACH)")]
+    Unreachable {
+        gateway: std::net::Ipv4Addr,
+        link: String,
+    },
+    #[error("no such route (ESRCH)")]
+    NoRoute,
+}
+
+/// Applies `ops` in order, stopping at the first the kernel would refuse.
+pub fn apply_all(state: &mut KernelState, ops: &[Op]) -> Result<(), PlanError> {
+    ops.iter().try_for_each(|op| {
+        apply(state, op).map_err(|source| PlanError::Rejected {
+            op: op.to_string(),
+            source,
+        })
+    })
+}
+
+/// Applies one operation to `state` as the kernel would, or says why the
+/// kernel would refuse it (leaving `state` unchanged then).
+pub fn apply(state: &mut KernelState, op: &Op) -> Result<(), SimError> {
+    let mut next = state.clone();
+    apply_in_place(&mut next, op)?;
+    *state = next;
+    Ok(())
+}
+
+fn apply_in_place(s: &mut KernelState, op: &Op) -> Result<(), SimError> {
+    match op {
+        Op::CreateLink {
+            name,
+            kind,
+            mtu,
+            mac,
+        } => create(s, name, kind, *mtu, *mac),
+        Op::DeleteLink { name } => {
+            link(s, name)?;
+            delete(s, name);
+            Ok(())
+        }
+        Op::SetBondOptions { bond, changes } => set_bond_options(s, bond, changes, true),
+        Op::SetMacvlanMode { name, mode } => match &mut link_mut(s, name)?.info {
+            LinkInfo::Macvlan { mode: m } => {
+                *m = mode.as_str().into();
+                Ok(())
+            }
+            other => Err(wrong_kind(name, other, "macvlan")),
+        },
+        Op::SetUp { name } => {
+            let l = link(s, name)?;
+            if let (LinkInfo::Vlan { .. }, Some(p)) = (&l.info, &l.parent) {
+                if !link(s, p)?.admin_up {
+                    return Err(SimError::ParentDown {
+                        link: name.clone(),
+                        parent: p.clone(),
+                    });
+                }
+            }
+            open(s, name);
+            Ok(())
+        }
+        Op::SetDown { name } => {
+            link(s, name)?;
+            close(s, name);
+            Ok(())
+        }
+        Op::SetMaster { port, bond } => {
+            let b = link(s, bond)?;
+            if !matches!(b.info, LinkInfo::Bond(_)) {
+                return Err(wrong_kind(bond, &b.info, "bond"));
+            }
+            let bond_mtu = b.mtu;
+            // rtnetlink's do_set_master releases a port from its old master
+            // first, which closes it; only a port without one must be down.
+            if link(s, port)?.master.is_some() {
+                release(s, port);
+            } else if link(s, port)?.admin_up {
+                return Err(SimError::PortUp { port: port.clone() });
+            }
+            let p = link_mut(s, port)?;
+            p.master = Some(bond.clone());
+            p.mtu = bond_mtu;
+            open(s, port); // bond_enslave opens the port
+            Ok(())
+        }
+        Op::ReleasePort { port } => {
+            if link(s, port)?.master.is_none() {
+                return Err(SimError::NotEnslaved { port: port.clone() });
+            }
+            release(s, port);
+            Ok(())
+        }
+        Op::SetMtu { name, mtu } => set_mtu(s, name, *mtu),
+        Op::DisableIpv6Auto { name } => {
+            link_mut(s, name)?.ipv6_link_local_off = true;
+            Ok(())
+        }
+        Op::EnableIpv6Auto { name } => {
+            link_mut(s, name)?.ipv6_link_local_off = false;
+            Ok(())
+        }
+        Op::AddAddress { link, address } => add_address(s, added_address(link, *address)),
+        Op::RestoreAddress { address } => add_address(s, address.clone()),
+        Op::DeleteAddress { link, address } => delete_address(s, link, *address),
+        Op::AddRoute { route } => add_route(s, added_route(route)),
+        Op::RestoreRoute { route } => add_route(s, route.clone()),
+        Op::DeleteRoute { route } => {
+            let before = s.routes.len();
+            s.routes.retain(|r| !key_matches(r, route));
+            if s.routes.len() == before {
+                return Err(SimError::NoRoute);
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The address `AddAddress` gives the kernel: static, marked as n3xnet's.
+pub fn added_address(link: &str, address: Ipv4Net) -> Address {
+    Address {
+        link: link.to_string(),
+        address,
+        valid_lifetime: None,
+        preferred_lifetime: None,
+        protocol: OWNER_PROTOCOL,
+    }
+}
+
+/// The route `AddRoute` gives the kernel, marked as n3xnet's.
+pub fn added_route(r: &DesiredRoute) -> Route {
+    Route {
+        destination: r.destination,
+        gateway: r.gateway,
+        link: Some(r.link.clone()),
+        metric: r.metric,
+        protocol: OWNER_PROTOCOL,
+        scope: if r.gateway.is_some() {
+            "universe".into()
+        } else {
+            "link".into()
+        },
+    }
+}
+
+/// The key that deletes exactly `r`.
+pub fn route_key(r: &Route) -> Option<RouteKey> {
+    Some(RouteKey {
+        destination: r.destination,
+        gateway: r.gateway,
+        link: r.link.clone()?,
+        metric: r.metric,
+    })
+}
+
+/// IPv4 routes are unique per destination and metric in a table (the kernel
+/// answers EEXIST to `ip route add` of a second one); no metric means 0.
+pub fn same_slot(a: &Route, destination: Ipv4Net, metric: Option<u32>) -> bool {
+    a.destination == destination && a.metric.unwrap_or(0) == metric.unwrap_or(0)
+}
+
+fn key_matches(r: &Route, k: &RouteKey) -> bool {
+    same_slot(r, k.destination, k.metric)
+        && r.gateway == k.gateway
+        && r.link.as_deref() == Some(k.link.as_str())
+}
+
+fn link<'a>(s: &'a KernelState, name: &str) -> Result<&'a Link, SimError> {
+    s.link(name)
+        .ok_or_else(|| SimError::NoLink(name.to_string()))
+}
+
+fn link_mut<'a>(s: &'a mut KernelState, name: &str) -> Result<&'a mut Link, SimError> {
+    s.links
+        .iter_mut()
+        .find(|l| l.name == name)
+        .ok_or_else(|| SimError::NoLink(name.to_string()))
+}
+
+fn wrong_kind(name: &str, found: &LinkInfo, expected: &'static str) -> SimError {
+    SimError::WrongKind {
+        link: name.to_string(),
+        found: found.kind_name().to_string(),
+        expected,
+    }
+}
+
+fn create(
+    s: &mut KernelState,
+    name: &str,
+    kind: &LinkKind,
+    mtu: Option<u32>,
+    mac: Option<crate::profile::model::MacAddr>,
+) -> Result<(), SimError> {
+    if s.link(name).is_some() {
+        return Err(SimError::LinkExists(name.to_string()));
+    }
+    let (info, parent) = match kind {
+        LinkKind::Ethernet => return Err(SimError::NotCreatable("ethernet".into())),
+        LinkKind::Bond(_) => (LinkInfo::Bond(bond::new_info()), None),
+        LinkKind::Vlan { parent, id } => (
+            LinkInfo::Vlan {
+                id: *id,
+                protocol: "802.1Q".into(),
+            },
+            Some(parent),
+        ),
+        LinkKind::Macvlan { parent, mode } => (
+            LinkInfo::Macvlan {
+                mode: mode.as_str().into(),
+            },
+            Some(parent),
+        ),
+        LinkKind::Ipvlan { parent, mode } => (
+            LinkInfo::Ipvlan {
+                mode: mode.as_str().into(),
+            },
+            Some(parent),
+        ),
+    };
+    let parent_link = parent.map(|p| link(s, p)).transpose()?;
+    let mtu = match (mtu, parent_link) {
+        (Some(m), Some(p)) if m > p.mtu => {
+            return Err(SimError::MtuAboveParent {
+                link: name.to_string(),
+                mtu: m,
+                parent: p.name.clone(),
+                parent_mtu: p.mtu,
+            })
+        }
+        (Some(m), _) => m,
+        (None, Some(p)) => p.mtu,
+        (None, None) => DEFAULT_MTU,
+    };
+    // VLANs and ipvlans share their parent's MAC; a macvlan's is random.
+    let inherited = match kind {
+        LinkKind::Vlan { .. } | LinkKind::Ipvlan { .. } => parent_link.and_then(|p| p.mac),
+        _ => None,
+    };
+    s.links.push(Link {
+        index: s.links.iter().map(|l| l.index).max().unwrap_or(0) + 1,
+        name: name.to_string(),
+        info,
+        mtu,
+        mac: mac.or(inherited),
+        permanent_mac: None,
+        master: None,
+        parent: parent.cloned(),
+        admin_up: false,
+        carrier: false,
+        operstate: OperState::Down,
+        alias: Some(OWNER_ALIAS.to_string()),
+        ipv6_link_local_off: true,
+        bond_port: None,
+    });
+    if let LinkKind::Bond(o) = kind {
+        set_bond_options(s, name, &BondChange::all_of(o), false)?;
+    }
+    Ok(())
+}
+
+/// Deletes `name` with everything stacked on it and releases its ports.
+fn delete(s: &mut KernelState, name: &str) {
+    let ports: Vec<String> = topology::ports(s, name).map(|p| p.name.clone()).collect();
+    for p in ports {
+        release(s, &p);
+    }
+    let mut gone = topology::descendants(s, name);
+    gone.push(name.to_string());
+    s.links.retain(|l| !gone.contains(&l.name));
+    s.addresses.retain(|a| !gone.contains(&a.link));
+    s.routes
+        .retain(|r| !r.link.as_ref().is_some_and(|l| gone.contains(l)));
+}
+
+/// `__bond_release_one`: detach and close the port.
+fn release(s: &mut KernelState, port: &str) {
+    if let Some(p) = s.links.iter_mut().find(|l| l.name == port) {
+        p.master = None;
+    }
+    close(s, port);
+}
+
+fn set_bond_options(
+    s: &mut KernelState,
+    name: &str,
+    changes: &[BondChange],
+    existing: bool,
+) -> Result<(), SimError> {
+    let has_ports = topology::ports(s, name).next().is_some();
+    let l = link_mut(s, name)?;
+    let up = l.admin_up;
+    let LinkInfo::Bond(info) = &mut l.info else {
+        return Err(wrong_kind(name, &l.info, "bond"));
+    };
+    // bond_changelink applies the mode first, then the rest against it.
+    let mut ordered: Vec<&BondChange> = changes.iter().filter(|c| c.needs_no_ports()).collect();
+    ordered.extend(changes.iter().filter(|c| !c.needs_no_ports()));
+    for c in ordered {
+        if existing && c.needs_no_ports() && has_ports {
+            return Err(SimError::BondHasPorts {
+                bond: name.to_string(),
+            });
+        }
+        if existing && c.needs_bond_down() && up {
+            return Err(SimError::BondUp {
+                bond: name.to_string(),
+                option: c.name(),
+            });
+        }
+        if !bond::supported(&info.mode, c) {
+            return Err(SimError::Unsupported {
+                option: c.name(),
+                mode: info.mode.clone(),
+            });
+        }
+        bond::set(info, c);
+    }
+    Ok(())
+}
+
+/// `dev_open`: up, prefix routes for its addresses, and (vlan_device_event
+/// NETDEV_UP) its VLANs reopened.
+fn open(s: &mut KernelState, name: &str) {
+    let Some(l) = s.links.iter_mut().find(|l| l.name == name) else {
+        return;
+    };
+    if l.admin_up {
+        return;
+    }
+    l.admin_up = true;
+    let prefixes: Vec<Route> = s.addresses_on(name).filter_map(prefix_route).collect();
+    for r in prefixes {
+        if !s.routes.contains(&r) {
+            s.routes.push(r);
+        }
+    }
+    let vlans: Vec<String> = topology::children(s, name)
+        .filter(|c| matches!(c.info, LinkInfo::Vlan { .. }))
+        .map(|c| c.name.clone())
+        .collect();
+    for v in vlans {
+        open(s, &v);
+    }
+}
+
+/// `dev_close`: down, every IPv4 route through it flushed (fib_disable_ip),
+/// and its VLANs closed with it.
+fn close(s: &mut KernelState, name: &str) {
+    let Some(l) = s.links.iter_mut().find(|l| l.name == name) else {
+        return;
+    };
+    if !l.admin_up {
+        return;
+    }
+    l.admin_up = false;
+    s.routes.retain(|r| r.link.as_deref() != Some(name));
+    let vlans: Vec<String> = topology::children(s, name)
+        .filter(|c| matches!(c.info, LinkInfo::Vlan { .. }))
+        .map(|c| c.name.clone())
+        .collect();
+    for v in vlans {
+        close(s, &v);
+    }
+}
+
+fn set_mtu(s: &mut KernelState, name: &str, mtu: u32) -> Result<(), SimError> {
+    let l = link(s, name)?;
+    if let Some(p) = &l.parent {
+        let parent = link(s, p)?;
+        if mtu > parent.mtu {
+            return Err(SimError::MtuAboveParent {
+                link: name.to_string(),
+                mtu,
+                parent: p.clone(),
+                parent_mtu: parent.mtu,
+            });
+        }
+    }
+    let is_bond = matches!(l.info, LinkInfo::Bond(_));
+    let mut affected = vec![name.to_string()];
+    if is_bond {
+        // bond_change_mtu sets every port's MTU.
+        affected.extend(topology::ports(s, name).map(|p| p.name.clone()));
+    }
+    for l in s.links.iter_mut().filter(|l| affected.contains(&l.name)) {
+        l.mtu = mtu;
+    }
+    // NETDEV_CHANGEMTU: stacked children above the new MTU are clamped.
+    let over: Vec<String> = topology::children(s, name)
+        .filter(|c| c.mtu > mtu)
+        .map(|c| c.name.clone())
+        .collect();
+    for c in over {
+        set_mtu(s, &c, mtu)?;
+    }
+    Ok(())
+}
+
+fn prefix_route(a: &Address) -> Option<Route> {
+    (a.address.prefix_len() < 32).then(|| Route {
+        destination: a.address.trunc(),
+        gateway: None,
+        link: Some(a.link.clone()),
+        metric: None,
+        protocol: KERNEL_PROTOCOL,
+        scope: "link".into(),
+    })
+}
+
+fn add_address(s: &mut KernelState, a: Address) -> Result<(), SimError> {
+    let up = link(s, &a.link)?.admin_up;
+    if s.addresses
+        .iter()
+        .any(|x| x.link == a.link && x.address == a.address)
+    {
+        return Err(SimError::AddressExists {
+            link: a.link,
+            address: a.address,
+        });
+    }
+    if up {
+        if let Some(r) = prefix_route(&a).filter(|r| !s.routes.contains(r)) {
+            s.routes.push(r);
+        }
+    }
+    s.addresses.push(a);
+    Ok(())
+}
+
+fn delete_address(s: &mut KernelState, link: &str, address: Ipv4Net) -> Result<(), SimError> {
+    let Some(i) = s
+        .addresses
+        .iter()
+        .position(|a| a.link == link && a.address == address)
+    else {
+        return Err(SimError::NoAddress {
+            link: link.to_string(),
+            address,
+        });
+    };
+    let a = s.addresses.remove(i);
+    if s.addresses_on(link).next().is_none() {
+        // The last IPv4 address gone: fib_disable_ip flushes the link's routes.
+        s.routes.retain(|r| r.link.as_deref() != Some(link));
+    } else if let Some(p) = prefix_route(&a) {
+        let shared = s
+            .addresses_on(link)
+            .any(|o| o.address.trunc() == a.address.trunc());
+        if !shared {
+            s.routes.retain(|r| *r != p);
+        }
+    }
+    Ok(())
+}
+
+fn add_route(s: &mut KernelState, r: Route) -> Result<(), SimError> {
+    let Some(dev) = r.link.clone() else {
+        return Err(SimError::NoRoute);
+    };
+    if !link(s, &dev)?.admin_up {
+        return Err(SimError::LinkDown(dev));
+    }
+    if s.routes
+        .iter()
+        .any(|x| same_slot(x, r.destination, r.metric))
+    {
+        return Err(SimError::RouteExists {
+            destination: r.destination,
+            metric: r.metric.unwrap_or(0),
+        });
+    }
+    if let Some(gw) = r.gateway {
+        let on_link = s.routes.iter().any(|x| {
+            x.link.as_deref() == Some(dev.as_str())
+                && x.gateway.is_none()
+                && x.destination.contains(&gw)
+        });
+        if !on_link {
+            return Err(SimError::Unreachable {
+                gateway: gw,
+                link: dev,
+            });
+        }
+    }
+    s.routes.push(r);
+    Ok(())
+}
