@@ -1,0 +1,193 @@
+//! Golden plans: every case under `tests/plan/<case>/` holds a profile and
+//! the node it is planned for (`profile.toml`, `node`), the kernel's state
+//! (`current.json`), a note on what the case is about (`README`) and the
+//! expected plan text (`expected.plan`; `error: …` when planning must fail).
+//! The expected files are the spec: `UPDATE_GOLDEN=1` rewrites them, and
+//! every rewrite must be reviewed by hand.
+//!
+//! Beyond the text, every case must hold the planner's contracts: an empty
+//! plan exactly when every check row passes; a plan that the kernel model
+//! accepts and after which the state checks clean and plans empty; and an
+//! undo log (each op's inverse, from the state before it) that, run
+//! backwards, gives back the state the plan started from.
+
+use std::path::{Path, PathBuf};
+
+use n3xnet::desired::DesiredNetwork;
+use n3xnet::plan::{self, check, inverse, simulate, Op, Plan, PlanError};
+use n3xnet::profile::{self, Format};
+use n3xnet::state::KernelState;
+
+fn cases() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/plan");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("current.json").exists())
+        .collect();
+    v.sort();
+    v
+}
+
+fn name(case: &Path) -> String {
+    case.file_name().unwrap().to_string_lossy().into_owned()
+}
+
+fn read(case: &Path, file: &str) -> String {
+    std::fs::read_to_string(case.join(file))
+        .unwrap_or_else(|e| panic!("{}/{file}: {e}", case.display()))
+}
+
+fn load(case: &Path) -> (DesiredNetwork, KernelState) {
+    let profile = profile::parse(&read(case, "profile.toml"), Format::Toml)
+        .unwrap_or_else(|d| panic!("{}: invalid profile: {d:?}", name(case)));
+    let node = read(case, "node");
+    let desired = profile::resolve(&profile, node.trim())
+        .unwrap_or_else(|d| panic!("{}: cannot resolve: {d:?}", name(case)));
+    let current: KernelState = serde_json::from_str(&read(case, "current.json"))
+        .unwrap_or_else(|e| panic!("{}: current.json: {e}", name(case)));
+    (desired, current)
+}
+
+fn render(result: &Result<Plan, PlanError>) -> String {
+    match result {
+        Ok(p) => p.to_string(),
+        Err(e) => format!("error: {e}\n"),
+    }
+}
+
+/// Every case with its desired network, state and plan result.
+fn all() -> Vec<(String, DesiredNetwork, KernelState, Result<Plan, PlanError>)> {
+    cases()
+        .iter()
+        .map(|c| {
+            let (d, s) = load(c);
+            let p = plan::plan(&d, &s);
+            (name(c), d, s, p)
+        })
+        .collect()
+}
+
+#[test]
+fn golden_plans() {
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let mut mismatches = Vec::new();
+    for case in cases() {
+        let (d, s) = load(&case);
+        let got = render(&plan::plan(&d, &s));
+        let path = case.join("expected.plan");
+        if update {
+            std::fs::write(&path, &got).unwrap();
+            continue;
+        }
+        let want = std::fs::read_to_string(&path).unwrap_or_default();
+        if got != want {
+            mismatches.push(format!(
+                "--- {} expected\n{want}--- got\n{got}",
+                name(&case)
+            ));
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} golden plan(s) differ (UPDATE_GOLDEN=1 rewrites them):\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+}
+
+#[test]
+fn there_are_enough_cases_of_every_outcome() {
+    let all = all();
+    assert!(all.len() >= 25, "only {} cases", all.len());
+    let empty = all
+        .iter()
+        .filter(|c| matches!(&c.3, Ok(p) if p.is_empty()))
+        .count();
+    let errors = all.iter().filter(|c| c.3.is_err()).count();
+    assert!(empty >= 5, "{empty} in-sync cases");
+    assert!(errors >= 4, "{errors} error cases");
+}
+
+#[test]
+fn plan_is_empty_exactly_when_every_check_row_passes() {
+    for (case, d, s, p) in all() {
+        let rows = check::check(&d, &s);
+        let failing: Vec<String> = check::failures(&rows).map(|r| r.to_string()).collect();
+        let empty = matches!(&p, Ok(p) if p.is_empty());
+        assert_eq!(
+            empty,
+            failing.is_empty(),
+            "{case}: plan {}, failing rows {failing:#?}",
+            render(&p)
+        );
+    }
+}
+
+#[test]
+fn plans_are_accepted_by_the_kernel_model_and_converge() {
+    for (case, d, s, p) in all() {
+        let Ok(p) = p else { continue };
+        let mut after = s.clone();
+        simulate::apply_all(&mut after, &p.ops).unwrap_or_else(|e| panic!("{case}: {e}"));
+        let failing: Vec<String> = check::failures(&check::check(&d, &after))
+            .map(|r| r.to_string())
+            .collect();
+        assert!(failing.is_empty(), "{case}: after the plan: {failing:#?}");
+        let again = plan::plan(&d, &after).unwrap_or_else(|e| panic!("{case}: replan: {e}"));
+        assert!(again.is_empty(), "{case}: replan is not empty:\n{again}");
+    }
+}
+
+#[test]
+fn undo_log_run_backwards_restores_the_state() {
+    for (case, _, s, p) in all() {
+        let Ok(p) = p else { continue };
+        let mut state = s.clone();
+        let mut log: Vec<Vec<Op>> = Vec::new();
+        for op in &p.ops {
+            log.push(inverse(op, &state).unwrap_or_else(|e| panic!("{case}: {e}")));
+            simulate::apply(&mut state, op).unwrap_or_else(|e| panic!("{case}: {op}: {e}"));
+        }
+        for undo in log.iter().rev() {
+            simulate::apply_all(&mut state, undo).unwrap_or_else(|e| panic!("{case}: undo: {e}"));
+        }
+        assert_eq!(normalized(&state), normalized(&s), "{case}");
+    }
+}
+
+#[test]
+fn plan_json_has_one_tagged_object_per_op() {
+    for (case, _, _, p) in all() {
+        let Ok(p) = p else { continue };
+        let v = serde_json::to_value(&p).unwrap();
+        let ops = v["ops"].as_array().unwrap_or_else(|| panic!("{case}: {v}"));
+        assert_eq!(ops.len(), p.ops.len(), "{case}");
+        assert!(ops.iter().all(|o| o["op"].is_string()), "{case}: {v}");
+        assert!(
+            p.ops.iter().all(|o| !o.to_string().contains('\n')),
+            "{case}"
+        );
+    }
+}
+
+/// The state up to what undo cannot give back: ifindexes of recreated
+/// links, runtime status, and the order of the kernel's lists.
+fn normalized(s: &KernelState) -> serde_json::Value {
+    let mut s = s.clone();
+    for l in &mut s.links {
+        l.index = 0;
+        l.carrier = false;
+        l.operstate = n3xnet::state::OperState::Unknown;
+        l.bond_port = None;
+        if let n3xnet::state::LinkInfo::Bond(b) = &mut l.info {
+            b.active_port = None;
+            b.ad_info = None;
+        }
+    }
+    s.links.sort_by(|a, b| a.name.cmp(&b.name));
+    s.addresses
+        .sort_by_key(|a| serde_json::to_string(a).unwrap());
+    s.routes.sort_by_key(|r| serde_json::to_string(r).unwrap());
+    serde_json::to_value(&s).unwrap()
+}
