@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod desired;
 pub mod k3s;
+pub mod netlink;
 pub mod plan;
 pub mod profile;
 pub mod render;

@@ -1,0 +1,132 @@
+//! Shared fixtures of the netns test tier: a fresh network namespace per
+//! test (always deleted), `ip` helpers whose JSON output is the independent
+//! witness of what the kernel holds, and the root requirement.
+#![allow(dead_code)] // each test crate uses a different part of it
+
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+/// `true` when the tier can run. Without root it FAILS (so CI cannot go
+/// green by accident), unless `N3XNET_NO_NETNS=1` asks to skip, loudly.
+pub fn netns_tier() -> bool {
+    if nix::unistd::geteuid().is_root() {
+        return true;
+    }
+    if std::env::var("N3XNET_NO_NETNS").as_deref() == Ok("1") {
+        eprintln!("\n!!!!!!!! N3XNET_NO_NETNS=1: netns test tier SKIPPED (needs root) !!!!!!!!\n");
+        return false;
+    }
+    panic!(
+        "the netns test tier needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN): run as root, \
+         or set N3XNET_NO_NETNS=1 to skip it explicitly"
+    );
+}
+
+/// A network namespace `n3xt-<random>`, deleted on drop.
+pub struct Netns {
+    pub name: String,
+}
+
+impl Netns {
+    pub fn new() -> Netns {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let name = format!(
+            "n3xt-{:x}-{:x}-{}",
+            std::process::id(),
+            nanos,
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        run("ip", &["netns", "add", &name]);
+        let ns = Netns { name };
+        ns.ip("link set lo up");
+        ns
+    }
+
+    /// Runs `ip -n NS <args>`, panicking with its stderr on failure.
+    pub fn ip(&self, args: &str) -> String {
+        let out = self.try_ip(args);
+        assert!(
+            out.status.success(),
+            "ip -n {} {args}: {}",
+            self.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    pub fn try_ip(&self, args: &str) -> Output {
+        let mut full = vec!["-n", &self.name];
+        full.extend(args.split_whitespace());
+        Command::new("ip").args(&full).output().unwrap()
+    }
+
+    pub fn ip_json(&self, args: &str) -> Value {
+        serde_json::from_str(&self.ip(&format!("-j {args}"))).unwrap()
+    }
+
+    /// `ip -d -j link show NAME` as one object.
+    pub fn link(&self, name: &str) -> Value {
+        self.ip_json(&format!("-d link show dev {name}"))[0].clone()
+    }
+
+    /// The IPv4 addresses (`a.b.c.d/len`) of a link.
+    pub fn ipv4(&self, name: &str) -> Vec<String> {
+        self.ip_json(&format!("-4 addr show dev {name}"))[0]["addr_info"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|i| format!("{}/{}", i["local"].as_str().unwrap(), i["prefixlen"]))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Runs a command inside the namespace.
+    pub fn exec(&self, cmd: &[&str]) -> Output {
+        let mut full = vec!["netns", "exec", &self.name];
+        full.extend_from_slice(cmd);
+        Command::new("ip").args(&full).output().unwrap()
+    }
+
+    /// A veth pair `name` (here) ↔ `peer` (in `other`, up there), the stand-in
+    /// for a NIC and the switch port behind it.
+    pub fn nic(&self, name: &str, other: &Netns, peer: &str) {
+        self.ip(&format!(
+            "link add {name} type veth peer name {peer} netns {}",
+            other.name
+        ));
+        other.ip(&format!("link set {peer} up"));
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .output();
+    }
+}
+
+fn run(cmd: &str, args: &[&str]) {
+    let out = Command::new(cmd).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A current-thread runtime, as the CLI uses.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
