@@ -239,3 +239,87 @@ fn updown(up: bool) -> &'static str {
         "down"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::fixture::{desired, link_mut, synced};
+    use crate::plan::Op;
+
+    fn failing(s: &KernelState) -> Vec<String> {
+        failures(&check(&desired(), s))
+            .map(|r| r.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn a_synced_node_passes_every_row() {
+        let rows = check(&desired(), &synced());
+        assert!(failures(&rows).next().is_none(), "{rows:#?}");
+        let paths: Vec<&str> = rows.iter().map(|r| r.path.as_str()).collect();
+        for want in [
+            "links.eth1.master",
+            "links.eth1.ipv6-link-local",
+            "links.bond0.bond.mode",
+            "links.bond0.bond.miimon",
+            "links.bond0.bond.primary",
+            "links.bond0.bond.ports",
+            "links.bond0.admin",
+            "links.bond0.100.vlan.id",
+            "links.bond0.100.vlan.parent",
+            "links.mv-storage.macvlan.mode",
+            "addresses.192.168.200.1/24 dev bond0.200",
+            "routes.10.50.0.0/16 via 192.168.100.254 dev bond0.100",
+        ] {
+            assert!(paths.contains(&want), "no row {want}: {paths:#?}");
+        }
+    }
+
+    #[test]
+    fn messages_name_the_path_desired_and_current() {
+        let mut s = synced();
+        if let LinkInfo::Bond(b) = &mut link_mut(&mut s, "bond0").info {
+            b.miimon = 250;
+        }
+        link_mut(&mut s, "eth2").master = None;
+        assert_eq!(
+            failing(&s),
+            [
+                "eth2.master: desired bond0, current none",
+                "bond0.bond.miimon: desired 100, current 250",
+                "bond0.bond.ports: desired eth1,eth2, current eth1",
+            ]
+        );
+    }
+
+    #[test]
+    fn missing_and_stale_objects_are_rows() {
+        let mut s = synced();
+        crate::plan::simulate::apply_all(
+            &mut s,
+            &[
+                Op::DeleteLink {
+                    name: "mv-storage".into(),
+                },
+                Op::CreateLink {
+                    name: "mv-old".into(),
+                    kind: LinkKind::Macvlan {
+                        parent: "bond0.100".into(),
+                        mode: crate::profile::model::MacvlanMode::Bridge,
+                    },
+                    mtu: None,
+                    mac: None,
+                },
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            failing(&s),
+            [
+                "mv-storage: desired present, current absent",
+                "addresses.192.168.20.1/24 dev mv-storage: desired present, current absent",
+                "mv-old: desired absent, current present",
+            ]
+        );
+    }
+}

@@ -424,3 +424,52 @@ pub fn describe_route(r: &crate::state::Route) -> String {
     };
     format!("{d} proto {}", r.protocol)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::fixture::{bare, desired, desired_from, link_mut, synced, PROFILE};
+
+    #[test]
+    fn a_synced_node_plans_nothing() {
+        assert!(plan(&desired(), &synced()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_new_bond_takes_its_primarys_burned_in_mac() {
+        let mut s = bare();
+        // eth1 is a port elsewhere already: its MAC is not its own.
+        link_mut(&mut s, "eth1").mac = "02:00:00:00:00:01".parse().ok();
+        let p = plan(&desired(), &s).unwrap();
+        let create = p
+            .ops
+            .iter()
+            .find(|o| matches!(o, Op::CreateLink { name, .. } if name == "bond0"));
+        assert!(
+            matches!(create, Some(Op::CreateLink { mac: Some(m), .. }) if m.to_string() == "52:54:00:12:34:03")
+        );
+    }
+
+    #[test]
+    fn a_bond_mac_falls_back_to_the_first_member() {
+        let d = desired_from(&PROFILE.replace("primary = \"eth1\"", "primary = \"eth2\""));
+        let mut s = bare();
+        let eth2 = link_mut(&mut s, "eth2");
+        eth2.mac = None;
+        eth2.permanent_mac = None;
+        let p = plan(&d, &s).unwrap();
+        assert!(
+            p.to_string().contains(
+                "primary eth2 primary_reselect always min_links 0 address 52:54:00:12:34:03"
+            ),
+            "{p}"
+        );
+    }
+
+    #[test]
+    fn plan_displays_one_op_per_line() {
+        let p = plan(&desired(), &bare()).unwrap();
+        assert_eq!(p.to_string().lines().count(), p.ops.len());
+        assert!(p.to_string().ends_with('\n'));
+    }
+}

@@ -284,3 +284,414 @@ fn delete_route(r: &Route) -> Result<Vec<Op>, String> {
     let route = route_key(r).ok_or_else(|| "a route without a link".to_string())?;
     Ok(vec![Op::DeleteRoute { route }])
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::desired::LinkKind;
+    use crate::plan::fixture::{foreign_address, foreign_route, normalized, synced};
+    use crate::profile::model::{BondMode, LacpRate, MacvlanMode};
+
+    fn after(s: &KernelState, ops: &[Op]) -> KernelState {
+        let mut t = s.clone();
+        simulate::apply_all(&mut t, ops).unwrap();
+        t
+    }
+
+    /// Runs `op`, then its inverse, and requires the state to be back.
+    fn round_trip(s: &KernelState, op: &Op) -> Vec<Op> {
+        let undo = inverse(op, s).unwrap_or_else(|e| panic!("{e}"));
+        let mut t = after(s, std::slice::from_ref(op));
+        simulate::apply_all(&mut t, &undo).unwrap_or_else(|e| panic!("{op}: {e}"));
+        assert_eq!(normalized(&t), normalized(s), "{op}, undone by {undo:#?}");
+        undo
+    }
+
+    fn tag(op: &Op) -> String {
+        serde_json::to_value(op).unwrap()["op"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    fn set_down(name: &str) -> Op {
+        Op::SetDown { name: name.into() }
+    }
+
+    #[test]
+    fn every_kind_of_op_is_undone_exactly() {
+        let s = synced();
+        let emptied = after(
+            &s,
+            &[
+                Op::ReleasePort {
+                    port: "eth1".into(),
+                },
+                Op::ReleasePort {
+                    port: "eth2".into(),
+                },
+                set_down("bond0"),
+            ],
+        );
+        let with_bond1 = after(
+            &s,
+            &[Op::CreateLink {
+                name: "bond1".into(),
+                kind: LinkKind::Bond(crate::desired::BondOptions {
+                    mode: BondMode::ActiveBackup,
+                    members: vec![],
+                    primary: None,
+                    miimon: 100,
+                    updelay: 0,
+                    downdelay: 0,
+                    primary_reselect: None,
+                    lacp_rate: None,
+                    xmit_hash_policy: None,
+                    min_links: 0,
+                    ad_select: None,
+                }),
+                mtu: None,
+                mac: None,
+            }],
+        );
+        let storage_down = after(&s, &[set_down("bond0.100")]);
+        let bond_down = after(&s, &[set_down("bond0")]);
+        let net = |a: &str| a.parse().unwrap();
+        let cases: Vec<(&KernelState, Op)> = vec![
+            (
+                &s,
+                Op::CreateLink {
+                    name: "bond0.300".into(),
+                    kind: LinkKind::Vlan {
+                        parent: "bond0".into(),
+                        id: 300,
+                    },
+                    mtu: None,
+                    mac: None,
+                },
+            ),
+            (
+                &s,
+                Op::DeleteLink {
+                    name: "bond0".into(),
+                },
+            ),
+            (
+                &s,
+                Op::DeleteLink {
+                    name: "bond0.100".into(),
+                },
+            ),
+            (
+                &s,
+                Op::SetBondOptions {
+                    bond: "bond0".into(),
+                    changes: vec![
+                        BondChange::Miimon(250),
+                        BondChange::Primary(Some("eth2".into())),
+                    ],
+                },
+            ),
+            (
+                &emptied,
+                Op::SetBondOptions {
+                    bond: "bond0".into(),
+                    changes: vec![
+                        BondChange::Mode(BondMode::Lacp),
+                        BondChange::LacpRate(LacpRate::Fast),
+                    ],
+                },
+            ),
+            (
+                &s,
+                Op::SetMacvlanMode {
+                    name: "mv-storage".into(),
+                    mode: MacvlanMode::Private,
+                },
+            ),
+            (
+                &storage_down,
+                Op::SetUp {
+                    name: "bond0.100".into(),
+                },
+            ),
+            (
+                &bond_down,
+                Op::SetUp {
+                    name: "bond0".into(),
+                },
+            ),
+            (
+                &s,
+                Op::SetUp {
+                    name: "bond0".into(),
+                },
+            ),
+            (&s, set_down("bond0")),
+            (&storage_down, set_down("bond0")),
+            (&s, set_down("eth1")),
+            (
+                &s,
+                Op::SetMaster {
+                    port: "eth3".into(),
+                    bond: "bond0".into(),
+                },
+            ),
+            (
+                &with_bond1,
+                Op::SetMaster {
+                    port: "eth2".into(),
+                    bond: "bond1".into(),
+                },
+            ),
+            (
+                &s,
+                Op::ReleasePort {
+                    port: "eth2".into(),
+                },
+            ),
+            (
+                &s,
+                Op::SetMtu {
+                    name: "bond0".into(),
+                    mtu: 1400,
+                },
+            ),
+            (
+                &s,
+                Op::SetMtu {
+                    name: "bond0".into(),
+                    mtu: 9000,
+                },
+            ),
+            (
+                &s,
+                Op::DisableIpv6Auto {
+                    name: "eth3".into(),
+                },
+            ),
+            (
+                &s,
+                Op::EnableIpv6Auto {
+                    name: "eth1".into(),
+                },
+            ),
+            (
+                &s,
+                Op::AddAddress {
+                    link: "bond0.200".into(),
+                    address: net("192.168.201.1/24"),
+                },
+            ),
+            (
+                &s,
+                Op::DeleteAddress {
+                    link: "bond0.200".into(),
+                    address: net("192.168.200.1/24"),
+                },
+            ),
+            (
+                &s,
+                Op::DeleteAddress {
+                    link: "bond0.200".into(),
+                    address: net("192.168.200.99/24"),
+                },
+            ),
+            (
+                &s,
+                Op::DeleteAddress {
+                    link: "bond0.100".into(),
+                    address: net("192.168.100.1/24"),
+                },
+            ),
+            (
+                &s,
+                Op::RestoreAddress {
+                    address: foreign_address("bond0.100", "192.168.100.77/24"),
+                },
+            ),
+            (
+                &s,
+                Op::AddRoute {
+                    route: crate::desired::DesiredRoute {
+                        destination: net("10.70.0.0/16"),
+                        gateway: Some("192.168.200.254".parse().unwrap()),
+                        link: "bond0.200".into(),
+                        metric: None,
+                    },
+                },
+            ),
+            (
+                &s,
+                Op::RestoreRoute {
+                    route: foreign_route("10.80.0.0/16", None, "bond0.100"),
+                },
+            ),
+        ];
+        let mut kinds: BTreeSet<String> = cases.iter().map(|(_, op)| tag(op)).collect();
+        for (state, op) in &cases {
+            round_trip(state, op);
+        }
+        // Deleting routes needs the exact key of an existing route.
+        for r in s
+            .routes
+            .iter()
+            .filter(|r| r.protocol != simulate::KERNEL_PROTOCOL)
+        {
+            let op = Op::DeleteRoute {
+                route: route_key(r).unwrap(),
+            };
+            kinds.insert(tag(&op));
+            round_trip(&s, &op);
+        }
+        let all = [
+            "create-link",
+            "delete-link",
+            "set-bond-options",
+            "set-macvlan-mode",
+            "set-up",
+            "set-down",
+            "set-master",
+            "release-port",
+            "set-mtu",
+            "disable-ipv6-auto",
+            "enable-ipv6-auto",
+            "add-address",
+            "delete-address",
+            "restore-address",
+            "add-route",
+            "delete-route",
+            "restore-route",
+        ];
+        assert_eq!(kinds, all.iter().map(|k| k.to_string()).collect());
+    }
+
+    #[test]
+    fn undo_of_set_down_restores_flushed_routes_and_vlans_that_were_down() {
+        let s = synced();
+        let storage_down = after(&s, &[set_down("bond0.100")]);
+        let undo = round_trip(&storage_down, &set_down("bond0"));
+        let text: Vec<String> = undo.iter().map(Op::to_string).collect();
+        assert_eq!(
+            text,
+            [
+                "set bond0 up",
+                "set bond0.100 down",
+                "restore route 10.60.0.0/16 via 192.168.200.254 dev bond0.200 metric 100 proto 4 scope universe",
+            ]
+        );
+        let undo = round_trip(&s, &set_down("bond0"));
+        assert!(undo
+            .iter()
+            .any(|o| o.to_string() == "add route 10.50.0.0/16 via 192.168.100.254 dev bond0.100"));
+    }
+
+    #[test]
+    fn undo_of_deleting_a_bond_rebuilds_its_tree_and_foreign_addresses() {
+        let s = synced();
+        let undo = round_trip(
+            &s,
+            &Op::DeleteLink {
+                name: "bond0".into(),
+            },
+        );
+        let text: Vec<String> = undo.iter().map(Op::to_string).collect();
+        for want in [
+            "create bond0 bond mode active-backup miimon 100 updelay 200 downdelay 200 primary eth1 \
+             primary_reselect always xmit_hash_policy layer2 min_links 0 ad_select stable mtu 1500 \
+             address 52:54:00:12:34:03",
+            "create mv-storage macvlan bridge on bond0.100 mtu 1500",
+            "restore address 192.168.200.99/24 dev bond0.200 proto 0 valid_lft 3600 preferred_lft 3600",
+            "set eth1 master bond0",
+            "set eth2 master bond0",
+        ] {
+            assert!(text.iter().any(|t| t == want), "{want:?} not in {text:#?}");
+        }
+    }
+
+    #[test]
+    fn undo_of_mode_change_restores_options_before_the_mode() {
+        let s = synced();
+        let emptied = after(
+            &s,
+            &[
+                Op::ReleasePort {
+                    port: "eth1".into(),
+                },
+                Op::ReleasePort {
+                    port: "eth2".into(),
+                },
+                set_down("bond0"),
+            ],
+        );
+        let undo = round_trip(
+            &emptied,
+            &Op::SetBondOptions {
+                bond: "bond0".into(),
+                changes: vec![
+                    BondChange::Mode(BondMode::Lacp),
+                    BondChange::LacpRate(LacpRate::Fast),
+                ],
+            },
+        );
+        let text: Vec<String> = undo.iter().map(Op::to_string).collect();
+        assert_eq!(
+            text,
+            ["set bond0 lacp_rate slow", "set bond0 mode active-backup"]
+        );
+    }
+
+    #[test]
+    fn undo_of_lowering_a_parent_mtu_raises_the_clamped_children_back() {
+        let s = synced();
+        let undo = round_trip(
+            &s,
+            &Op::SetMtu {
+                name: "bond0".into(),
+                mtu: 1400,
+            },
+        );
+        let text: Vec<String> = undo.iter().map(Op::to_string).collect();
+        assert_eq!(text[0], "set bond0 mtu 1500");
+        assert!(
+            text.contains(&"set mv-storage mtu 1500".to_string()),
+            "{text:?}"
+        );
+    }
+
+    #[test]
+    fn ops_that_cannot_be_undone_are_refused() {
+        let s = synced();
+        let refused = [
+            Op::CreateLink {
+                name: "eth1".into(),
+                kind: LinkKind::Vlan {
+                    parent: "eth0".into(),
+                    id: 5,
+                },
+                mtu: None,
+                mac: None,
+            },
+            Op::DeleteLink {
+                name: "eth0".into(),
+            },
+            Op::DeleteRoute {
+                route: crate::plan::RouteKey {
+                    destination: "10.99.0.0/16".parse().unwrap(),
+                    gateway: None,
+                    link: "eth0".into(),
+                    metric: None,
+                },
+            },
+            Op::ReleasePort {
+                port: "eth3".into(),
+            },
+        ];
+        for op in refused {
+            let e = inverse(&op, &s).unwrap_err();
+            assert!(matches!(e, PlanError::Irreversible { .. }), "{op}: {e}");
+        }
+    }
+}

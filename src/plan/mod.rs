@@ -5,6 +5,8 @@ pub mod bond;
 pub mod check;
 pub mod diff;
 pub mod error;
+#[cfg(test)]
+mod fixture;
 pub mod inverse;
 pub mod kind;
 pub mod op;

@@ -334,3 +334,67 @@ fn write_route(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_ifdown_options_need_the_bond_down() {
+        let down: Vec<&str> = [
+            BondChange::Mode(BondMode::Lacp),
+            BondChange::Miimon(100),
+            BondChange::Updelay(200),
+            BondChange::Downdelay(200),
+            BondChange::Primary(None),
+            BondChange::PrimaryReselect(PrimaryReselect::Always),
+            BondChange::LacpRate(LacpRate::Fast),
+            BondChange::XmitHashPolicy(XmitHashPolicy::Layer34),
+            BondChange::MinLinks(1),
+            BondChange::AdSelect(AdSelect::Bandwidth),
+        ]
+        .iter()
+        .filter(|c| c.needs_bond_down())
+        .map(BondChange::name)
+        .collect();
+        assert_eq!(down, ["mode", "lacp_rate", "ad_select"]);
+        assert!(BondChange::Mode(BondMode::Lacp).needs_no_ports());
+        assert!(!BondChange::LacpRate(LacpRate::Fast).needs_no_ports());
+    }
+
+    #[test]
+    fn ops_print_like_iproute2_and_serialize_tagged() {
+        let route = Route {
+            destination: "0.0.0.0/0".parse().unwrap(),
+            gateway: Some("10.0.2.2".parse().unwrap()),
+            link: Some("eth0".into()),
+            metric: Some(100),
+            protocol: 16,
+            scope: "universe".into(),
+        };
+        let op = Op::RestoreRoute { route };
+        assert_eq!(
+            op.to_string(),
+            "restore route default via 10.0.2.2 dev eth0 metric 100 proto 16 scope universe"
+        );
+        assert_eq!(op.link(), "eth0");
+        let v = serde_json::to_value(Op::SetBondOptions {
+            bond: "bond0".into(),
+            changes: vec![BondChange::Primary(Some("eth2".into()))],
+        })
+        .unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"op": "set-bond-options", "bond": "bond0",
+                "changes": [{"option": "primary", "value": "eth2"}]})
+        );
+        assert_eq!(
+            Op::SetBondOptions {
+                bond: "bond0".into(),
+                changes: vec![BondChange::Primary(None), BondChange::Miimon(100)],
+            }
+            .to_string(),
+            "set bond0 primary none miimon 100"
+        );
+    }
+}

@@ -557,3 +557,251 @@ fn add_route(s: &mut KernelState, r: Route) -> Result<(), SimError> {
     s.routes.push(r);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::fixture::{foreign_route, synced};
+    use crate::profile::model::LacpRate;
+
+    fn op(s: &mut KernelState, o: Op) -> Result<(), SimError> {
+        apply(s, &o)
+    }
+
+    fn down(name: &str) -> Op {
+        Op::SetDown { name: name.into() }
+    }
+
+    fn routes_on(s: &KernelState, link: &str) -> Vec<String> {
+        s.routes
+            .iter()
+            .filter(|r| r.link.as_deref() == Some(link))
+            .map(|r| format!("{} {}", r.destination, r.protocol))
+            .collect()
+    }
+
+    #[test]
+    fn enslaving_needs_a_down_port_and_opens_it() {
+        let mut s = synced();
+        op(
+            &mut s,
+            Op::SetUp {
+                name: "eth3".into(),
+            },
+        )
+        .unwrap();
+        let enslave = || Op::SetMaster {
+            port: "eth3".into(),
+            bond: "bond0".into(),
+        };
+        assert_eq!(
+            op(&mut s, enslave()),
+            Err(SimError::PortUp {
+                port: "eth3".into()
+            })
+        );
+        op(&mut s, down("eth3")).unwrap();
+        op(&mut s, enslave()).unwrap();
+        let p = s.link("eth3").unwrap();
+        assert!(p.admin_up);
+        assert_eq!(p.master.as_deref(), Some("bond0"));
+        op(
+            &mut s,
+            Op::ReleasePort {
+                port: "eth3".into(),
+            },
+        )
+        .unwrap();
+        assert!(!s.link("eth3").unwrap().admin_up, "release closes the port");
+    }
+
+    #[test]
+    fn bond_options_follow_the_kernel_flags() {
+        let mut s = synced();
+        let set = |c: BondChange| Op::SetBondOptions {
+            bond: "bond0".into(),
+            changes: vec![c],
+        };
+        op(&mut s, set(BondChange::Miimon(250))).unwrap();
+        op(&mut s, set(BondChange::MinLinks(1))).unwrap();
+        assert_eq!(
+            op(
+                &mut s,
+                set(BondChange::Mode(crate::profile::model::BondMode::Lacp))
+            ),
+            Err(SimError::BondHasPorts {
+                bond: "bond0".into()
+            })
+        );
+        assert!(matches!(
+            op(
+                &mut s,
+                set(BondChange::AdSelect(crate::profile::model::AdSelect::Count))
+            ),
+            Err(SimError::BondUp { .. })
+        ));
+        op(&mut s, down("bond0")).unwrap();
+        assert!(matches!(
+            op(&mut s, set(BondChange::LacpRate(LacpRate::Fast))),
+            Err(SimError::Unsupported {
+                option: "lacp_rate",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn a_refused_op_leaves_the_state_alone() {
+        let mut s = synced();
+        let before = s.clone();
+        let bad = Op::SetMtu {
+            name: "bond0.100".into(),
+            mtu: 9000,
+        };
+        assert!(matches!(
+            op(&mut s, bad),
+            Err(SimError::MtuAboveParent { .. })
+        ));
+        assert_eq!(s, before);
+    }
+
+    #[test]
+    fn down_flushes_routes_and_closes_vlans_up_brings_back_prefix_routes_only() {
+        let mut s = synced();
+        assert_eq!(routes_on(&s, "bond0.100").len(), 2, "prefix + 10.50/16");
+        op(&mut s, down("bond0")).unwrap();
+        assert!(!s.link("bond0.100").unwrap().admin_up);
+        assert!(s.link("mv-storage").unwrap().admin_up, "macvlans stay up");
+        assert!(routes_on(&s, "bond0.100").is_empty());
+        op(
+            &mut s,
+            Op::SetUp {
+                name: "bond0".into(),
+            },
+        )
+        .unwrap();
+        assert!(s.link("bond0.100").unwrap().admin_up);
+        assert_eq!(routes_on(&s, "bond0.100"), ["192.168.100.0/24 2"]);
+        assert_eq!(
+            op(&mut s, down("bond0")).and_then(|()| op(
+                &mut s,
+                Op::SetUp {
+                    name: "bond0.200".into()
+                }
+            )),
+            Err(SimError::ParentDown {
+                link: "bond0.200".into(),
+                parent: "bond0".into()
+            })
+        );
+    }
+
+    #[test]
+    fn lowering_a_parent_mtu_clamps_children_and_a_bond_sets_its_ports() {
+        let mut s = synced();
+        op(
+            &mut s,
+            Op::SetMtu {
+                name: "bond0".into(),
+                mtu: 1400,
+            },
+        )
+        .unwrap();
+        for l in ["eth1", "eth2", "bond0.100", "bond0.200", "mv-storage"] {
+            assert_eq!(s.link(l).unwrap().mtu, 1400, "{l}");
+        }
+        op(
+            &mut s,
+            Op::SetMtu {
+                name: "bond0".into(),
+                mtu: 9000,
+            },
+        )
+        .unwrap();
+        assert_eq!(s.link("eth1").unwrap().mtu, 9000);
+        assert_eq!(
+            s.link("bond0.100").unwrap().mtu,
+            1400,
+            "raising does not touch children"
+        );
+    }
+
+    #[test]
+    fn routes_need_an_up_link_a_reachable_gateway_and_a_free_slot() {
+        let mut s = synced();
+        let add = |dest: &str, gw: &str, link: &str| Op::AddRoute {
+            route: DesiredRoute {
+                destination: dest.parse().unwrap(),
+                gateway: Some(gw.parse().unwrap()),
+                link: link.into(),
+                metric: None,
+            },
+        };
+        assert!(matches!(
+            op(&mut s, add("10.70.0.0/16", "192.168.99.1", "bond0.100")),
+            Err(SimError::Unreachable { .. })
+        ));
+        assert!(matches!(
+            op(&mut s, add("10.50.0.0/16", "192.168.200.254", "bond0.200")),
+            Err(SimError::RouteExists { .. })
+        ));
+        op(&mut s, down("bond0.200")).unwrap();
+        assert_eq!(
+            op(&mut s, add("10.70.0.0/16", "192.168.200.254", "bond0.200")),
+            Err(SimError::LinkDown("bond0.200".into()))
+        );
+    }
+
+    #[test]
+    fn deleting_the_last_address_flushes_the_links_routes() {
+        let mut s = synced();
+        apply(
+            &mut s,
+            &Op::RestoreRoute {
+                route: foreign_route("10.80.0.0/16", None, "bond0.100"),
+            },
+        )
+        .unwrap();
+        op(
+            &mut s,
+            Op::DeleteAddress {
+                link: "bond0.100".into(),
+                address: "192.168.100.1/24".parse().unwrap(),
+            },
+        )
+        .unwrap();
+        assert!(routes_on(&s, "bond0.100").is_empty());
+        // Another address keeps the link's routes but drops its own prefix.
+        op(
+            &mut s,
+            Op::DeleteAddress {
+                link: "bond0.200".into(),
+                address: "192.168.200.1/24".parse().unwrap(),
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            routes_on(&s, "bond0.200").len(),
+            2,
+            "VIP prefix + foreign 10.60/16"
+        );
+    }
+
+    #[test]
+    fn deleting_a_parent_takes_its_children_and_releases_ports() {
+        let mut s = synced();
+        op(
+            &mut s,
+            Op::DeleteLink {
+                name: "bond0".into(),
+            },
+        )
+        .unwrap();
+        for gone in ["bond0", "bond0.100", "bond0.200", "mv-storage"] {
+            assert!(s.link(gone).is_none(), "{gone}");
+        }
+        assert!(s.addresses.iter().all(|a| !a.link.starts_with("bond0")));
+        let eth1 = s.link("eth1").unwrap();
+        assert!(eth1.master.is_none() && !eth1.admin_up);
+    }
+}
