@@ -1,0 +1,199 @@
+"""tests/vm/run: argument parsing, preparation per architecture, scheduling by VM slots,
+the report."""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+from . import apt, initramfs, kernel, scenario
+from .arch import ARCHES, host_deb_arch
+from .elf import Elf
+from .errors import PrereqError, ScenarioError
+from .runner import Env, Result, run_scenario
+from .util import locked, need_tool, say
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+TAIL_LINES = 40
+
+
+def main(argv):
+    p = argparse.ArgumentParser(prog="tests/vm/run", description="n3xnet VM test tier")
+    p.add_argument("--arch", choices=["x86_64", "aarch64", "all"], default="all",
+                   help="only runs on this architecture (default: each scenario's @arch)")
+    p.add_argument("--jobs", type=int, default=int(os.environ.get("N3XNET_VM_JOBS", "0")),
+                   help="VMs at once (default: number of cores)")
+    p.add_argument("--keep-logs", action="store_true",
+                   help="keep the logs of passing runs too")
+    p.add_argument("--list", action="store_true", help="list scenarios and exit")
+    p.add_argument("scenarios", nargs="*", help="scenario names (default: all)")
+    args = p.parse_args(argv)
+    t0 = time.monotonic()
+
+    try:
+        all_sc = scenario.load_all()
+        picked = [scenario.load(n) for n in args.scenarios] if args.scenarios else all_sc
+    except ScenarioError as e:
+        print(f"tests/vm: ERROR: {e}", file=sys.stderr)
+        return 2
+    jobs = [(sc, a) for sc in picked for a in sc.arches if args.arch in ("all", a)]
+    if args.list:
+        for sc, a in jobs:
+            print(f"{sc.name} [{a}] vms={','.join(sc.vms)} timeout={sc.timeout:.0f}s")
+        return 0
+    if not jobs:
+        print("tests/vm: ERROR: no scenario selected", file=sys.stderr)
+        return 2
+
+    logs = os.environ.get("N3XNET_VM_LOGS", os.path.join(REPO, "target", "vm-logs"))
+    try:
+        envs = prepare(sorted({a for _, a in jobs}), jobs, logs)
+    except PrereqError as e:
+        print(f"tests/vm: ERROR: prerequisite missing: {e}", file=sys.stderr)
+        for sc, a in jobs:
+            print(f"FAIL {sc.name} [{a}] (not run: prerequisite missing)")
+        print(f"0 passed, {len(jobs)} failed")
+        return 2
+    say(f"prepared in {time.monotonic() - t0:.1f}s; running {len(jobs)} scenario runs")
+
+    slots = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
+    results = schedule(jobs, envs, slots)
+
+    print("\n==== VM tier results ====")
+    for r in results:
+        extra = " ".join(f"{k}={v}" for k, v in sorted(r.metrics.items()))
+        print(f"{'PASS' if r.ok else 'FAIL'} {r.label:28} {r.seconds:6.1f}s  {extra}".rstrip())
+    for r in results:
+        if r.ok and not args.keep_logs:
+            shutil.rmtree(r.logdir, ignore_errors=True)
+    passed = sum(r.ok for r in results)
+    print(f"VM tier wall time {time.monotonic() - t0:.1f}s on {slots} VM slots")
+    print(f"{passed} passed, {len(results) - passed} failed")
+    return 0 if passed == len(results) else 1
+
+
+def prepare(arches, jobs, logs):
+    cache = os.environ.get("N3XNET_VM_CACHE", "/var/cache/n3xnet/vm")
+    try:
+        os.makedirs(cache, exist_ok=True)
+    except OSError as e:
+        raise PrereqError(f"cannot create the cache dir {cache}: {e} (set N3XNET_VM_CACHE)")
+    for tool in ("apt-get", "apt-cache", "dpkg-deb", "depmod", "modprobe"):
+        need_tool(tool)
+    envs = {}
+    specs = [ARCHES[a].spec(ARCHES[a].kernel_meta) for a in arches]
+    specs += [ARCHES[a].spec(p) for a in arches for p in initramfs.FOREIGN_PACKAGES
+              if ARCHES[a].deb != host_deb_arch()]
+    apt.prefetch(specs)
+    for a in arches:
+        arch = ARCHES[a]
+        need_tool(arch.qemu)
+        with locked(os.path.join(cache, ".lock")):
+            k = kernel.prepare(arch, cache)
+            land = initramfs.userland(arch, cache)
+            initrd = initramfs.build(arch, k, land, cache)
+            prune(os.path.join(cache, a), keep={k.path, land.root, initrd})
+        needs = sorted({b for sc, ja in jobs if ja == a for b in sc.needs})
+        bin_dir = stage_binaries(arch, needs, os.path.join(logs, a, ".bin"))
+        envs[a] = Env(REPO, arch, k, initrd, bin_dir, logs)
+    return envs
+
+
+def prune(arch_dir, keep):
+    """Drop cache entries of older kernels/packages (under the cache lock, so no other
+    run is building or about to use them): the cache stays ~100 MB per architecture."""
+    keep = {os.path.relpath(p, arch_dir).split(os.sep)[0] for p in keep
+            if p.startswith(arch_dir + os.sep)}
+    for entry in os.listdir(arch_dir):
+        if entry not in keep:
+            path = os.path.join(arch_dir, entry)
+            say(f"pruning stale cache entry {path}")
+            if os.path.isdir(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                os.remove(path)
+
+
+def bin_source(arch):
+    if arch.name == "x86_64":
+        target = os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target"))
+        return os.environ.get("N3XNET_BIN_DIR", os.path.join(target, "debug"))
+    if "N3XNET_BIN_DIR_AARCH64" in os.environ:
+        return os.environ["N3XNET_BIN_DIR_AARCH64"]
+    out = subprocess.run(["bash", "-c", '. cross/env.sh && echo "$CROSS_BIN_DIR"'], cwd=REPO,
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise PrereqError(f"cannot read CROSS_BIN_DIR from cross/env.sh: {out.stderr.strip()}")
+    return out.stdout.strip()
+
+
+def stage_binaries(arch, needs, dest):
+    """Copy the declared binaries into a dir of the run's own: a concurrent cargo build
+    replacing target/debug/n3xnetctl must not change a binary under a running guest."""
+    shutil.rmtree(dest, ignore_errors=True)
+    os.makedirs(dest)
+    src = bin_source(arch) if needs else None
+    for name in needs:
+        path = os.path.join(src, name)
+        if not os.path.isfile(path):
+            hint = "cargo build" if arch.name == "x86_64" else "cross/build-aarch64"
+            raise PrereqError(f"{arch.name} binary {path} not found (run {hint})")
+        if Elf(path).machine != arch.elf_machine:
+            raise PrereqError(f"{path} is not an {arch.name} binary")
+        shutil.copy2(path, os.path.join(dest, name))
+    return dest
+
+
+def schedule(jobs, envs, slots):
+    """Run the jobs on SLOTS VM slots, heaviest first; a job takes one slot per VM."""
+    pending = sorted(jobs, key=lambda j: (-len(j[0].vms), -j[0].timeout))
+    results, free = [], [slots]
+    cond = threading.Condition()
+
+    def worker(sc, a, weight):
+        r = run_scenario(sc, envs[a])
+        report(r)
+        with cond:
+            results.append(r)
+            free[0] += weight
+            cond.notify_all()
+
+    threads = []
+    while pending:
+        with cond:
+            job = next((j for j in pending if min(len(j[0].vms), slots) <= free[0]), None)
+            if job is None:
+                cond.wait()
+                continue
+            pending.remove(job)
+            weight = min(len(job[0].vms), slots)
+            free[0] -= weight
+        t = threading.Thread(target=worker, args=(job[0], job[1], weight))
+        t.start()
+        threads.append(t)
+    for t in threads:
+        t.join()
+    order = {(sc.name, a): i for i, (sc, a) in enumerate(jobs)}
+    return sorted(results, key=lambda r: order[(r.scenario, r.arch)])
+
+
+_print_lock = threading.Lock()
+
+
+def report(r: Result):
+    with _print_lock:
+        print(f"{'PASS' if r.ok else 'FAIL'} {r.label} in {r.seconds:.1f}s", flush=True)
+        if r.ok:
+            return
+        print(f"  why: {r.message}")
+        print(f"  logs: {r.logdir}")
+        for f in sorted(os.listdir(r.logdir)):
+            if f.endswith(".log"):
+                with open(os.path.join(r.logdir, f), errors="replace") as fh:
+                    lines = fh.readlines()
+                print(f"  ---- last {min(TAIL_LINES, len(lines))} lines of {f} ----")
+                sys.stdout.writelines("  " + line for line in lines[-TAIL_LINES:])
+        sys.stdout.flush()

@@ -1,0 +1,121 @@
+"""A scenario = tests/vm/scenarios/NAME.sh (run by busybox sh in every guest) with
+optional host-side assertions in NAME.py. The .sh header declares the machines:
+
+    # @arch    x86_64 aarch64      architectures to run on (default: x86_64)
+    # @vms     a b                 VM names (default: a); the guest reads $VM_NAME
+    # @nics    3                   NICs per VM: eth0..eth<n-1> (default: 3)
+    # @link    a.eth1 b.eth1       one wire/segment; repeatable. Two ends = a point-to-point
+                                   link (dgram socket pair), more = a hub. NICs in no
+                                   @link sit alone on their own hub (carrier up, no peer).
+    # @timeout 60                  seconds per run, boot included (default: 60)
+    # @needs   n3xnetctl           binaries that must exist in the shared bin dir
+    # @nomod   bonding             modules not loaded and deleted in the guest
+"""
+
+import dataclasses
+import os
+import re
+
+from .errors import ScenarioError
+
+SCENARIO_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                            "scenarios")
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+@dataclasses.dataclass
+class Scenario:
+    name: str
+    script: str
+    check: str  # host-side assertions (.py) or None
+    arches: list
+    vms: list
+    nics: int
+    links: list  # [[(vm, nic index), ...], ...]
+    timeout: float
+    needs: list
+    nomod: list
+
+    def segments(self):
+        """Every NIC's segment: {(vm, idx): segment id}, and the segments' end lists."""
+        seg_of, segs = {}, []
+        for ends in self.links:
+            for end in ends:
+                seg_of[end] = len(segs)
+            segs.append(list(ends))
+        for vm in self.vms:
+            for i in range(self.nics):
+                if (vm, i) not in seg_of:
+                    seg_of[(vm, i)] = len(segs)
+                    segs.append([(vm, i)])
+        return seg_of, segs
+
+
+def load_all():
+    names = sorted(f[:-3] for f in os.listdir(SCENARIO_DIR) if f.endswith(".sh"))
+    return [load(n) for n in names]
+
+
+def load(name):
+    script = os.path.join(SCENARIO_DIR, f"{name}.sh")
+    if not os.path.exists(script):
+        raise ScenarioError(f"no scenario {name} ({script})")
+    check = os.path.join(SCENARIO_DIR, f"{name}.py")
+    s = Scenario(name, script, check if os.path.exists(check) else None, ["x86_64"],
+                 ["a"], 3, [], 60.0, [], [])
+    raw_links = []
+    with open(script) as f:
+        for lineno, line in enumerate(f, 1):
+            m = re.match(r"#\s*@(\w+)\s+(.*?)\s*$", line)
+            if m is None:
+                continue
+            key, words = m.group(1), m.group(2).split()
+            where = f"{script}:{lineno}"
+            if key == "arch":
+                s.arches = words
+            elif key == "vms":
+                s.vms = words
+            elif key == "nics":
+                s.nics = _int(words, where)
+            elif key == "link":
+                raw_links.append((words, where))
+            elif key == "timeout":
+                s.timeout = float(_int(words, where))
+            elif key == "needs":
+                s.needs += words
+            elif key == "nomod":
+                s.nomod += words
+            else:
+                raise ScenarioError(f"{where}: unknown header @{key}")
+    for vm in s.vms:
+        if not NAME_RE.match(vm):
+            raise ScenarioError(f"{script}: bad VM name {vm!r}")
+    for a in s.arches:
+        if a not in ("x86_64", "aarch64"):
+            raise ScenarioError(f"{script}: unknown @arch {a}")
+    seen = set()
+    for words, where in raw_links:
+        ends = []
+        for w in words:
+            m = re.match(r"^([a-z0-9-]+)\.eth(\d+)$", w)
+            if m is None or m.group(1) not in s.vms or int(m.group(2)) >= s.nics:
+                raise ScenarioError(f"{where}: bad link end {w!r} (VMs {s.vms}, "
+                                    f"eth0..eth{s.nics - 1})")
+            end = (m.group(1), int(m.group(2)))
+            if end in seen:
+                raise ScenarioError(f"{where}: {w} is on two links")
+            seen.add(end)
+            ends.append(end)
+        if len(ends) < 2:
+            raise ScenarioError(f"{where}: a link needs two ends or more")
+        if len(ends) > 2 and len({vm for vm, _ in ends}) > 1:
+            raise ScenarioError(f"{where}: a hub must stay inside one VM (QEMU hubs are "
+                                "per process); join VMs with two-ended links")
+        s.links.append(ends)
+    return s
+
+
+def _int(words, where):
+    if len(words) != 1 or not words[0].isdigit():
+        raise ScenarioError(f"{where}: expected one number, got {' '.join(words)!r}")
+    return int(words[0])
