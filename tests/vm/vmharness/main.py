@@ -187,6 +187,8 @@ def report(r: Result):
     with _print_lock:
         print(f"{'PASS' if r.ok else 'FAIL'} {r.label} in {r.seconds:.1f}s", flush=True)
         if r.ok:
+            if r.message:  # a self-test that failed as it should
+                print(f"  {r.message[:300]}", flush=True)
             return
         print(f"  why: {r.message}")
         print(f"  logs: {r.logdir}")

@@ -4,6 +4,7 @@ faults, barriers), enforces the timeout, then runs the host-side checks."""
 import dataclasses
 import importlib.util
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -62,8 +63,9 @@ def run_scenario(sc, env):
         for vm in vms.values():
             vm.finish(kill=message is not None)
         if message is None:
-            bad = [f"{n}: VMTEST_RC={vm.rc}" for n, vm in vms.items() if vm.rc != 0]
-            message = ("guest failed (" + ", ".join(bad) + ")") if bad else None
+            bad = [f"{n}: VMTEST_RC={vm.rc}{vm.fail_lines()}" for n, vm in vms.items()
+                   if vm.rc != 0]
+            message = ("guest failed (" + "; ".join(bad) + ")") if bad else None
         metrics = _metrics(vms, logdir)
         if message is None and sc.check:
             message = _host_check(sc, vms, logdir, metrics)
@@ -78,8 +80,16 @@ def run_scenario(sc, env):
         note(f"result: {'PASS' if message is None else 'FAIL: ' + message}")
         hostlog.close()
         shutil.rmtree(sockdir, ignore_errors=True)
-    return Result(sc.name, env.arch.name, message is None, time.monotonic() - t0,
-                  message or "", metrics, logdir)
+    ok = message is None
+    if sc.expect_fail is not None:  # a harness self-test: the failure is the result
+        if ok:
+            ok, message = False, f"passed, but should have failed with /{sc.expect_fail}/"
+        elif re.search(sc.expect_fail, message):
+            ok, message = True, f"failed as expected: {message}"
+        else:
+            message = f"failed, but not with /{sc.expect_fail}/: {message}"
+    return Result(sc.name, env.arch.name, ok, time.monotonic() - t0, message or "", metrics,
+                  logdir)
 
 
 def _make_vms(sc, env, logdir, sockdir, t0):

@@ -10,6 +10,8 @@ optional host-side assertions in NAME.py. The .sh header declares the machines:
     # @timeout 60                  seconds per run, boot included (default: 60)
     # @needs   n3xnetctl           binaries that must exist in the shared bin dir
     # @nomod   bonding             modules not loaded and deleted in the guest
+    # @expect-fail REGEX           harness self-tests: the run passes only if it fails
+                                   with a message matching REGEX
 """
 
 import dataclasses
@@ -35,6 +37,7 @@ class Scenario:
     timeout: float
     needs: list
     nomod: list
+    expect_fail: str = None
 
     def segments(self):
         """Every NIC's segment: {(vm, idx): segment id}, and the segments' end lists."""
@@ -66,7 +69,7 @@ def load(name):
     raw_links = []
     with open(script) as f:
         for lineno, line in enumerate(f, 1):
-            m = re.match(r"#\s*@(\w+)\s+(.*?)\s*$", line)
+            m = re.match(r"#\s*@([\w-]+)\s+(.*?)\s*$", line)
             if m is None:
                 continue
             key, words = m.group(1), m.group(2).split()
@@ -85,6 +88,8 @@ def load(name):
                 s.needs += words
             elif key == "nomod":
                 s.nomod += words
+            elif key == "expect-fail":
+                s.expect_fail = m.group(2)
             else:
                 raise ScenarioError(f"{where}: unknown header @{key}")
     for vm in s.vms:

@@ -27,6 +27,7 @@ class Vm:
         self.qmp_path = os.path.join(sockdir, f"{name}.qmp")
         self.log_path, self.t0 = log_path, t0
         self.rc = None  # from the console marker
+        self.fails = []  # the guest's "FAIL: ..." lines (lib.sh `fail`)
         self.proc = None
         self._qmp = None
         self._lock = threading.Lock()
@@ -60,6 +61,11 @@ class Vm:
             m = RC_RE.search(line)
             if m:
                 self.rc = int(m.group(1))
+            if "] FAIL: " in line:
+                self.fails.append(line.split("] FAIL: ", 1)[1])
+
+    def fail_lines(self):
+        return "".join(f": {f}" for f in self.fails)
 
     def running(self):
         return self.proc.poll() is None
