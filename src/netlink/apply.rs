@@ -188,6 +188,22 @@ impl ApplyReport {
     }
 }
 
+/// `CAP_NET_ADMIN` is in the calling thread's effective set. Checked before
+/// the first write so that a missing capability is named plainly instead of
+/// surfacing as the first op's EPERM. Unreadable status counts as present:
+/// the kernel still has the last word.
+fn has_cap_net_admin() -> bool {
+    const CAP_NET_ADMIN: u32 = 12;
+    let Ok(status) = std::fs::read_to_string("/proc/thread-self/status") else {
+        return true;
+    };
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        .is_none_or(|caps| caps & (1 << CAP_NET_ADMIN) != 0)
+}
+
 fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1000.0
 }
@@ -215,6 +231,9 @@ impl Handle {
             report.verified = true;
             report.timings.total_ms = ms(start);
             return Ok(report);
+        }
+        if !has_cap_net_admin() {
+            return Err(NetlinkError::NoCapNetAdmin);
         }
         self.preflight(&planned.ops).await?;
         // Subscribed before the first write, so no settling event is missed.

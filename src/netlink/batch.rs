@@ -24,7 +24,10 @@ pub(crate) const MAX_BATCH: usize = 64;
 /// Something an op reads or changes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Res {
-    /// A link: existence, flags, attributes, membership.
+    /// That a link of this name exists (what an address needs).
+    Exists(String),
+    /// A link's flags, attributes and membership (what a route needs: a
+    /// gateway route through a down link is refused).
     Link(String),
     /// One IPv4 address of a link.
     Addr(String, Ipv4Net),
@@ -32,14 +35,17 @@ enum Res {
     AddrsOf(String),
     /// The main-table route to a destination.
     Route(Ipv4Net),
-    /// Whatever route covers a gateway (a route through it relies on that).
+    /// An on-link route (no gateway): what makes a gateway reachable.
+    OnLink(Ipv4Net),
+    /// Whatever on-link route covers a gateway (a route through it relies
+    /// on that; a route through another gateway never makes one reachable).
     RouteTo(Ipv4Addr),
 }
 
 fn overlap(a: &Res, b: &Res) -> bool {
     match (a, b) {
         (Res::Addr(l, _), Res::AddrsOf(m)) | (Res::AddrsOf(m), Res::Addr(l, _)) => l == m,
-        (Res::Route(d), Res::RouteTo(g)) | (Res::RouteTo(g), Res::Route(d)) => d.contains(g),
+        (Res::OnLink(d), Res::RouteTo(g)) | (Res::RouteTo(g), Res::OnLink(d)) => d.contains(g),
         _ => a == b,
     }
 }
@@ -66,6 +72,12 @@ impl Footprint {
         self.reads.push(Res::Link(name.to_owned()));
     }
 
+    /// Creating or deleting a link.
+    fn write_existence(&mut self, name: &str, state: &KernelState) {
+        self.writes.push(Res::Exists(name.to_owned()));
+        self.write_link(name, state);
+    }
+
     fn write_link(&mut self, name: &str, state: &KernelState) {
         self.writes.push(Res::Link(name.to_owned()));
         // A link's lower link and master constrain it (a VLAN's MTU, a
@@ -77,13 +89,23 @@ impl Footprint {
         }
     }
 
-    fn route(&mut self, destination: Ipv4Net, link: Option<&str>, gateway: Option<Ipv4Addr>) {
+    /// Adding (`adding`) or deleting a route.
+    fn route(
+        &mut self,
+        destination: Ipv4Net,
+        link: Option<&str>,
+        gateway: Option<Ipv4Addr>,
+        adding: bool,
+    ) {
         self.writes.push(Res::Route(destination));
+        if gateway.is_none() {
+            self.writes.push(Res::OnLink(destination));
+        }
         if let Some(link) = link {
             self.read_link(link);
             self.reads.push(Res::AddrsOf(link.to_owned()));
         }
-        if let Some(g) = gateway {
+        if let Some(g) = gateway.filter(|_| adding) {
             self.reads.push(Res::RouteTo(g));
         }
     }
@@ -93,7 +115,7 @@ fn footprint(op: &Op, state: &KernelState) -> Footprint {
     let mut f = Footprint::default();
     match op {
         Op::CreateLink { name, kind, .. } => {
-            f.write_link(name, state);
+            f.write_existence(name, state);
             match kind {
                 LinkKind::Vlan { parent, .. }
                 | LinkKind::Macvlan { parent, .. }
@@ -114,8 +136,8 @@ fn footprint(op: &Op, state: &KernelState) -> Footprint {
                 }
             }
         }
-        Op::DeleteLink { name }
-        | Op::SetMacvlanMode { name, .. }
+        Op::DeleteLink { name } => f.write_existence(name, state),
+        Op::SetMacvlanMode { name, .. }
         | Op::SetUp { name }
         | Op::SetDown { name }
         | Op::SetMtu { name, .. }
@@ -127,19 +149,26 @@ fn footprint(op: &Op, state: &KernelState) -> Footprint {
         }
         Op::ReleasePort { port } => f.write_link(port, state),
         Op::AddAddress { link, address } | Op::DeleteAddress { link, address } => {
-            f.read_link(link);
+            f.reads.push(Res::Exists(link.clone()));
             f.writes.push(Res::Addr(link.clone(), *address));
         }
         Op::RestoreAddress { address } => {
-            f.read_link(&address.link);
+            f.reads.push(Res::Exists(address.link.clone()));
             f.writes
                 .push(Res::Addr(address.link.clone(), address.address));
         }
-        Op::AddRoute { route } => f.route(route.destination, Some(&route.link), route.gateway),
-        Op::DeleteRoute { route } => f.route(route.destination, Some(&route.link), None),
-        Op::RestoreRoute { route } => {
-            f.route(route.destination, route.link.as_deref(), route.gateway)
+        Op::AddRoute { route } => {
+            f.route(route.destination, Some(&route.link), route.gateway, true)
         }
+        Op::DeleteRoute { route } => {
+            f.route(route.destination, Some(&route.link), route.gateway, false)
+        }
+        Op::RestoreRoute { route } => f.route(
+            route.destination,
+            route.link.as_deref(),
+            route.gateway,
+            true,
+        ),
     }
     f
 }
@@ -163,43 +192,20 @@ pub(crate) fn next_batch(ops: &[Op], state: &KernelState) -> usize {
 mod tests {
     use super::*;
     use crate::desired::DesiredRoute;
+    use crate::netlink::fixtures::{self, link};
     use crate::plan::RouteKey;
     use crate::profile::model::MacvlanMode;
-    use crate::state::{Link, LinkInfo, OperState};
 
     fn net(s: &str) -> Ipv4Net {
         s.parse().unwrap()
     }
 
-    fn link(index: u32, name: &str, parent: Option<&str>, master: Option<&str>) -> Link {
-        Link {
-            index,
-            name: name.into(),
-            info: LinkInfo::Ethernet,
-            mtu: 1500,
-            mac: None,
-            permanent_mac: None,
-            master: master.map(Into::into),
-            parent: parent.map(Into::into),
-            admin_up: true,
-            carrier: true,
-            operstate: OperState::Up,
-            alias: None,
-            ipv6_link_local_off: false,
-            bond_port: None,
-        }
-    }
-
     fn state() -> KernelState {
-        KernelState {
-            links: vec![
-                link(2, "eth0", None, None),
-                link(3, "eth1", None, Some("bond0")),
-                link(4, "bond0", None, None),
-                link(5, "mv0", Some("eth0"), None),
-            ],
-            ..KernelState::default()
-        }
+        let mut eth1 = link(3, "eth1");
+        eth1.master = Some("bond0".into());
+        let mut mv0 = link(5, "mv0");
+        mv0.parent = Some("eth0".into());
+        fixtures::state(vec![link(2, "eth0"), eth1, link(4, "bond0"), mv0])
     }
 
     fn macvlan(name: &str) -> Op {
@@ -263,6 +269,21 @@ mod tests {
     }
 
     #[test]
+    fn a_new_link_gets_its_addresses_while_it_comes_up() {
+        assert_eq!(
+            batches(&[
+                macvlan("a"),
+                up("a"),
+                add("a", "10.0.0.2/24"),
+                route("0.0.0.0/0", Some("10.0.0.1"), "a")
+            ]),
+            [1, 2, 1]
+        );
+        let delete = Op::DeleteLink { name: "mv0".into() };
+        assert_eq!(batches(&[add("mv0", "10.0.0.2/24"), delete]), [1, 1]);
+    }
+
+    #[test]
     fn addresses_of_one_link_pipeline_but_a_route_waits_for_them() {
         let ops = [
             add("eth0", "10.0.0.2/24"),
@@ -282,6 +303,16 @@ mod tests {
             route("172.16.0.0/12", Some("192.168.60.1"), "mv0"),
         ];
         assert_eq!(batches(&ops), [1, 2]);
+    }
+
+    #[test]
+    fn routes_through_gateways_do_not_wait_for_the_default_route() {
+        let ops = [
+            route("0.0.0.0/0", Some("10.0.0.1"), "eth0"),
+            route("10.9.0.0/16", Some("10.0.0.1"), "eth0"),
+            route("10.8.0.0/16", Some("10.0.0.2"), "eth0"),
+        ];
+        assert_eq!(batches(&ops), [3]);
     }
 
     #[test]

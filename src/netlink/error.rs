@@ -76,6 +76,11 @@ pub enum NetlinkError {
         source: Errno,
     },
 
+    #[error(
+        "changing the network needs CAP_NET_ADMIN, which this process lacks: run n3xnet as root"
+    )]
+    NoCapNetAdmin,
+
     #[error("cannot open the rtnetlink socket: {0}")]
     Socket(#[source] io::Error),
 

@@ -11,6 +11,8 @@ mod batch;
 mod dump;
 mod error;
 mod execute;
+#[cfg(test)]
+mod fixtures;
 mod handle;
 mod kmod;
 mod netns;

@@ -414,3 +414,325 @@ fn scope_name(scope: RouteScope) -> String {
         other => u8::from(other).to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netlink_packet_route::address::CacheInfo;
+    use netlink_packet_route::link::{
+        BondAdSelect, BondLacpRate, BondMode, BondPrimaryReselect, BondXmitHashPolicy,
+        InfoPortKind, LacpState, MacVlanMode,
+    };
+    use netlink_packet_route::route::RouteProtocol;
+
+    fn msg(index: u32, name: &str, mut attrs: Vec<LinkAttribute>) -> LinkMessage {
+        let mut m = LinkMessage::default();
+        m.header.index = index;
+        m.attributes.push(LinkAttribute::IfName(name.into()));
+        m.attributes.append(&mut attrs);
+        m
+    }
+
+    fn parse_all(msgs: &[LinkMessage]) -> Vec<Link> {
+        let names = link_names(msgs);
+        msgs.iter().filter_map(|m| link(m, &names)).collect()
+    }
+
+    /// bond0 (802.3ad, ports eth1 + eth2, eth1 active) and bond0.200.
+    fn bonded() -> Vec<LinkMessage> {
+        let port = |index, name: &str, state, mii| {
+            let mut m = msg(
+                index,
+                name,
+                vec![
+                    LinkAttribute::Controller(4),
+                    LinkAttribute::PermAddress(vec![0x52, 0x54, 0, 0, 0, index as u8]),
+                    LinkAttribute::LinkInfo(vec![
+                        NlLinkInfo::PortKind(InfoPortKind::Bond),
+                        NlLinkInfo::PortData(InfoPortData::BondPort(vec![
+                            InfoBondPort::BondPortState(state),
+                            InfoBondPort::MiiStatus(mii),
+                            InfoBondPort::LinkFailureCount(3),
+                            InfoBondPort::PermHwaddr(vec![0x52, 0x54, 0, 0, 0, index as u8]),
+                            InfoBondPort::AdAggregatorId(1),
+                            InfoBondPort::AdActorOperPortState(LacpState::from_bits_retain(63)),
+                            InfoBondPort::AdPartnerOperPortState(LacpState::from_bits_retain(61)),
+                        ])),
+                    ]),
+                ],
+            );
+            m.header.flags = LinkFlags::Up | LinkFlags::LowerUp;
+            m
+        };
+        vec![
+            port(2, "eth1", BondPortState::Active, MiiStatus::Up),
+            port(3, "eth2", BondPortState::Backup, MiiStatus::GoingBack),
+            msg(
+                4,
+                "bond0",
+                vec![
+                    LinkAttribute::IfAlias("n3xnet".into()),
+                    LinkAttribute::OperState(State::Up),
+                    LinkAttribute::LinkInfo(vec![
+                        NlLinkInfo::Kind(InfoKind::Bond),
+                        NlLinkInfo::Data(InfoData::Bond(vec![
+                            InfoBond::Mode(BondMode::Ieee8023Ad),
+                            InfoBond::ActivePort(2),
+                            InfoBond::MiiMon(100),
+                            InfoBond::UpDelay(200),
+                            InfoBond::DownDelay(200),
+                            InfoBond::Primary(3),
+                            InfoBond::PrimaryReselect(BondPrimaryReselect::Failure),
+                            InfoBond::XmitHashPolicy(BondXmitHashPolicy::Layer34),
+                            InfoBond::MinLinks(1),
+                            InfoBond::AdLacpRate(BondLacpRate::Fast),
+                            InfoBond::AdSelect(BondAdSelect::Count),
+                            InfoBond::AdInfo(vec![
+                                BondAdInfo::Aggregator(1),
+                                BondAdInfo::NumPorts(2),
+                                BondAdInfo::ActorKey(9),
+                                BondAdInfo::PartnerKey(33),
+                                BondAdInfo::PartnerMac([2, 0, 0, 0, 0, 1]),
+                            ]),
+                        ])),
+                    ]),
+                    LinkAttribute::AfSpecUnspec(vec![AfSpecUnspec::Inet6(vec![
+                        AfSpecInet6::AddrGenMode(In6AddrGenMode::None),
+                    ])]),
+                ],
+            ),
+            msg(
+                5,
+                "bond0.200",
+                vec![
+                    LinkAttribute::Link(4),
+                    LinkAttribute::LinkInfo(vec![
+                        NlLinkInfo::Kind(InfoKind::Vlan),
+                        NlLinkInfo::Data(InfoData::Vlan(vec![
+                            InfoVlan::Id(200),
+                            InfoVlan::Protocol(VlanProtocol::Ieee8021Ad),
+                        ])),
+                    ]),
+                    LinkAttribute::AfSpecUnspec(vec![AfSpecUnspec::Inet6(vec![
+                        AfSpecInet6::AddrGenMode(In6AddrGenMode::Eui64),
+                    ])]),
+                ],
+            ),
+        ]
+    }
+
+    #[test]
+    fn bond_with_every_option_and_its_ports() {
+        let links = parse_all(&bonded());
+        let bond = &links[2];
+        let LinkInfo::Bond(b) = &bond.info else {
+            panic!("{:?}", bond.info)
+        };
+        assert_eq!(
+            *b,
+            BondInfo {
+                mode: "802.3ad".into(),
+                miimon: 100,
+                updelay: 200,
+                downdelay: 200,
+                primary: Some("eth2".into()),
+                primary_reselect: "failure".into(),
+                lacp_rate: "fast".into(),
+                xmit_hash_policy: "layer3+4".into(),
+                min_links: 1,
+                ad_select: "count".into(),
+                active_port: Some("eth1".into()),
+                ad_info: Some(AdInfo {
+                    aggregator_id: 1,
+                    num_ports: 2,
+                    actor_key: 9,
+                    partner_key: 33,
+                    partner_mac: MacAddr([2, 0, 0, 0, 0, 1]),
+                }),
+            }
+        );
+        assert!(bond.is_owned());
+        assert!(bond.ipv6_link_local_off);
+        assert_eq!(bond.operstate, OperState::Up);
+
+        let eth1 = &links[0];
+        assert_eq!(eth1.master.as_deref(), Some("bond0"));
+        assert!(eth1.admin_up && eth1.carrier);
+        assert_eq!(eth1.permanent_mac, Some(MacAddr([0x52, 0x54, 0, 0, 0, 2])));
+        assert!(
+            eth1.ipv6_link_local_off,
+            "no AF_INET6 block: no IPv6 at all"
+        );
+        assert_eq!(
+            eth1.bond_port,
+            Some(BondPort {
+                state: "active".into(),
+                mii_status: "up".into(),
+                link_failure_count: 3,
+                permanent_mac: Some(MacAddr([0x52, 0x54, 0, 0, 0, 2])),
+                aggregator_id: Some(1),
+                actor_oper_port_state: Some(63),
+                partner_oper_port_state: Some(61),
+            })
+        );
+        let eth2 = links[1].bond_port.as_ref().unwrap();
+        assert_eq!(
+            (eth2.state.as_str(), eth2.mii_status.as_str()),
+            ("backup", "going-back")
+        );
+    }
+
+    #[test]
+    fn vlan_on_its_parent() {
+        let links = parse_all(&bonded());
+        let vlan = &links[3];
+        assert_eq!(
+            vlan.info,
+            LinkInfo::Vlan {
+                id: 200,
+                protocol: "802.1ad".into()
+            }
+        );
+        assert_eq!(vlan.parent.as_deref(), Some("bond0"));
+        assert!(!vlan.ipv6_link_local_off);
+    }
+
+    #[test]
+    fn lower_link_in_another_namespace_is_not_resolved() {
+        let msgs = vec![
+            msg(2, "eth0", vec![]),
+            msg(
+                3,
+                "mv0",
+                vec![
+                    LinkAttribute::Link(2),
+                    LinkAttribute::LinkNetNsId(0),
+                    LinkAttribute::LinkInfo(vec![
+                        NlLinkInfo::Kind(InfoKind::MacVlan),
+                        NlLinkInfo::Data(InfoData::MacVlan(vec![InfoMacVlan::Mode(
+                            MacVlanMode::Vepa,
+                        )])),
+                    ]),
+                ],
+            ),
+        ];
+        let links = parse_all(&msgs);
+        assert_eq!(links[1].parent, None);
+        assert_eq!(
+            links[1].info,
+            LinkInfo::Macvlan {
+                mode: "vepa".into()
+            }
+        );
+    }
+
+    #[test]
+    fn unknown_kinds_keep_their_name() {
+        let m = msg(
+            9,
+            "wg0",
+            vec![LinkAttribute::LinkInfo(vec![NlLinkInfo::Kind(
+                InfoKind::Other("wireguard".into()),
+            )])],
+        );
+        assert_eq!(
+            parse_all(&[m])[0].info,
+            LinkInfo::Other {
+                kind: "wireguard".into()
+            }
+        );
+    }
+
+    fn names() -> Names {
+        [(2, "eth1".to_owned())].into_iter().collect()
+    }
+
+    #[test]
+    fn address_lifetimes_and_protocol() {
+        let mut m = AddressMessage::default();
+        m.header.family = AddressFamily::Inet;
+        m.header.prefix_len = 24;
+        m.header.index = 2;
+        let mut ci = CacheInfo::default();
+        ci.ifa_valid = 3600;
+        ci.ifa_preferred = u32::MAX;
+        m.attributes = vec![
+            AddressAttribute::Address(IpAddr::V4("10.0.0.1".parse().unwrap())),
+            AddressAttribute::Local(IpAddr::V4("10.0.0.5".parse().unwrap())),
+            AddressAttribute::CacheInfo(ci),
+            AddressAttribute::Protocol(AddressProtocol::from(110)),
+        ];
+        let a = address(&m, &names()).unwrap();
+        assert_eq!(
+            a.address.to_string(),
+            "10.0.0.5/24",
+            "IFA_LOCAL is the address"
+        );
+        assert_eq!((a.valid_lifetime, a.preferred_lifetime), (Some(3600), None));
+        assert!(a.is_owned() && a.is_dynamic());
+        m.header.index = 99;
+        assert_eq!(address(&m, &names()), None, "unknown link");
+    }
+
+    #[test]
+    fn only_main_table_unicast_ipv4_routes() {
+        let route_msg = |table: u8, kind| {
+            let mut m = RouteMessage::default();
+            m.header.address_family = AddressFamily::Inet;
+            m.header.destination_prefix_length = 16;
+            m.header.table = table;
+            m.header.kind = kind;
+            m.header.protocol = RouteProtocol::Static;
+            m.attributes = vec![
+                RouteAttribute::Destination(RouteAddress::Inet("10.50.0.0".parse().unwrap())),
+                RouteAttribute::Gateway(RouteAddress::Inet("10.0.0.1".parse().unwrap())),
+                RouteAttribute::Oif(2),
+                RouteAttribute::Priority(20),
+            ];
+            m
+        };
+        let r = route(&route_msg(254, RouteType::Unicast), &names()).unwrap();
+        assert_eq!(
+            r,
+            Route {
+                destination: "10.50.0.0/16".parse().unwrap(),
+                gateway: Some("10.0.0.1".parse().unwrap()),
+                link: Some("eth1".into()),
+                metric: Some(20),
+                protocol: 4,
+                scope: "universe".into(),
+            }
+        );
+        assert_eq!(route(&route_msg(255, RouteType::Unicast), &names()), None);
+        assert_eq!(route(&route_msg(254, RouteType::BlackHole), &names()), None);
+        // Tables above 255 are in RTA_TABLE; the header then says 252.
+        let mut big = route_msg(252, RouteType::Unicast);
+        big.attributes.push(RouteAttribute::Table(1000));
+        assert_eq!(route(&big, &names()), None);
+    }
+
+    #[test]
+    fn kernel_link_locals_only() {
+        let ll = |ip: &str, len, proto: Option<u8>| {
+            let mut m = AddressMessage::default();
+            m.header.family = AddressFamily::Inet6;
+            m.header.prefix_len = len;
+            m.header.index = 2;
+            m.attributes
+                .push(AddressAttribute::Address(IpAddr::V6(ip.parse().unwrap())));
+            if let Some(p) = proto {
+                m.attributes
+                    .push(AddressAttribute::Protocol(AddressProtocol::from(p)));
+            }
+            ipv6_link_local(&m)
+        };
+        assert!(
+            ll("fe80::1", 64, None).is_some(),
+            "pre-5.18 kernels give no protocol"
+        );
+        assert!(ll("fe80::1", 64, Some(3)).is_some());
+        assert_eq!(ll("fe80::1", 64, Some(4)), None, "added by someone");
+        assert_eq!(ll("2001:db8::1", 64, None), None);
+        assert_eq!(ll("fe80::1", 128, None), None);
+    }
+}

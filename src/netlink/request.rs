@@ -105,8 +105,6 @@ pub(crate) fn build(op: &Op, cx: &Context<'_>) -> Result<Stages, NetlinkError> {
         } => {
             let mut msg = LinkMessage::default();
             msg.attributes.push(LinkAttribute::IfName(name.clone()));
-            msg.attributes
-                .push(LinkAttribute::IfAlias(OWNER_ALIAS.to_owned()));
             if let Some(mtu) = mtu {
                 msg.attributes.push(LinkAttribute::Mtu(*mtu));
             }
@@ -154,20 +152,28 @@ pub(crate) fn build(op: &Op, cx: &Context<'_>) -> Result<Stages, NetlinkError> {
                 LinkInfo::Data(data),
             ]));
             // Created without IFF_UP: nothing runs on it until the plan says.
-            let mut stages = vec![vec![netlink(
-                RouteNetlinkMessage::NewLink(msg),
-                NLM_F_CREATE | NLM_F_EXCL,
-            )]];
-            // The kernel refuses IFLA_AF_SPEC at creation (EAFNOSUPPORT), so
-            // addr_gen_mode is set right after, still before the link is up:
-            // no link-local address is ever generated.
+            let create = netlink(RouteNetlinkMessage::NewLink(msg), NLM_F_CREATE | NLM_F_EXCL);
+            // The kernel ignores IFLA_IFALIAS and refuses IFLA_AF_SPEC
+            // (EAFNOSUPPORT) in a creating RTM_NEWLINK, so both follow by
+            // name, still before the link is up: no link-local address is
+            // ever generated. Apart, because a link without IPv6 (an MTU
+            // below 1280) refuses the second but must still get the first.
+            let mut named = LinkMessage::default();
+            named.attributes.push(LinkAttribute::IfName(name.clone()));
+            let mut alias = named.clone();
+            alias
+                .attributes
+                .push(LinkAttribute::IfAlias(OWNER_ALIAS.to_owned()));
+            let mut then = vec![netlink(RouteNetlinkMessage::SetLink(alias), 0)];
             if cx.ipv6 {
-                let mut set = LinkMessage::default();
-                set.attributes.push(LinkAttribute::IfName(name.clone()));
-                set.attributes.push(addr_gen_mode(In6AddrGenMode::None));
-                stages.push(vec![netlink(RouteNetlinkMessage::SetLink(set), 0)]);
+                named.attributes.push(addr_gen_mode(In6AddrGenMode::None));
+                then.push(Action::Netlink {
+                    msg: RouteNetlinkMessage::SetLink(named),
+                    flags: 0,
+                    done_on: Some(Errno::EAFNOSUPPORT),
+                });
             }
-            stages
+            vec![vec![create], then]
         }
         Op::DeleteLink { name } => single(netlink(
             RouteNetlinkMessage::DelLink(cx.link_message(name)),
@@ -488,5 +494,516 @@ fn scope_number(name: &str) -> RouteScope {
         other => other
             .parse::<u8>()
             .map_or(RouteScope::Universe, RouteScope::from),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The kernel's attribute numbers (linux/if_link.h, if_addr.h,
+    //! rtnetlink.h) are written out here on purpose: these tests check the
+    //! bytes the kernel will parse, not the library's own view of them.
+
+    use super::*;
+    use crate::desired::BondOptions;
+    use crate::netlink::fixtures::{link, state};
+    use crate::profile::model::{
+        AdSelect, BondMode as Mode, IpvlanMode, LacpRate, MacAddr, MacvlanMode, PrimaryReselect,
+        XmitHashPolicy,
+    };
+    use netlink_packet_core::Emitable;
+
+    const IFLA_ADDRESS: u16 = 1;
+    const IFLA_IFNAME: u16 = 3;
+    const IFLA_MTU: u16 = 4;
+    const IFLA_LINK: u16 = 5;
+    const IFLA_MASTER: u16 = 10;
+    const IFLA_LINKINFO: u16 = 18;
+    const IFLA_IFALIAS: u16 = 20;
+    const IFLA_AF_SPEC: u16 = 26;
+    const IFLA_INFO_KIND: u16 = 1;
+    const IFLA_INFO_DATA: u16 = 2;
+    const AF_INET6: u16 = 10;
+    const IFLA_INET6_ADDR_GEN_MODE: u16 = 8;
+    const IFF_UP: u32 = 1;
+
+    /// (type, value) of each attribute in `buf`.
+    fn nlas(mut buf: &[u8]) -> Vec<(u16, Vec<u8>)> {
+        let mut out = Vec::new();
+        while buf.len() >= 4 {
+            let len = usize::from(u16::from_ne_bytes([buf[0], buf[1]]));
+            let kind = u16::from_ne_bytes([buf[2], buf[3]]) & 0x3fff;
+            out.push((kind, buf[4..len].to_vec()));
+            buf = &buf[((len + 3) & !3).min(buf.len())..];
+        }
+        out
+    }
+
+    fn attr(attrs: &[(u16, Vec<u8>)], kind: u16) -> Vec<u8> {
+        attrs
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .unwrap_or_else(|| panic!("no attribute {kind} in {attrs:?}"))
+            .1
+            .clone()
+    }
+
+    fn u32_of(v: &[u8]) -> u32 {
+        u32::from_ne_bytes(v.try_into().unwrap())
+    }
+
+    /// Bytes of a message body (after the netlink header).
+    fn body(action: &Action) -> (Vec<u8>, u16) {
+        let Action::Netlink { msg, flags, .. } = action else {
+            panic!("not a netlink action: {action:?}")
+        };
+        let mut buf = vec![0; msg.buffer_len()];
+        msg.emit(&mut buf);
+        (buf, *flags)
+    }
+
+    /// Header fields (ifindex, flags, change mask), attributes and netlink
+    /// flags of a link message.
+    type LinkBody = (u32, u32, u32, Vec<(u16, Vec<u8>)>, u16);
+
+    fn link_body(action: &Action) -> LinkBody {
+        let (buf, flags) = body(action);
+        let index = u32_of(&buf[4..8]);
+        let ifi_flags = u32_of(&buf[8..12]);
+        let change = u32_of(&buf[12..16]);
+        (index, ifi_flags, change, nlas(&buf[16..]), flags)
+    }
+
+    /// Kind and IFLA_INFO_DATA attributes of a link message.
+    fn info_data(attrs: &[(u16, Vec<u8>)]) -> (String, Vec<(u16, Vec<u8>)>) {
+        let info = nlas(&attr(attrs, IFLA_LINKINFO));
+        let kind = String::from_utf8(attr(&info, IFLA_INFO_KIND))
+            .unwrap()
+            .trim_end_matches('\0')
+            .to_owned();
+        (kind, nlas(&attr(&info, IFLA_INFO_DATA)))
+    }
+
+    fn node() -> KernelState {
+        state(vec![
+            link(1, "lo"),
+            link(2, "eth1"),
+            link(3, "eth2"),
+            link(7, "bond0"),
+        ])
+    }
+
+    fn build_with(op: &Op, st: &KernelState) -> Result<Stages, NetlinkError> {
+        build(
+            op,
+            &Context {
+                state: st,
+                ipv6: true,
+                link_locals: &[
+                    (2, "fe80::1".parse().unwrap()),
+                    (3, "fe80::2".parse().unwrap()),
+                ],
+            },
+        )
+    }
+
+    fn build_one(op: &Op) -> Stages {
+        build_with(op, &node()).unwrap()
+    }
+
+    fn bond_op(o: BondOptions) -> Op {
+        Op::CreateLink {
+            name: "bond0".into(),
+            kind: LinkKind::Bond(o),
+            mtu: Some(9000),
+            mac: Some(MacAddr([0x52, 0x54, 0, 1, 1, 1])),
+        }
+    }
+
+    fn active_backup() -> BondOptions {
+        BondOptions {
+            mode: Mode::ActiveBackup,
+            members: vec!["eth1".into(), "eth2".into()],
+            primary: Some("eth2".into()),
+            miimon: 100,
+            updelay: 200,
+            downdelay: 200,
+            primary_reselect: Some(PrimaryReselect::Always),
+            lacp_rate: None,
+            xmit_hash_policy: None,
+            min_links: 0,
+            ad_select: None,
+        }
+    }
+
+    #[test]
+    fn bond_creation_carries_every_option_mode_first() {
+        let stages = build_one(&bond_op(active_backup()));
+        assert_eq!(stages.len(), 2, "create, then alias and addr_gen_mode");
+        let (index, ifi_flags, _, attrs, flags) = link_body(&stages[0][0]);
+        assert_eq!(index, 0, "a new link has no index yet");
+        assert_eq!(ifi_flags & IFF_UP, 0, "created down");
+        assert_eq!(flags, NLM_F_CREATE | NLM_F_EXCL);
+        assert_eq!(attr(&attrs, IFLA_IFNAME), b"bond0\0");
+        assert_eq!(u32_of(&attr(&attrs, IFLA_MTU)), 9000);
+        assert_eq!(attr(&attrs, IFLA_ADDRESS), [0x52, 0x54, 0, 1, 1, 1]);
+        let (kind, data) = info_data(&attrs);
+        assert_eq!(kind, "bond");
+        // IFLA_BOND_MODE 1, MIIMON 3, UPDELAY 4, DOWNDELAY 5, PRIMARY 11
+        // (an ifindex), PRIMARY_RESELECT 12, MIN_LINKS 18.
+        let expected: Vec<(u16, Vec<u8>)> = vec![
+            (1, vec![1]),
+            (3, 100u32.to_ne_bytes().to_vec()),
+            (4, 200u32.to_ne_bytes().to_vec()),
+            (5, 200u32.to_ne_bytes().to_vec()),
+            (11, 3u32.to_ne_bytes().to_vec()),
+            (12, vec![0]),
+            (18, 0u32.to_ne_bytes().to_vec()),
+        ];
+        assert_eq!(data, expected);
+    }
+
+    #[test]
+    fn a_created_bond_reads_back_as_desired() {
+        let st = node();
+        let stages = build_one(&bond_op(active_backup()));
+        let Action::Netlink {
+            msg: RouteNetlinkMessage::NewLink(m),
+            ..
+        } = &stages[0][0]
+        else {
+            panic!()
+        };
+        let names = st.links.iter().map(|l| (l.index, l.name.clone())).collect();
+        let back = crate::netlink::parse::link(m, &names).unwrap();
+        let crate::state::LinkInfo::Bond(b) = back.info else {
+            panic!()
+        };
+        let o = active_backup();
+        for c in BondChange::all_of(&o) {
+            assert!(crate::plan::bond::holds(&b, &c), "{c} lost: {b:?}");
+        }
+        assert_eq!(back.mtu, 9000);
+    }
+
+    #[test]
+    fn lacp_bond_options() {
+        let o = BondOptions {
+            mode: Mode::Lacp,
+            primary: None,
+            primary_reselect: None,
+            lacp_rate: Some(LacpRate::Fast),
+            xmit_hash_policy: Some(XmitHashPolicy::Layer34),
+            min_links: 1,
+            ad_select: Some(AdSelect::Bandwidth),
+            ..active_backup()
+        };
+        let (_, _, _, attrs, _) = link_body(&build_one(&bond_op(o))[0][0]);
+        let (_, data) = info_data(&attrs);
+        let kinds: Vec<u16> = data.iter().map(|(k, _)| *k).collect();
+        // MODE, MIIMON, UPDELAY, DOWNDELAY, XMIT_HASH_POLICY 14, MIN_LINKS,
+        // AD_LACP_RATE 21, AD_SELECT 22.
+        assert_eq!(kinds, [1, 3, 4, 5, 14, 18, 21, 22]);
+        assert_eq!(attr(&data, 1), [4]);
+        assert_eq!(attr(&data, 14), [1]);
+        assert_eq!(attr(&data, 21), [1]);
+        assert_eq!(attr(&data, 22), [1]);
+    }
+
+    #[test]
+    fn bond_option_changes_go_to_the_existing_bond() {
+        let op = Op::SetBondOptions {
+            bond: "bond0".into(),
+            changes: vec![BondChange::Miimon(250), BondChange::Primary(None)],
+        };
+        let stages = build_one(&op);
+        let Action::Netlink { msg, .. } = &stages[0][0] else {
+            panic!()
+        };
+        assert!(
+            matches!(msg, RouteNetlinkMessage::NewLink(_)),
+            "changelink is RTM_NEWLINK"
+        );
+        let (index, _, _, attrs, flags) = link_body(&stages[0][0]);
+        assert_eq!((index, flags), (7, 0), "by ifindex, without NLM_F_CREATE");
+        let (kind, data) = info_data(&attrs);
+        assert_eq!(kind, "bond");
+        assert_eq!(
+            data,
+            vec![
+                (3, 250u32.to_ne_bytes().to_vec()),
+                (11, 0u32.to_ne_bytes().to_vec())
+            ],
+            "primary none is ifindex 0"
+        );
+    }
+
+    #[test]
+    fn vlan_is_8021q_on_its_parent_and_gets_no_link_local() {
+        let op = Op::CreateLink {
+            name: "bond0.200".into(),
+            kind: LinkKind::Vlan {
+                parent: "bond0".into(),
+                id: 200,
+            },
+            mtu: None,
+            mac: None,
+        };
+        let stages = build_one(&op);
+        let (_, _, _, attrs, _) = link_body(&stages[0][0]);
+        assert_eq!(u32_of(&attr(&attrs, IFLA_LINK)), 7);
+        assert!(attrs
+            .iter()
+            .all(|(k, _)| *k != IFLA_MTU && *k != IFLA_ADDRESS));
+        let (kind, data) = info_data(&attrs);
+        assert_eq!(kind, "vlan");
+        // IFLA_VLAN_ID 1 (u16), IFLA_VLAN_PROTOCOL 5 (big-endian 0x8100).
+        assert_eq!(attr(&data, 1), 200u16.to_ne_bytes());
+        assert_eq!(attr(&data, 5), [0x81, 0x00]);
+
+        // Then, by name, the ownership alias, and addr_gen_mode none inside
+        // AF_SPEC/AF_INET6, which may fail alone.
+        let (index, _, _, attrs, _) = link_body(&stages[1][0]);
+        assert_eq!(index, 0);
+        assert_eq!(attr(&attrs, IFLA_IFNAME), b"bond0.200\0");
+        assert_eq!(attr(&attrs, IFLA_IFALIAS), b"n3xnet\0");
+        assert!(matches!(
+            &stages[1][1],
+            Action::Netlink {
+                done_on: Some(Errno::EAFNOSUPPORT),
+                ..
+            }
+        ));
+        let (_, _, _, attrs, _) = link_body(&stages[1][1]);
+        assert_eq!(attr(&attrs, IFLA_IFNAME), b"bond0.200\0");
+        let inet6 = nlas(&attr(&nlas(&attr(&attrs, IFLA_AF_SPEC)), AF_INET6));
+        assert_eq!(inet6, vec![(IFLA_INET6_ADDR_GEN_MODE, vec![1])]);
+    }
+
+    #[test]
+    fn macvlan_and_ipvlan_modes() {
+        let mk = |kind| Op::CreateLink {
+            name: "shim".into(),
+            kind,
+            mtu: None,
+            mac: None,
+        };
+        let (_, _, _, attrs, _) = link_body(
+            &build_one(&mk(LinkKind::Macvlan {
+                parent: "eth1".into(),
+                mode: MacvlanMode::Bridge,
+            }))[0][0],
+        );
+        let (kind, data) = info_data(&attrs);
+        // IFLA_MACVLAN_MODE 1: u32 MACVLAN_MODE_BRIDGE = 4.
+        assert_eq!(
+            (kind.as_str(), attr(&data, 1)),
+            ("macvlan", 4u32.to_ne_bytes().to_vec())
+        );
+
+        let (_, _, _, attrs, _) = link_body(
+            &build_one(&mk(LinkKind::Ipvlan {
+                parent: "eth1".into(),
+                mode: IpvlanMode::L3s,
+            }))[0][0],
+        );
+        let (kind, data) = info_data(&attrs);
+        // IFLA_IPVLAN_MODE 1: u16 IPVLAN_MODE_L3S = 2.
+        assert_eq!(
+            (kind.as_str(), attr(&data, 1)),
+            ("ipvlan", 2u16.to_ne_bytes().to_vec())
+        );
+        assert_eq!(u32_of(&attr(&attrs, IFLA_LINK)), 2);
+    }
+
+    #[test]
+    fn without_ipv6_only_the_alias_follows_creation() {
+        let op = bond_op(active_backup());
+        let st = node();
+        let stages = build(
+            &op,
+            &Context {
+                state: &st,
+                ipv6: false,
+                link_locals: &[],
+            },
+        )
+        .unwrap();
+        assert_eq!(stages.iter().map(Vec::len).collect::<Vec<_>>(), [1, 1]);
+    }
+
+    #[test]
+    fn up_down_master_nomaster() {
+        let (index, flags, change, _, _) = link_body(
+            &build_one(&Op::SetUp {
+                name: "eth1".into(),
+            })[0][0],
+        );
+        assert_eq!((index, flags, change), (2, IFF_UP, IFF_UP));
+        let (_, flags, change, _, _) = link_body(
+            &build_one(&Op::SetDown {
+                name: "eth1".into(),
+            })[0][0],
+        );
+        assert_eq!((flags, change), (0, IFF_UP));
+        let (index, _, _, attrs, _) = link_body(
+            &build_one(&Op::SetMaster {
+                port: "eth2".into(),
+                bond: "bond0".into(),
+            })[0][0],
+        );
+        assert_eq!((index, u32_of(&attr(&attrs, IFLA_MASTER))), (3, 7));
+        let (_, _, _, attrs, _) = link_body(
+            &build_one(&Op::ReleasePort {
+                port: "eth2".into(),
+            })[0][0],
+        );
+        assert_eq!(u32_of(&attr(&attrs, IFLA_MASTER)), 0);
+    }
+
+    #[test]
+    fn an_unknown_link_is_addressed_by_name_and_an_unknown_reference_fails() {
+        let (index, _, _, attrs, _) = link_body(
+            &build_one(&Op::SetUp {
+                name: "ghost".into(),
+            })[0][0],
+        );
+        assert_eq!((index, attr(&attrs, IFLA_IFNAME)), (0, b"ghost\0".to_vec()));
+        let err = build_with(
+            &Op::SetMaster {
+                port: "eth1".into(),
+                bond: "bond9".into(),
+            },
+            &node(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`set eth1 master bond9`: link `bond9` does not exist"
+        );
+    }
+
+    #[test]
+    fn owned_address_has_our_protocol_and_a_broadcast() {
+        let op = Op::AddAddress {
+            link: "eth1".into(),
+            address: "192.168.200.1/24".parse().unwrap(),
+        };
+        let (buf, flags) = body(&build_one(&op)[0][0]);
+        assert_eq!(flags, NLM_F_CREATE | NLM_F_EXCL);
+        // ifaddrmsg: family, prefixlen, flags, scope, index.
+        assert_eq!(buf[..4], [2, 24, 0, 0]);
+        assert_eq!(u32_of(&buf[4..8]), 2);
+        let attrs = nlas(&buf[8..]);
+        // IFA_ADDRESS 1, IFA_LOCAL 2, IFA_BROADCAST 4, IFA_PROTO 11.
+        assert_eq!(attr(&attrs, 1), [192, 168, 200, 1]);
+        assert_eq!(attr(&attrs, 2), [192, 168, 200, 1]);
+        assert_eq!(attr(&attrs, 4), [192, 168, 200, 255]);
+        assert_eq!(attr(&attrs, 11), [OWNER_PROTOCOL]);
+    }
+
+    #[test]
+    fn restored_address_keeps_protocol_and_lifetimes() {
+        let op = Op::RestoreAddress {
+            address: Address {
+                link: "eth1".into(),
+                address: "10.0.0.5/31".parse().unwrap(),
+                valid_lifetime: Some(600),
+                preferred_lifetime: None,
+                protocol: 0,
+            },
+        };
+        let (buf, _) = body(&build_one(&op)[0][0]);
+        let attrs = nlas(&buf[8..]);
+        let kinds: Vec<u16> = attrs.iter().map(|(k, _)| *k).collect();
+        // No broadcast on a /31, no IFA_PROTO for protocol 0; IFA_CACHEINFO 6
+        // is (preferred, valid, cstamp, tstamp).
+        assert_eq!(kinds, [2, 1, 6]);
+        let ci = attr(&attrs, 6);
+        assert_eq!((u32_of(&ci[0..4]), u32_of(&ci[4..8])), (u32::MAX, 600));
+    }
+
+    #[test]
+    fn owned_default_route() {
+        let op = Op::AddRoute {
+            route: DesiredRoute {
+                destination: "0.0.0.0/0".parse().unwrap(),
+                gateway: Some("10.0.1.1".parse().unwrap()),
+                link: "bond0".into(),
+                metric: Some(50),
+            },
+        };
+        let (buf, flags) = body(&build_one(&op)[0][0]);
+        assert_eq!(flags, NLM_F_CREATE | NLM_F_EXCL);
+        // rtmsg: family, dst_len, src_len, tos, table, protocol, scope, type.
+        assert_eq!(buf[..8], [2, 0, 0, 0, 254, OWNER_PROTOCOL, 0, 1]);
+        let attrs = nlas(&buf[12..]);
+        // RTA_DST 1 absent for default; RTA_GATEWAY 5, RTA_OIF 4, RTA_PRIORITY 6.
+        assert!(attrs.iter().all(|(k, _)| *k != 1));
+        assert_eq!(attr(&attrs, 5), [10, 0, 1, 1]);
+        assert_eq!(u32_of(&attr(&attrs, 4)), 7);
+        assert_eq!(u32_of(&attr(&attrs, 6)), 50);
+    }
+
+    #[test]
+    fn deleting_a_route_matches_any_protocol_and_scope() {
+        let op = Op::DeleteRoute {
+            route: RouteKey {
+                destination: "10.50.0.0/16".parse().unwrap(),
+                gateway: None,
+                link: "eth1".into(),
+                metric: None,
+            },
+        };
+        let (buf, flags) = body(&build_one(&op)[0][0]);
+        assert_eq!(flags, 0);
+        assert_eq!(buf[..8], [2, 16, 0, 0, 254, 0, 255, 1]);
+        assert_eq!(attr(&nlas(&buf[12..]), 1), [10, 50, 0, 0]);
+    }
+
+    #[test]
+    fn disabling_ipv6_autoconf_drops_only_that_links_link_local() {
+        let stages = build_one(&Op::DisableIpv6Auto {
+            name: "eth2".into(),
+        });
+        assert_eq!(stages.len(), 2);
+        assert!(matches!(
+            &stages[0][0],
+            Action::Netlink {
+                done_on: Some(Errno::EAFNOSUPPORT),
+                ..
+            }
+        ));
+        assert_eq!(
+            stages[1][0],
+            Action::Sysctl {
+                path: "/proc/sys/net/ipv6/conf/eth2/accept_ra".into(),
+                value: "0"
+            }
+        );
+        assert_eq!(stages[1].len(), 2, "one link-local of eth2 to delete");
+        let (buf, _) = body(&stages[1][1]);
+        assert_eq!(buf[..4], [10, 64, 0, 253], "AF_INET6 /64 scope link");
+        assert_eq!(u32_of(&buf[4..8]), 3);
+    }
+
+    #[test]
+    fn enabling_ipv6_autoconf_goes_through_sysctl() {
+        let stages = build_one(&Op::EnableIpv6Auto {
+            name: "eth1".into(),
+        });
+        let paths: Vec<_> = stages[0]
+            .iter()
+            .map(|a| match a {
+                Action::Sysctl { path, value } => format!("{}={value}", path.display()),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                "/proc/sys/net/ipv6/conf/eth1/accept_ra=1",
+                "/proc/sys/net/ipv6/conf/eth1/addr_gen_mode=0"
+            ]
+        );
     }
 }
