@@ -68,6 +68,7 @@ wait_for() {
   while :; do
     if "$@" >/dev/null 2>&1; then
       _now
+      # shellcheck disable=SC2034  # read by the scenarios
       WAITED_MS=$((NOW_MS - _t0))
       return 0
     fi

@@ -35,7 +35,7 @@ cd /mnt/repo
 echo "runner: VM $VM_NAME ($VM_ARCH) starts scenario $VM_SCENARIO; uptime $(cut -d' ' -f1 /proc/uptime)s"
 (
   set -e
-  # shellcheck source=tests/vm/guest/lib.sh
+  # shellcheck source=/dev/null  # tests/vm/guest/lib.sh, relative to the repo share
   . tests/vm/guest/lib.sh
   # shellcheck source=/dev/null
   . "tests/vm/scenarios/$VM_SCENARIO.sh"

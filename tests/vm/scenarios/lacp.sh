@@ -21,11 +21,10 @@ lacp_ready() {
 }
 
 barrier configured
-_now; t0=$NOW_MS
 wait_for 20 lacp_ready
 metric lacp_ready_ms "$WAITED_MS"
 grep -q "Number of ports: 2" /proc/net/bonding/bond0 || fail "aggregator has not 2 ports"
 wait_for 5 ping -c 1 -W 1 "$peer"
 ping -c 3 -i 0.2 -W 1 "$peer"
 checkpoint aggregated
-barrier done
+barrier finished

@@ -117,17 +117,33 @@ def prune(arch_dir, keep):
                 os.remove(path)
 
 
+BIN_ENV = {"x86_64": "N3XNET_BIN_DIR", "aarch64": "N3XNET_BIN_DIR_AARCH64"}
+
+
 def bin_source(arch):
+    """Where ARCH's binaries come from. $N3XNET_BIN_DIR[_AARCH64] is used as is;
+    otherwise they are built first (a no-op when up to date), so a run never tests a
+    stale binary: `cargo build --bins` (debug), or cross/build-aarch64, whose last
+    output line is its output dir."""
+    if BIN_ENV[arch.name] in os.environ:
+        return os.environ[BIN_ENV[arch.name]]
+    locked = ["--locked"] if os.environ.get("CI", "") not in ("", "0", "false", "no") else []
     if arch.name == "x86_64":
+        say("building the x86_64 binaries: cargo build --bins")
+        _build(["cargo", "build", "--bins"] + locked)
         target = os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target"))
-        return os.environ.get("N3XNET_BIN_DIR", os.path.join(target, "debug"))
-    if "N3XNET_BIN_DIR_AARCH64" in os.environ:
-        return os.environ["N3XNET_BIN_DIR_AARCH64"]
-    out = subprocess.run(["bash", "-c", '. cross/env.sh && echo "$CROSS_BIN_DIR"'], cwd=REPO,
-                         capture_output=True, text=True)
-    if out.returncode != 0:
-        raise PrereqError(f"cannot read CROSS_BIN_DIR from cross/env.sh: {out.stderr.strip()}")
-    return out.stdout.strip()
+        return os.path.join(target, "debug")
+    say("building the aarch64 binaries: cross/build-aarch64")
+    return _build([os.path.join(REPO, "cross", "build-aarch64")] + locked).splitlines()[-1]
+
+
+def _build(cmd):
+    proc = subprocess.run(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True)
+    if proc.returncode != 0:
+        raise PrereqError(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n"
+                          + "\n".join(proc.stderr.splitlines()[-30:]))
+    return proc.stdout.strip()
 
 
 def stage_binaries(arch, needs, dest):
@@ -139,8 +155,7 @@ def stage_binaries(arch, needs, dest):
     for name in needs:
         path = os.path.join(src, name)
         if not os.path.isfile(path):
-            hint = "cargo build" if arch.name == "x86_64" else "cross/build-aarch64"
-            raise PrereqError(f"{arch.name} binary {path} not found (run {hint})")
+            raise PrereqError(f"{arch.name} binary {path} not found")
         if Elf(path).machine != arch.elf_machine:
             raise PrereqError(f"{path} is not an {arch.name} binary")
         shutil.copy2(path, os.path.join(dest, name))

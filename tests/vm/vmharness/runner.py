@@ -116,7 +116,6 @@ def _make_vms(sc, env, logdir, sockdir, t0):
         append = [f"n3x.nomod={','.join(sc.nomod)}"] if sc.nomod else []
         vms[name] = Vm(name, index, env.arch, env.kernel, env.initrd, shares, netdevs,
                        sockdir, os.path.join(logdir, f"console-{name}.log"), t0, append)
-        vms[name].out = out
     return vms
 
 

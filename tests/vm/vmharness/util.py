@@ -5,7 +5,6 @@ import contextlib
 import fcntl
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
@@ -23,18 +22,6 @@ def need_tool(name, hint="scripts/install-deps vm"):
     if path is None:
         raise PrereqError(f"missing tool '{name}' (run: {hint})")
     return path
-
-
-def run(cmd, cwd=None, env=None, what=None):
-    """Run a command, return its stdout; raise PrereqError with its stderr on failure."""
-    try:
-        proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
-    except OSError as e:
-        raise PrereqError(f"{what or cmd[0]}: cannot run {cmd[0]}: {e}") from e
-    if proc.returncode != 0:
-        err = (proc.stderr or proc.stdout).strip()
-        raise PrereqError(f"{what or ' '.join(cmd)} failed (exit {proc.returncode}): {err}")
-    return proc.stdout
 
 
 @contextlib.contextmanager

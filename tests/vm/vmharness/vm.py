@@ -24,6 +24,7 @@ class Vm:
     def __init__(self, name, index, arch, kernel, initrd, shares, netdevs, sockdir, log_path,
                  t0, extra_append=()):
         self.name, self.index, self.arch = name, index, arch
+        self.out = next(path for tag, path, _ in shares if tag == "out")
         self.qmp_path = os.path.join(sockdir, f"{name}.qmp")
         self.log_path, self.t0 = log_path, t0
         self.rc = None  # from the console marker
