@@ -43,6 +43,9 @@ log() {
 
 fail() {
   log "FAIL: $*"
+  # The state at the failure, for whoever reads the kept logs (<vm>/out/cp/failed).
+  checkpoint failed >/dev/null 2>&1 || true
+  ip2 -br link 2>/dev/null || true
   exit 1
 }
 

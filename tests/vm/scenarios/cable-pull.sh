@@ -2,7 +2,7 @@
 # primary eth1, miimon 100, VLAN 200): the host pulls eth1's cable (QMP set_link) ->
 # eth2 active within 1 s, bond stays up, traffic to a peer still flows; cable back ->
 # eth1 active again within 2 s. eth3 is the peer (in netns "peer") on the same wire.
-# @arch    x86_64
+# @arch    x86_64 aarch64
 # @nics    4
 # @link    a.eth1 a.eth2 a.eth3
 # @timeout 60

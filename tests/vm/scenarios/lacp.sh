@@ -2,6 +2,7 @@
 # (lacp_rate fast) over eth1+eth2 and VLAN 200 on it: both ports of both sides must
 # reach actor and partner port state 63 (activity, fast, aggregation, sync, collecting,
 # distributing), then each side pings the other across the aggregate.
+# @arch    x86_64 aarch64
 # @vms     a b
 # @link    a.eth1 b.eth1
 # @link    a.eth2 b.eth2

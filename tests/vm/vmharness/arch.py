@@ -23,12 +23,14 @@ class Arch:
 
     def machine_args(self):
         """QEMU machine options; the caller adds devices, kernel, initrd, append."""
+        # Modern (non-legacy) virtio-mmio on both machines: legacy virtio-net cannot
+        # report speed/duplex, and without them 802.3ad never aggregates.
         common = ["-accel", "tcg", "-smp", "1", "-nographic", "-no-reboot", "-nodefaults",
-                  "-no-user-config", "-serial", "stdio"]
+                  "-no-user-config", "-serial", "stdio",
+                  "-global", "virtio-mmio.force-legacy=false"]
         if self.name == "x86_64":
             # microvm + uncompressed vmlinux (PVH entry): ~2.8 s boot to poweroff.
-            return ["-M", "microvm", "-cpu", "qemu64", "-m", "256",
-                    "-global", "virtio-mmio.force-legacy=false"] + common
+            return ["-M", "microvm", "-cpu", "qemu64", "-m", "256"] + common
         return ["-M", "virt", "-cpu", "cortex-a72", "-m", "512"] + common
 
     def kernel_args(self):

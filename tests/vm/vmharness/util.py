@@ -25,11 +25,15 @@ def need_tool(name, hint="scripts/install-deps vm"):
 
 
 @contextlib.contextmanager
-def locked(path):
-    """Exclusive flock on PATH: two test runs (two developers, CI) share one cache."""
+def locked(path, waiting_msg):
+    """Exclusive flock on PATH (two developers or CI share the cache and the logs)."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say(f"{waiting_msg}: waiting for {path}")
+            fcntl.flock(f, fcntl.LOCK_EX)
         try:
             yield
         finally:
