@@ -21,3 +21,6 @@ pub const SOFTWARE: u8 = 70;
 pub const IO: u8 = 74;
 /// Not permitted (n3xnetctl needs CAP_NET_ADMIN to change links).
 pub const NO_PERM: u8 = 77;
+/// The profile does not fit this node's kernel state (a declared NIC is
+/// missing, a foreign link holds a declared name): nothing was changed.
+pub const CONFLICT: u8 = 78;

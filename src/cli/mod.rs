@@ -1,9 +1,11 @@
 //! `n3xnetctl`: the operator's window and the offline tools.
 
+mod engine;
 pub mod exit;
 mod k3s_flags;
 mod profile_args;
 mod render;
+mod status;
 mod validate;
 
 use std::process::ExitCode;
@@ -22,8 +24,8 @@ pub struct Cli {
 }
 
 const EXIT_CODES: &str = "Exit codes: 0 ok / in sync / nothing to do; 1 drift (check) or apply failed and rolled back; \
-2 changes pending (plan); 64 usage; 65 invalid profile; 66 profile unreadable; 69 kernel lacks a feature; \
-70 internal error; 74 netlink/I-O error; 77 permission denied.";
+2 changes pending (plan); 64 usage; 65 invalid profile; 66 profile or netns not found; 69 kernel lacks a feature; \
+70 internal error; 74 netlink/I-O error; 77 permission denied; 78 profile conflicts with this node (nothing changed).";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -33,6 +35,14 @@ pub enum Command {
     K3sFlags(k3s_flags::Args),
     /// Render the profile for other tools: systemd-networkd, Multus, or the desired state.
     Render(render::Args),
+    /// Show what apply would change (exit 0 nothing to do, 2 changes pending).
+    Plan(engine::Args),
+    /// Apply the profile to this node, all or nothing (exit 0 applied or in sync, 1 rolled back).
+    Apply(engine::Args),
+    /// Compare the kernel with the profile, attribute by attribute (exit 0 in sync, 1 drift).
+    Check(engine::Args),
+    /// Show the kernel's links, bond ports and LACP state, addresses and routes.
+    Status(status::Args),
 }
 
 /// Parses the command line and runs the command; returns the exit code.
@@ -53,6 +63,10 @@ pub fn main() -> ExitCode {
         Command::Validate(a) => validate::run(&a),
         Command::K3sFlags(a) => k3s_flags::run(&a),
         Command::Render(a) => render::run(&a),
+        Command::Plan(a) => engine::plan(&a),
+        Command::Apply(a) => engine::apply(&a),
+        Command::Check(a) => engine::check(&a),
+        Command::Status(a) => status::run(&a),
     };
     ExitCode::from(code)
 }

@@ -129,10 +129,15 @@ fn link_rows(
         rows.push(CheckRow::new(format!("links.{}", t.name), PRESENT, None));
         return;
     };
+    let kind = if target::same_kind(t, l) {
+        t.kind_name()
+    } else {
+        l.kind_name()
+    };
     rows.push(CheckRow::new(
         path("kind"),
         t.kind_name(),
-        Some(l.kind_name().to_string()),
+        Some(kind.to_string()),
     ));
     if target::same_kind(t, l) {
         kind_rows(target, t, l, current, &path, rows);

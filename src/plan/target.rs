@@ -173,7 +173,19 @@ pub fn route_matches(r: &Route, d: &DesiredRoute) -> bool {
 
 /// The kernel link has the desired kind (whatever its options).
 pub fn same_kind(t: &TargetLink<'_>, l: &Link) -> bool {
-    t.kind_name() == l.kind_name()
+    match t.kind {
+        // A NIC is whatever link n3xnet did not make: a real NIC, or a veth
+        // or dummy standing in for one in tests and lab setups.
+        LinkKind::Ethernet => !matches!(
+            l.info,
+            LinkInfo::Bond(_)
+                | LinkInfo::Vlan { .. }
+                | LinkInfo::Macvlan { .. }
+                | LinkInfo::Ipvlan { .. }
+                | LinkInfo::Bridge
+        ),
+        _ => t.kind_name() == l.kind_name(),
+    }
 }
 
 /// The kernel link must be deleted and created again to become `t`: its

@@ -1,0 +1,231 @@
+//! `plan`, `apply`, `check`: the engine's commands, each on one node of a
+//! profile, optionally inside a named network namespace.
+
+use serde::Serialize;
+
+use crate::desired::DesiredNetwork;
+use crate::netlink::{ApplyOptions, Handle, NetlinkError};
+use crate::plan::{self, CheckRow, Op};
+
+use super::exit;
+use super::profile_args::{Failure, ProfileArgs};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub profile: ProfileArgs,
+    #[command(flatten)]
+    pub target: Target,
+}
+
+/// Where and how the command reads and writes the kernel.
+#[derive(Debug, clap::Args)]
+pub struct Target {
+    /// Act inside the named network namespace (/run/netns/NAME).
+    #[arg(long, value_name = "NAME")]
+    pub netns: Option<String>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `f` with an open netlink handle on a single-threaded runtime: the
+/// CLI does one thing at a time and a second thread would only cost memory.
+pub fn with_handle<T>(
+    netns: Option<&str>,
+    f: impl AsyncFnOnce(&Handle) -> Result<T, NetlinkError>,
+) -> Result<T, Failure> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure {
+            code: exit::SOFTWARE,
+            message: format!("cannot start the runtime: {e}"),
+        })?;
+    rt.block_on(async {
+        let handle = Handle::open(netns)?;
+        f(&handle).await
+    })
+    .map_err(failure)
+}
+
+/// The exit code and message of an engine error.
+pub fn failure(e: NetlinkError) -> Failure {
+    let code = match &e {
+        NetlinkError::NoCapNetAdmin => exit::NO_PERM,
+        NetlinkError::NetnsEnter { source, .. } if *source == nix::errno::Errno::EPERM => {
+            exit::NO_PERM
+        }
+        NetlinkError::Op { source, .. } | NetlinkError::Dump { source, .. }
+            if source.errno() == nix::errno::Errno::EPERM =>
+        {
+            exit::NO_PERM
+        }
+        NetlinkError::NetnsOpen { .. } | NetlinkError::InvalidNetnsName(_) => exit::NO_INPUT,
+        NetlinkError::Unsupported { .. } => exit::UNAVAILABLE,
+        NetlinkError::Plan(_) => exit::CONFLICT,
+        NetlinkError::Apply(_) => exit::DRIFT_OR_FAILED,
+        NetlinkError::NoRuntime => exit::SOFTWARE,
+        _ => exit::IO,
+    };
+    Failure {
+        code,
+        message: e.to_string(),
+    }
+}
+
+fn print_json(v: &impl Serialize) -> Result<(), Failure> {
+    let s = serde_json::to_string_pretty(v).map_err(|e| Failure {
+        code: exit::SOFTWARE,
+        message: format!("cannot encode JSON: {e}"),
+    })?;
+    println!("{s}");
+    Ok(())
+}
+
+fn report(name: &str, r: Result<u8, Failure>) -> u8 {
+    r.unwrap_or_else(|f| {
+        eprintln!("n3xnetctl {name}: {}", f.message);
+        f.code
+    })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PlanOut<'a> {
+    node: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    netns: Option<&'a str>,
+    changes: usize,
+    ops: &'a [Op],
+}
+
+/// `plan`: exit 0 when in sync, 2 when changes are pending.
+pub fn plan(a: &Args) -> u8 {
+    report("plan", run_plan(a))
+}
+
+fn run_plan(a: &Args) -> Result<u8, Failure> {
+    let (_, desired) = a.profile.resolve()?;
+    let state = with_handle(a.target.netns.as_deref(), async |h| h.dump().await)?;
+    let p = plan::plan(&desired, &state).map_err(|e| failure(e.into()))?;
+    if a.target.json {
+        print_json(&PlanOut {
+            node: &desired.node,
+            netns: a.target.netns.as_deref(),
+            changes: p.ops.len(),
+            ops: &p.ops,
+        })?;
+    } else if p.is_empty() {
+        println!("{}: in sync, nothing to do", desired.node);
+    } else {
+        println!("{}: {} change(s):", desired.node, p.ops.len());
+        for op in &p.ops {
+            println!("  {op}");
+        }
+    }
+    Ok(if p.is_empty() {
+        exit::OK
+    } else {
+        exit::CHANGES_PENDING
+    })
+}
+
+/// `apply`: one transactional apply; exit 0 applied or in sync, 1 rolled back.
+pub fn apply(a: &Args) -> u8 {
+    report("apply", run_apply(a))
+}
+
+fn run_apply(a: &Args) -> Result<u8, Failure> {
+    let (_, desired) = a.profile.resolve()?;
+    let json = a.target.json;
+    let opts = ApplyOptions::default();
+    let result = with_handle(a.target.netns.as_deref(), async |h| {
+        match h.apply(&desired, &opts).await {
+            // A failed apply still has a report worth printing whole.
+            Err(NetlinkError::Apply(r)) if json => Ok(Err(*r)),
+            other => other.map(Ok),
+        }
+    })?;
+    match result {
+        Ok(r) => {
+            if json {
+                print_json(&r)?;
+            } else {
+                for op in &r.applied {
+                    println!("  {op}");
+                }
+                println!("{}: {}", desired.node, r.summary());
+            }
+            Ok(exit::OK)
+        }
+        Err(r) => {
+            print_json(&r)?;
+            eprintln!("n3xnetctl apply: {}", r.summary());
+            Ok(exit::DRIFT_OR_FAILED)
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CheckOut<'a> {
+    node: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    netns: Option<&'a str>,
+    in_sync: bool,
+    rows: &'a [CheckRow],
+}
+
+/// `check`: one row per desired attribute; exit 0 in sync, 1 drift.
+pub fn check(a: &Args) -> u8 {
+    report("check", run_check(a))
+}
+
+fn run_check(a: &Args) -> Result<u8, Failure> {
+    let (_, desired) = a.profile.resolve()?;
+    let state = with_handle(a.target.netns.as_deref(), async |h| h.dump().await)?;
+    let rows = plan::check(&desired, &state);
+    let in_sync = rows.iter().all(|r| r.ok);
+    if a.target.json {
+        print_json(&CheckOut {
+            node: &desired.node,
+            netns: a.target.netns.as_deref(),
+            in_sync,
+            rows: &rows,
+        })?;
+    } else {
+        print_rows(&desired, &rows, in_sync);
+    }
+    Ok(if in_sync {
+        exit::OK
+    } else {
+        exit::DRIFT_OR_FAILED
+    })
+}
+
+fn print_rows(desired: &DesiredNetwork, rows: &[CheckRow], in_sync: bool) {
+    let width = rows.iter().map(|r| r.path.len()).max().unwrap_or(0);
+    for r in rows {
+        let mark = if r.ok { "pass" } else { "FAIL" };
+        let current = r.current.as_deref().unwrap_or("absent");
+        if r.ok {
+            println!("[{mark}] {:width$}  {}", r.path, r.desired);
+        } else {
+            println!(
+                "[{mark}] {:width$}  desired {}, current {current}",
+                r.path, r.desired
+            );
+        }
+    }
+    let failed = rows.iter().filter(|r| !r.ok).count();
+    if in_sync {
+        println!("{}: in sync ({} checks)", desired.node, rows.len());
+    } else {
+        println!(
+            "{}: DRIFT in {failed} of {} checks",
+            desired.node,
+            rows.len()
+        );
+    }
+}
