@@ -65,6 +65,7 @@ def _foreign_userland(arch, cache):
                 if not wanted:
                     raise PrereqError(f"{arch.name}: cannot find packages for {sorted(missing)}")
                 fetched.update(wanted)
+                apt.prefetch([arch.spec(p) for p in wanted])
                 specs = [f"{arch.spec(p)}={apt.candidate(arch.spec(p))}" for p in wanted]
                 debs = apt.download(specs, os.path.join(tmp, f"deb{rnd}"))
             for d in os.listdir(tmp):

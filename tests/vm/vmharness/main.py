@@ -103,13 +103,17 @@ def prepare(arches, jobs, logs):
     for a in arches:
         arch = ARCHES[a]
         need_tool(arch.qemu)
+        t = time.monotonic()
         with locked(os.path.join(cache, ".lock"), "another run is preparing " + cache):
             k = kernel.prepare(arch, cache)
             land = initramfs.userland(arch, cache)
             initrd = initramfs.build(arch, k, land, cache)
             prune(os.path.join(cache, a), keep={k.path, land.root, initrd})
+        t_img = time.monotonic() - t
         needs = sorted({b for sc, ja in jobs if ja == a for b in sc.needs})
         bin_dir = stage_binaries(arch, needs, os.path.join(logs, a, ".bin"))
+        say(f"{a}: kernel {k.kver} + initramfs ready in {t_img:.1f}s, binaries "
+            f"{' '.join(needs) or '(none)'} in {time.monotonic() - t - t_img:.1f}s")
         envs[a] = Env(REPO, arch, k, initrd, bin_dir, logs)
     return envs
 
