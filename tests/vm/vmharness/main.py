@@ -70,7 +70,8 @@ def run_jobs(args, jobs, logs, skipped, t0):
         return 2
     say(f"prepared in {time.monotonic() - t0:.1f}s; running {len(jobs)} scenario runs")
 
-    slots = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
+    # One TCG VM keeps one core busy: never more VMs than the cores we may use.
+    slots = args.jobs if args.jobs > 0 else len(os.sched_getaffinity(0))
     results = schedule(jobs, envs, slots)
 
     print("\n==== VM tier results ====")

@@ -12,7 +12,7 @@ import traceback
 
 from .errors import ScenarioError
 from .kstate import Run
-from .vm import Vm, mac
+from .vm import Vm, default_mac
 
 POLL_S = 0.01
 
@@ -98,7 +98,10 @@ def _make_vms(sc, env, logdir, sockdir, t0):
     for index, name in enumerate(sc.vms, 1):
         out = os.path.join(logdir, name, "out")
         os.makedirs(os.path.join(out, "ctl"))
-        nics = " ".join(f"eth{i}={mac(index, i)}" for i in range(sc.nics))
+        macs = [sc.macs.get((name, i), default_mac(index, i)) for i in range(sc.nics)]
+        if len(set(macs)) != len(macs):
+            raise ScenarioError(f"VM {name}: two NICs with one MAC ({macs})")
+        nics = " ".join(f"eth{i}={m}" for i, m in enumerate(macs))
         with open(os.path.join(out, "vm.env"), "w") as f:
             f.write(f"VM_NAME='{name}'\nVM_INDEX={index}\nVM_VMS='{' '.join(sc.vms)}'\n"
                     f"VM_ARCH='{env.arch.name}'\nVM_SCENARIO='{sc.name}'\nVM_NICS='{nics}'\n")
@@ -114,7 +117,7 @@ def _make_vms(sc, env, logdir, sockdir, t0):
                 netdevs.append(f"hubport,hubid={seg}")
         shares = [("repo", env.repo, True), ("bin", env.bin_dir, True), ("out", out, False)]
         append = [f"n3x.nomod={','.join(sc.nomod)}"] if sc.nomod else []
-        vms[name] = Vm(name, index, env.arch, env.kernel, env.initrd, shares, netdevs,
+        vms[name] = Vm(name, index, env.arch, env.kernel, env.initrd, shares, netdevs, macs,
                        sockdir, os.path.join(logdir, f"console-{name}.log"), t0, append)
     return vms
 

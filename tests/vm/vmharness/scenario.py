@@ -10,6 +10,8 @@ optional host-side assertions in NAME.py. The .sh header declares the machines:
     # @timeout 60                  seconds per run, boot included (default: 60)
     # @needs   n3xnetctl           binaries that must exist in the shared bin dir
     # @nomod   bonding             modules not loaded and deleted in the guest
+    # @mac     a.eth1 52:54:00:01:01:01   a NIC's MAC (default 52:54:00:4e:<vm>:<nic>),
+                                   e.g. for DHCP reservations
     # @expect-fail REGEX           harness self-tests: the run passes only if it fails
                                    with a message matching REGEX
 """
@@ -38,6 +40,7 @@ class Scenario:
     needs: list
     nomod: list
     expect_fail: str = None
+    macs: dict = dataclasses.field(default_factory=dict)  # (vm, nic index) -> MAC
 
     def segments(self):
         """Every NIC's segment: {(vm, idx): segment id}, and the segments' end lists."""
@@ -66,7 +69,7 @@ def load(name):
     check = os.path.join(SCENARIO_DIR, f"{name}.py")
     s = Scenario(name, script, check if os.path.exists(check) else None, ["x86_64"],
                  ["a"], 3, [], 60.0, [], [])
-    raw_links = []
+    raw_links, raw_macs = [], []
     with open(script) as f:
         for lineno, line in enumerate(f, 1):
             m = re.match(r"#\s*@([\w-]+)\s+(.*?)\s*$", line)
@@ -88,6 +91,8 @@ def load(name):
                 s.needs += words
             elif key == "nomod":
                 s.nomod += words
+            elif key == "mac":
+                raw_macs.append((words, where))
             elif key == "expect-fail":
                 s.expect_fail = m.group(2)
             else:
@@ -102,11 +107,7 @@ def load(name):
     for words, where in raw_links:
         ends = []
         for w in words:
-            m = re.match(r"^([a-z0-9-]+)\.eth(\d+)$", w)
-            if m is None or m.group(1) not in s.vms or int(m.group(2)) >= s.nics:
-                raise ScenarioError(f"{where}: bad link end {w!r} (VMs {s.vms}, "
-                                    f"eth0..eth{s.nics - 1})")
-            end = (m.group(1), int(m.group(2)))
+            end = _nic_ref(s, w, where)
             if end in seen:
                 raise ScenarioError(f"{where}: {w} is on two links")
             seen.add(end)
@@ -117,7 +118,19 @@ def load(name):
             raise ScenarioError(f"{where}: a hub must stay inside one VM (QEMU hubs are "
                                 "per process); join VMs with two-ended links")
         s.links.append(ends)
+    for words, where in raw_macs:
+        if len(words) != 2 or not re.match(r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$", words[1]):
+            raise ScenarioError(f"{where}: expected '@mac VM.ethN xx:xx:xx:xx:xx:xx'")
+        s.macs[_nic_ref(s, words[0], where)] = words[1]
     return s
+
+
+def _nic_ref(s, word, where):
+    """'vm.ethN' -> (vm, N), checked against the scenario's VMs and NIC count."""
+    m = re.match(r"^([a-z0-9-]+)\.eth(\d+)$", word)
+    if m is None or m.group(1) not in s.vms or int(m.group(2)) >= s.nics:
+        raise ScenarioError(f"{where}: bad NIC {word!r} (VMs {s.vms}, eth0..eth{s.nics - 1})")
+    return m.group(1), int(m.group(2))
 
 
 def _int(words, where):

@@ -14,15 +14,15 @@ from .errors import ScenarioError
 RC_RE = re.compile(r"VMTEST_RC=(\d+)")
 
 
-def mac(vm_index, nic):
+def default_mac(vm_index, nic):
     """Stable per (VM, NIC): the guest renames its NICs by MAC, so probe order never
     decides which one is eth1."""
     return f"52:54:00:4e:{vm_index:02x}:{nic:02x}"
 
 
 class Vm:
-    def __init__(self, name, index, arch, kernel, initrd, shares, netdevs, sockdir, log_path,
-                 t0, extra_append=()):
+    def __init__(self, name, index, arch, kernel, initrd, shares, netdevs, macs, sockdir,
+                 log_path, t0, extra_append=()):
         self.name, self.index, self.arch = name, index, arch
         self.out = next(path for tag, path, _ in shares if tag == "out")
         self.qmp_path = os.path.join(sockdir, f"{name}.qmp")
@@ -38,12 +38,13 @@ class Vm:
                 "-qmp", f"unix:{self.qmp_path},server=on,wait=off"]
         for i, (tag, path, readonly) in enumerate(shares):
             ro = ",readonly=on" if readonly else ""
+            path = path.replace(",", ",,")  # QEMU option syntax
             cmd += ["-fsdev", f"local,id=fs{i},path={path},security_model=none{ro}",
                     "-device", f"virtio-9p-device,fsdev=fs{i},mount_tag={tag}"]
-        for i, netdev in enumerate(netdevs):
+        for i, (netdev, addr) in enumerate(zip(netdevs, macs)):
             # speed/duplex: without them 802.3ad ports stay "MII Status: down".
             cmd += ["-netdev", f"{netdev},id=n{i}",
-                    "-device", f"virtio-net-device,netdev=n{i},mac={mac(index, i)},"
+                    "-device", f"virtio-net-device,netdev=n{i},mac={addr},"
                     "speed=1000,duplex=full"]
         self.cmd = cmd
 
