@@ -10,4 +10,7 @@ ip2 addr add 192.168.200.1/24 dev bond0.200
 ip2 link set bond0.200 up
 wait_for 5 bond_active_is bond0 eth1
 wait_for 5 grep -qx "MII Status: up" /proc/net/bonding/bond0
+# n3x's own test greps the text form; the JSON form is asserted in smoke.py.
+ip2 -d link show bond0.200 | grep -q "vlan protocol 802.1Q id 200" ||
+  fail "ip -d link show bond0.200: no 'vlan protocol 802.1Q id 200'"
 checkpoint configured
