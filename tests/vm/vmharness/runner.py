@@ -63,8 +63,9 @@ def run_scenario(sc, env):
         for vm in vms.values():
             vm.finish(kill=message is not None)
         if message is None:
-            bad = [f"{n}: VMTEST_RC={vm.rc}{vm.fail_lines()}" for n, vm in vms.items()
-                   if vm.rc != 0]
+            bad = [f"{n}: VMTEST_RC={vm.rc}{vm.fail_lines()}" if vm.rc is not None
+                   else f"{n}: no VMTEST_RC (qemu exit status {vm.proc.returncode})"
+                   for n, vm in vms.items() if vm.rc != 0]
             message = ("guest failed (" + "; ".join(bad) + ")") if bad else None
         metrics = _metrics(vms, logdir)
         if message is None and sc.check:
