@@ -191,3 +191,180 @@ fn normalized(s: &KernelState) -> serde_json::Value {
     s.routes.sort_by_key(|r| serde_json::to_string(r).unwrap());
     serde_json::to_value(&s).unwrap()
 }
+
+/// The Ok cases, loaded once for the property test.
+fn seeds() -> &'static [(String, DesiredNetwork, KernelState)] {
+    static SEEDS: std::sync::OnceLock<Vec<(String, DesiredNetwork, KernelState)>> =
+        std::sync::OnceLock::new();
+    SEEDS.get_or_init(|| {
+        all()
+            .into_iter()
+            .filter(|c| c.3.is_ok())
+            .map(|(n, d, s, _)| (n, d, s))
+            .collect()
+    })
+}
+
+/// An op the kernel could see from someone else (or a crash half-way
+/// through an apply), chosen by `(kind, a, b)` among what `s` holds.
+fn disturbance(s: &KernelState, (kind, a, b): (u8, usize, usize)) -> Option<Vec<Op>> {
+    use n3xnet::state::{Address, LinkInfo};
+    let pick = |names: Vec<String>| -> Option<String> {
+        (!names.is_empty()).then(|| names[a % names.len()].clone())
+    };
+    let links = || s.links.iter().map(|l| l.name.clone()).collect::<Vec<_>>();
+    let name = |filter: &dyn Fn(&n3xnet::state::Link) -> bool| {
+        pick(
+            s.links
+                .iter()
+                .filter(|l| filter(l))
+                .map(|l| l.name.clone())
+                .collect(),
+        )
+    };
+    if kind % 14 == 13 {
+        // A mode change by hand: empty the bond, take it down, set the mode.
+        let bond = name(&|l| matches!(l.info, LinkInfo::Bond(_)))?;
+        let mut ops: Vec<Op> = n3xnet::plan::topology::ports(s, &bond)
+            .map(|p| Op::ReleasePort {
+                port: p.name.clone(),
+            })
+            .collect();
+        ops.push(Op::SetDown { name: bond.clone() });
+        ops.push(Op::SetBondOptions {
+            bond,
+            changes: vec![n3xnet::plan::BondChange::Mode(
+                [
+                    n3xnet::profile::model::BondMode::Lacp,
+                    n3xnet::profile::model::BondMode::BalanceXor,
+                    n3xnet::profile::model::BondMode::ActiveBackup,
+                ][b % 3],
+            )],
+        });
+        return Some(ops);
+    }
+    Some(vec![match kind % 13 {
+        0 => Op::SetDown {
+            name: pick(links())?,
+        },
+        1 => Op::SetUp {
+            name: pick(links())?,
+        },
+        2 => Op::SetMtu {
+            name: pick(links())?,
+            mtu: [1400, 1500, 9000][b % 3],
+        },
+        3 => Op::ReleasePort {
+            port: name(&|l| l.master.is_some())?,
+        },
+        4 => {
+            let a = s.addresses.get(a % s.addresses.len().max(1))?;
+            Op::DeleteAddress {
+                link: a.link.clone(),
+                address: a.address,
+            }
+        }
+        5 => Op::RestoreAddress {
+            address: Address {
+                link: pick(links())?,
+                address: format!("172.16.{}.{}/24", b % 200, 1 + a % 200)
+                    .parse()
+                    .unwrap(),
+                valid_lifetime: None,
+                preferred_lifetime: None,
+                protocol: 0,
+            },
+        },
+        6 => Op::DeleteLink {
+            name: name(&|l| l.is_owned())?,
+        },
+        7 => Op::SetBondOptions {
+            bond: name(&|l| matches!(l.info, LinkInfo::Bond(_)))?,
+            changes: vec![n3xnet::plan::BondChange::Miimon([50, 100, 250][b % 3])],
+        },
+        8 => Op::EnableIpv6Auto {
+            name: pick(links())?,
+        },
+        9 => {
+            let r = s
+                .routes
+                .iter()
+                .filter(|r| r.protocol != 2)
+                .nth(a % s.routes.len().max(1))?;
+            Op::DeleteRoute {
+                route: simulate::route_key(r)?,
+            }
+        }
+        11 => Op::SetMaster {
+            port: name(&|l| {
+                matches!(l.info, LinkInfo::Ethernet) && l.master.is_none() && l.name != "lo"
+            })?,
+            bond: pick(
+                s.links
+                    .iter()
+                    .filter(|l| matches!(l.info, LinkInfo::Bond(_)))
+                    .map(|l| l.name.clone())
+                    .collect(),
+            )?,
+        },
+        12 => Op::CreateLink {
+            name: format!("vlan{}", 1 + b % 50),
+            kind: n3xnet::desired::LinkKind::Vlan {
+                parent: pick(links())?,
+                id: 1 + (b % 50) as u16,
+            },
+            mtu: None,
+            mac: None,
+        },
+        _ => Op::SetMacvlanMode {
+            name: name(&|l| matches!(l.info, LinkInfo::Macvlan { .. }))?,
+            mode: [
+                n3xnet::profile::model::MacvlanMode::Private,
+                n3xnet::profile::model::MacvlanMode::Vepa,
+                n3xnet::profile::model::MacvlanMode::Bridge,
+            ][b % 3],
+        },
+    }])
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// From any state reachable by disturbing a golden case, the plan is
+    /// accepted, converges, agrees with check, and its undo log restores
+    /// the disturbed state.
+    #[test]
+    fn disturbed_states_are_planned_back_and_undone(
+        seed in 0usize..1000,
+        moves in proptest::collection::vec((0u8..14, 0usize..64, 0usize..64), 1..8),
+    ) {
+        let (case, d, s0) = &seeds()[seed % seeds().len()];
+        let mut s = s0.clone();
+        let mut done = Vec::new();
+        for m in moves {
+            if let Some(ops) = disturbance(&s, m) {
+                if simulate::apply_all(&mut s, &ops).is_ok() {
+                    done.extend(ops.iter().map(Op::to_string));
+                }
+            }
+        }
+        let p = plan::plan(d, &s).map_err(|e| format!("{case} after {done:?}: {e}")).unwrap();
+        let failing = check::failures(&check::check(d, &s)).count();
+        proptest::prop_assert_eq!(p.is_empty(), failing == 0, "{} after {:?}", case, done);
+
+        let mut t = s.clone();
+        let mut log = Vec::new();
+        for op in &p.ops {
+            log.push(inverse(op, &t).map_err(|e| format!("{case} after {done:?}: {e}")).unwrap());
+            simulate::apply(&mut t, op).unwrap();
+        }
+        let rows = check::check(d, &t);
+        let left: Vec<String> = check::failures(&rows).map(|r| r.to_string()).collect();
+        proptest::prop_assert!(left.is_empty(), "{} after {:?}: {:?}\n{}", case, done, left, p);
+        proptest::prop_assert!(plan::plan(d, &t).unwrap().is_empty());
+        for undo in log.iter().rev() {
+            simulate::apply_all(&mut t, undo).unwrap();
+        }
+        proptest::prop_assert_eq!(normalized(&t), normalized(&s), "{} after {:?}", case, done);
+    }
+}

@@ -10,7 +10,6 @@
 //! is exact against. Ifindexes of recreated links, and runtime state such as
 //! carrier, cannot be given back.
 
-use crate::desired::DesiredRoute;
 use crate::state::{Address, KernelState, Route};
 
 use super::error::PlanError;
@@ -33,8 +32,29 @@ pub fn inverse(op: &Op, before: &KernelState) -> Result<Vec<Op>, PlanError> {
     for u in &undo {
         simulate::apply(&mut now, u).map_err(|e| fail(format!("`{u}` would be refused: {e}")))?;
     }
-    undo.extend(settle(&mut now, before, &touched).map_err(fail)?);
+    // The kernel carries admin state and MTU down to ports and stacked
+    // links, so those are settled too, after the link they hang from.
+    let mut settled: Vec<String> = Vec::new();
+    for t in &touched {
+        with_dependents(before, t, &mut settled);
+    }
+    undo.extend(settle(&mut now, before, &settled).map_err(fail)?);
     Ok(undo)
+}
+
+/// `name`, then its ports and stacked links (each followed by its own).
+fn with_dependents(before: &KernelState, name: &str, out: &mut Vec<String>) {
+    if out.iter().any(|n| n == name) {
+        return;
+    }
+    out.push(name.to_string());
+    let next: Vec<String> = topology::ports(before, name)
+        .chain(topology::children(before, name))
+        .map(|l| l.name.clone())
+        .collect();
+    for n in next {
+        with_dependents(before, &n, out);
+    }
 }
 
 /// The ops that revert `op` itself, and the links whose MTU, admin state and
@@ -88,11 +108,7 @@ fn revert(op: &Op, before: &KernelState) -> Result<(Vec<Op>, Vec<String>), Strin
                 vec![],
             )
         }
-        Op::SetUp { name } | Op::SetDown { name } => {
-            let mut touched = vec![name.clone()];
-            touched.extend(topology::vlan_descendants(before, name));
-            (vec![], touched)
-        }
+        Op::SetUp { name } | Op::SetDown { name } => (vec![], vec![name.clone()]),
         Op::SetMaster { port, .. } => {
             let undo = match &link(port)?.master {
                 Some(old) => Op::SetMaster {
@@ -116,12 +132,7 @@ fn revert(op: &Op, before: &KernelState) -> Result<(Vec<Op>, Vec<String>), Strin
                 vec![port.clone()],
             )
         }
-        Op::SetMtu { name, .. } => {
-            let mut touched = vec![name.clone()];
-            touched.extend(topology::ports(before, name).map(|p| p.name.clone()));
-            touched.extend(topology::descendants(before, name));
-            (vec![], touched)
-        }
+        Op::SetMtu { name, .. } => (vec![], vec![name.clone()]),
         Op::DisableIpv6Auto { name } | Op::EnableIpv6Auto { name } => {
             let undo = match (op, link(name)?.ipv6_link_local_off) {
                 (Op::DisableIpv6Auto { .. }, false) => {
@@ -266,18 +277,12 @@ fn readd_address(a: &Address) -> Op {
     }
 }
 
-/// `AddRoute` when that recreates `r` exactly, else `RestoreRoute`.
+/// Routes always come back with `RestoreRoute`: exactly as they were, and
+/// with `onlink`, since a route the kernel holds may have a gateway that is
+/// no longer inside the link's subnets (an address went while another
+/// stayed), which a plain add would refuse.
 fn readd_route(r: &Route) -> Op {
-    let as_desired = r.link.as_ref().map(|link| DesiredRoute {
-        destination: r.destination,
-        gateway: r.gateway,
-        link: link.clone(),
-        metric: r.metric,
-    });
-    match as_desired {
-        Some(route) if added_route(&route) == *r => Op::AddRoute { route },
-        _ => Op::RestoreRoute { route: r.clone() },
-    }
+    Op::RestoreRoute { route: r.clone() }
 }
 
 fn delete_route(r: &Route) -> Result<Vec<Op>, String> {
@@ -583,9 +588,8 @@ mod tests {
             ]
         );
         let undo = round_trip(&s, &set_down("bond0"));
-        assert!(undo
-            .iter()
-            .any(|o| o.to_string() == "add route 10.50.0.0/16 via 192.168.100.254 dev bond0.100"));
+        assert!(undo.iter().any(|o| o.to_string()
+            == "restore route 10.50.0.0/16 via 192.168.100.254 dev bond0.100 proto 110 scope universe"));
     }
 
     #[test]

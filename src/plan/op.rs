@@ -198,8 +198,10 @@ pub enum Op {
     RestoreAddress {
         address: Address,
     },
-    /// Re-adds a route exactly as the kernel held it (protocol, scope); undo
-    /// only, for routes the kernel flushed with a link going down or away.
+    /// Re-adds a route exactly as the kernel held it (protocol, scope), with
+    /// `RTNH_F_ONLINK`: the kernel accepted it once, but its gateway may no
+    /// longer be inside the link's subnets. Undo only, for routes deleted or
+    /// flushed with a link going down or away.
     RestoreRoute {
         route: Route,
     },

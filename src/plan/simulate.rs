@@ -149,9 +149,8 @@ fn apply_in_place(s: &mut KernelState, op: &Op) -> Result<(), SimError> {
             } else if link(s, port)?.admin_up {
                 return Err(SimError::PortUp { port: port.clone() });
             }
-            let p = link_mut(s, port)?;
-            p.master = Some(bond.clone());
-            p.mtu = bond_mtu;
+            link_mut(s, port)?.master = Some(bond.clone());
+            change_mtu(s, port, bond_mtu);
             open(s, port); // bond_enslave opens the port
             Ok(())
         }
@@ -174,8 +173,8 @@ fn apply_in_place(s: &mut KernelState, op: &Op) -> Result<(), SimError> {
         Op::AddAddress { link, address } => add_address(s, added_address(link, *address)),
         Op::RestoreAddress { address } => add_address(s, address.clone()),
         Op::DeleteAddress { link, address } => delete_address(s, link, *address),
-        Op::AddRoute { route } => add_route(s, added_route(route)),
-        Op::RestoreRoute { route } => add_route(s, route.clone()),
+        Op::AddRoute { route } => add_route(s, added_route(route), true),
+        Op::RestoreRoute { route } => add_route(s, route.clone(), false),
         Op::DeleteRoute { route } => {
             let before = s.routes.len();
             s.routes.retain(|r| !key_matches(r, route));
@@ -448,24 +447,29 @@ fn set_mtu(s: &mut KernelState, name: &str, mtu: u32) -> Result<(), SimError> {
             });
         }
     }
-    let is_bond = matches!(l.info, LinkInfo::Bond(_));
-    let mut affected = vec![name.to_string()];
-    if is_bond {
-        // bond_change_mtu sets every port's MTU.
-        affected.extend(topology::ports(s, name).map(|p| p.name.clone()));
-    }
-    for l in s.links.iter_mut().filter(|l| affected.contains(&l.name)) {
-        l.mtu = mtu;
-    }
-    // NETDEV_CHANGEMTU: stacked children above the new MTU are clamped.
-    let over: Vec<String> = topology::children(s, name)
-        .filter(|c| c.mtu > mtu)
-        .map(|c| c.name.clone())
-        .collect();
-    for c in over {
-        set_mtu(s, &c, mtu)?;
-    }
+    change_mtu(s, name, mtu);
     Ok(())
+}
+
+/// A link's MTU changes (NETDEV_CHANGEMTU): a bond passes it to its ports
+/// (bond_change_mtu), and stacked children above it are clamped down.
+fn change_mtu(s: &mut KernelState, name: &str, mtu: u32) {
+    let Some(l) = s.links.iter_mut().find(|l| l.name == name) else {
+        return;
+    };
+    l.mtu = mtu;
+    let mut follow: Vec<String> = Vec::new();
+    if matches!(l.info, LinkInfo::Bond(_)) {
+        follow.extend(topology::ports(s, name).map(|p| p.name.clone()));
+    }
+    follow.extend(
+        topology::children(s, name)
+            .filter(|c| c.mtu > mtu)
+            .map(|c| c.name.clone()),
+    );
+    for f in follow {
+        change_mtu(s, &f, mtu);
+    }
 }
 
 fn prefix_route(a: &Address) -> Option<Route> {
@@ -525,7 +529,8 @@ fn delete_address(s: &mut KernelState, link: &str, address: Ipv4Net) -> Result<(
     Ok(())
 }
 
-fn add_route(s: &mut KernelState, r: Route) -> Result<(), SimError> {
+/// Adds `r`; `check_gateway` is off for `onlink` routes.
+fn add_route(s: &mut KernelState, r: Route, check_gateway: bool) -> Result<(), SimError> {
     let Some(dev) = r.link.clone() else {
         return Err(SimError::NoRoute);
     };
@@ -541,7 +546,7 @@ fn add_route(s: &mut KernelState, r: Route) -> Result<(), SimError> {
             metric: r.metric.unwrap_or(0),
         });
     }
-    if let Some(gw) = r.gateway {
+    if let Some(gw) = r.gateway.filter(|_| check_gateway) {
         let on_link = s.routes.iter().any(|x| {
             x.link.as_deref() == Some(dev.as_str())
                 && x.gateway.is_none()

@@ -1,7 +1,7 @@
 //! How links hang together in a [`KernelState`]: stacked children (VLAN,
 //! macvlan, ipvlan on their parent) and bond ports.
 
-use crate::state::{KernelState, Link, LinkInfo};
+use crate::state::{KernelState, Link};
 
 /// Links stacked directly on `name`.
 pub fn children<'a>(state: &'a KernelState, name: &'a str) -> impl Iterator<Item = &'a Link> {
@@ -25,19 +25,6 @@ pub fn descendants(state: &KernelState, name: &str) -> Vec<String> {
             }
         }
         i += 1;
-    }
-    out
-}
-
-/// VLANs stacked on `name`, directly or not, parents first: the links the
-/// kernel closes and reopens with their parent (no `loose_binding`).
-pub fn vlan_descendants(state: &KernelState, name: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for c in children(state, name) {
-        if matches!(c.info, LinkInfo::Vlan { .. }) {
-            out.push(c.name.clone());
-            out.extend(vlan_descendants(state, &c.name));
-        }
     }
     out
 }
