@@ -2,12 +2,14 @@
 the report."""
 
 import argparse
+import io
 import os
 import shutil
 import subprocess
 import sys
 import threading
 import time
+import unittest
 
 from . import apt, initramfs, kernel, scenario
 from .arch import ARCHES, host_deb_arch
@@ -32,6 +34,8 @@ def main(argv):
     p.add_argument("scenarios", nargs="*", help="scenario names (default: all)")
     args = p.parse_args(argv)
     t0 = time.monotonic()
+    if not unit_tests_pass():
+        return 2
 
     try:
         all_sc = scenario.load_all()
@@ -86,6 +90,19 @@ def run_jobs(args, jobs, logs, skipped, t0):
     print(f"{passed} passed, {len(results) - passed} failed"
           + (f", {skipped} skipped" if skipped else ""))
     return 0 if passed == len(results) else 1
+
+
+def unit_tests_pass():
+    """The harness's own unit tests (parsers), before any VM: ~50 ms."""
+    suite = unittest.defaultTestLoader.loadTestsFromName("vmharness.test_units")
+    stream = io.StringIO()
+    result = unittest.TextTestRunner(stream=stream, verbosity=1).run(suite)
+    if not result.wasSuccessful():
+        print(stream.getvalue(), file=sys.stderr)
+        print("tests/vm: ERROR: the harness's unit tests failed", file=sys.stderr)
+        return False
+    say(f"harness unit tests: {result.testsRun} passed")
+    return True
 
 
 def prepare(arches, jobs, logs):

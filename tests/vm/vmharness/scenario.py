@@ -62,11 +62,11 @@ def load_all():
     return [load(n) for n in names]
 
 
-def load(name):
-    script = os.path.join(SCENARIO_DIR, f"{name}.sh")
+def load(name, directory=SCENARIO_DIR):
+    script = os.path.join(directory, f"{name}.sh")
     if not os.path.exists(script):
         raise ScenarioError(f"no scenario {name} ({script})")
-    check = os.path.join(SCENARIO_DIR, f"{name}.py")
+    check = os.path.join(directory, f"{name}.py")
     s = Scenario(name, script, check if os.path.exists(check) else None, ["x86_64"],
                  ["a"], 3, [], 60.0, [], [])
     raw_links, raw_macs = [], []
