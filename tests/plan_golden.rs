@@ -156,6 +156,49 @@ fn undo_log_run_backwards_restores_the_state() {
     }
 }
 
+/// Why an op of `plan` touches something n3xnet neither declares nor owns.
+fn trespass(d: &DesiredNetwork, s: &KernelState, plan: &Plan) -> Option<String> {
+    let declared = |n: &str| {
+        d.links.iter().any(|l| {
+            l.name == n
+                || matches!(&l.kind, n3xnet::desired::LinkKind::Bond(o) if o.members.iter().any(|m| m == n))
+        })
+    };
+    let mut state = s.clone();
+    for op in &plan.ops {
+        let owned = |n: &str| state.link(n).is_some_and(|l| l.is_owned());
+        let ok = match op {
+            Op::DeleteAddress { link, address } => state
+                .addresses
+                .iter()
+                .any(|a| a.link == *link && a.address == *address && a.is_owned()),
+            Op::DeleteRoute { route } => state
+                .routes
+                .iter()
+                .any(|r| simulate::route_key(r).as_ref() == Some(route) && r.is_owned()),
+            Op::ReleasePort { port } => state
+                .link(port)
+                .and_then(|p| p.master.as_deref())
+                .is_some_and(|m| declared(m) || owned(m)),
+            Op::DeleteLink { name } => owned(name) || declared(name),
+            other => declared(other.link()),
+        };
+        if !ok {
+            return Some(format!("`{op}` touches what n3xnet does not own"));
+        }
+        simulate::apply(&mut state, op).unwrap();
+    }
+    None
+}
+
+#[test]
+fn plans_touch_only_what_n3xnet_declares_or_owns() {
+    for (case, d, s, p) in all() {
+        let Ok(p) = p else { continue };
+        assert_eq!(trespass(&d, &s, &p), None, "{case}");
+    }
+}
+
 #[test]
 fn plan_json_has_one_tagged_object_per_op() {
     for (case, _, _, p) in all() {
@@ -349,6 +392,7 @@ proptest::proptest! {
             }
         }
         let p = plan::plan(d, &s).map_err(|e| format!("{case} after {done:?}: {e}")).unwrap();
+        proptest::prop_assert_eq!(trespass(d, &s, &p), None, "{} after {:?}", case, done);
         let failing = check::failures(&check::check(d, &s)).count();
         proptest::prop_assert_eq!(p.is_empty(), failing == 0, "{} after {:?}", case, done);
 

@@ -124,7 +124,9 @@ pub struct RouteKey {
 #[serde(tag = "op", rename_all = "kebab-case")]
 pub enum Op {
     /// Create a virtual link, admin-down, marked with the ownership alias and
-    /// with IPv6 link-local addressing off from birth.
+    /// with IPv6 link-local addressing off from birth. A bond is created with
+    /// every option of its kind; its members are enslaved by the `SetMaster`
+    /// ops that follow, not by this one.
     CreateLink {
         name: String,
         kind: LinkKind,
