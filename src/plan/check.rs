@@ -125,10 +125,13 @@ fn link_rows(
     rows: &mut Vec<CheckRow>,
 ) {
     let path = |attr: &str| format!("links.{}.{attr}", t.name);
-    let Some(l) = current.link(t.name) else {
-        rows.push(CheckRow::new(format!("links.{}", t.name), PRESENT, None));
-        return;
-    };
+    let l = current.link(t.name);
+    rows.push(CheckRow::new(
+        format!("links.{}", t.name),
+        PRESENT,
+        l.map(|_| PRESENT.to_string()),
+    ));
+    let Some(l) = l else { return };
     let kind = if target::same_kind(t, l) {
         t.kind_name()
     } else {
@@ -263,6 +266,7 @@ mod tests {
         assert!(failures(&rows).next().is_none(), "{rows:#?}");
         let paths: Vec<&str> = rows.iter().map(|r| r.path.as_str()).collect();
         for want in [
+            "links.eth1",
             "links.eth1.master",
             "links.eth1.ipv6-link-local",
             "links.bond0.bond.mode",
