@@ -1,0 +1,15 @@
+"""apply-failover: the n3xnetctl-built bond fails over and back within n3x's limits."""
+
+from vmharness import n3x
+from vmharness.kstate import expect_eq
+
+
+def check(run):
+    pulled = run.checkpoint("pulled")
+    expect_eq(pulled.bond("bond0").mii_status, "up", "bond0 MII status while eth1 is out")
+    expect_eq(pulled.bond("bond0").slaves["eth1"]["MII Status"], "down", "eth1 MII (pulled)")
+    n3x.bonding_vlans(run.checkpoint("restored"), node_index=1)
+    expect_eq(run.file("check").json()["inSync"], True, "check after failback")
+    for name, limit in (("failover_ms", 1000), ("failback_ms", 2000)):
+        if int(run.metrics[name]) > limit:
+            raise AssertionError(f"{name} {run.metrics[name]} ms > {limit} ms")
