@@ -8,7 +8,7 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use super::error::NetlinkError;
-use super::execute::{no_undo, OnFailure};
+use super::execute::OnFailure;
 use super::handle::{Handle, Subscription};
 use crate::desired::DesiredNetwork;
 use crate::plan::{self, check::failures, CheckRow, Op};
@@ -245,7 +245,7 @@ impl Handle {
         let executing = Instant::now();
         let undo_of = |op: &Op, before: &KernelState| Ok(plan::inverse(op, before)?);
         let ex = self
-            .run(&planned.ops, snapshot, OnFailure::Stop, &undo_of)
+            .run(&planned.ops, snapshot, OnFailure::Stop, Some(&undo_of))
             .await;
         report.timings.execute_ms = ms(executing);
         report.writes = ex.writes;
@@ -289,7 +289,7 @@ impl Handle {
         report.rollback_ops = undo.len();
         match self.dump().await {
             Ok(now) => {
-                let rb = self.run(&undo, now, OnFailure::Continue, &no_undo).await;
+                let rb = self.run(&undo, now, OnFailure::Continue, None).await;
                 report.rollback_writes = rb.writes;
                 report.rollback_failures = rb.failures.iter().map(ToString::to_string).collect();
             }

@@ -1,14 +1,19 @@
-//! Which ops may share one datagram.
+//! Which ops go out together, and in which order.
 //!
 //! The kernel handles the messages of a datagram strictly in order, so even
 //! dependent requests would *succeed* in one datagram. What forbids it is
 //! failure: the kernel carries on after a refusal, so a request that depends
 //! on a refused one would then fail too, or worse, act on something else
-//! (a foreign link of the same name). Ops are therefore batched only when
-//! none touches what another one changes, and a failure stays confined to
-//! its own op, which is what lets the undo log invert exactly the ops that
-//! succeeded.
+//! (a foreign link of the same name). So a batch only holds ops of which none
+//! touches what another one changes: a failure stays confined to its own op,
+//! which is what lets the undo log invert exactly the ops that succeeded.
+//!
+//! Ops that conflict keep the plan's order; independent ops commute, so they
+//! are grouped into waves (an op runs in the wave after the last op it
+//! conflicts with). A planner that emits "create a, set a up, create b, set b
+//! up" thus costs two round trips, not four.
 
+use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
@@ -22,7 +27,7 @@ use crate::state::KernelState;
 pub(crate) const MAX_BATCH: usize = 64;
 
 /// Something an op reads or changes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Res {
     /// That a link of this name exists (what an address needs).
     Exists(String),
@@ -42,11 +47,44 @@ enum Res {
     RouteTo(Ipv4Addr),
 }
 
-fn overlap(a: &Res, b: &Res) -> bool {
-    match (a, b) {
-        (Res::Addr(l, _), Res::AddrsOf(m)) | (Res::AddrsOf(m), Res::Addr(l, _)) => l == m,
-        (Res::OnLink(d), Res::RouteTo(g)) | (Res::RouteTo(g), Res::OnLink(d)) => d.contains(g),
-        _ => a == b,
+/// Each link's lower links and masters, in the snapshot or at any point of
+/// the plan (a superset is safe: it only orders more).
+struct Relations(HashMap<String, Vec<String>>);
+
+impl Relations {
+    fn new(ops: &[Op], state: &KernelState) -> Self {
+        let mut r = Relations(HashMap::new());
+        for l in &state.links {
+            for other in [&l.parent, &l.master].into_iter().flatten() {
+                r.add(&l.name, other);
+            }
+        }
+        for op in ops {
+            match op {
+                Op::CreateLink {
+                    name,
+                    kind:
+                        LinkKind::Vlan { parent, .. }
+                        | LinkKind::Macvlan { parent, .. }
+                        | LinkKind::Ipvlan { parent, .. },
+                    ..
+                } => r.add(name, parent),
+                Op::SetMaster { port, bond } => r.add(port, bond),
+                _ => {}
+            }
+        }
+        r
+    }
+
+    fn add(&mut self, name: &str, other: &str) {
+        self.0
+            .entry(name.to_owned())
+            .or_default()
+            .push(other.to_owned());
+    }
+
+    fn of(&self, name: &str) -> &[String] {
+        self.0.get(name).map_or(&[], Vec::as_slice)
     }
 }
 
@@ -57,35 +95,22 @@ struct Footprint {
 }
 
 impl Footprint {
-    fn conflicts(&self, other: &Footprint) -> bool {
-        let hits = |writes: &[Res], accessed: &[Res]| {
-            accessed
-                .iter()
-                .any(|r| writes.iter().any(|w| overlap(w, r)))
-        };
-        hits(&self.writes, &other.reads)
-            || hits(&self.writes, &other.writes)
-            || hits(&other.writes, &self.reads)
-    }
-
     fn read_link(&mut self, name: &str) {
         self.reads.push(Res::Link(name.to_owned()));
     }
 
     /// Creating or deleting a link.
-    fn write_existence(&mut self, name: &str, state: &KernelState) {
+    fn write_existence(&mut self, name: &str, rel: &Relations) {
         self.writes.push(Res::Exists(name.to_owned()));
-        self.write_link(name, state);
+        self.write_link(name, rel);
     }
 
-    fn write_link(&mut self, name: &str, state: &KernelState) {
+    fn write_link(&mut self, name: &str, rel: &Relations) {
         self.writes.push(Res::Link(name.to_owned()));
         // A link's lower link and master constrain it (a VLAN's MTU, a
         // port's flags): order against ops on them.
-        if let Some(l) = state.link(name) {
-            for related in [&l.parent, &l.master].into_iter().flatten() {
-                self.read_link(related);
-            }
+        for other in rel.of(name) {
+            self.read_link(other);
         }
     }
 
@@ -111,43 +136,37 @@ impl Footprint {
     }
 }
 
-fn footprint(op: &Op, state: &KernelState) -> Footprint {
+fn footprint(op: &Op, rel: &Relations) -> Footprint {
     let mut f = Footprint::default();
     match op {
         Op::CreateLink { name, kind, .. } => {
-            f.write_existence(name, state);
-            match kind {
-                LinkKind::Vlan { parent, .. }
-                | LinkKind::Macvlan { parent, .. }
-                | LinkKind::Ipvlan { parent, .. } => f.read_link(parent),
-                LinkKind::Bond(o) => {
-                    if let Some(p) = &o.primary {
-                        f.read_link(p);
-                    }
+            f.write_existence(name, rel);
+            if let LinkKind::Bond(o) = kind {
+                if let Some(p) = &o.primary {
+                    f.read_link(p);
                 }
-                LinkKind::Ethernet => {}
             }
         }
         Op::SetBondOptions { bond, changes } => {
-            f.write_link(bond, state);
+            f.write_link(bond, rel);
             for c in changes {
                 if let BondChange::Primary(Some(p)) = c {
                     f.read_link(p);
                 }
             }
         }
-        Op::DeleteLink { name } => f.write_existence(name, state),
+        Op::DeleteLink { name } => f.write_existence(name, rel),
         Op::SetMacvlanMode { name, .. }
         | Op::SetUp { name }
         | Op::SetDown { name }
         | Op::SetMtu { name, .. }
         | Op::DisableIpv6Auto { name }
-        | Op::EnableIpv6Auto { name } => f.write_link(name, state),
+        | Op::EnableIpv6Auto { name }
+        | Op::ReleasePort { port: name } => f.write_link(name, rel),
         Op::SetMaster { port, bond } => {
-            f.write_link(port, state);
-            f.write_link(bond, state);
+            f.write_link(port, rel);
+            f.write_link(bond, rel);
         }
-        Op::ReleasePort { port } => f.write_link(port, state),
         Op::AddAddress { link, address } | Op::DeleteAddress { link, address } => {
             f.reads.push(Res::Exists(link.clone()));
             f.writes.push(Res::Addr(link.clone(), *address));
@@ -173,19 +192,111 @@ fn footprint(op: &Op, state: &KernelState) -> Footprint {
     f
 }
 
-/// How many ops from the front of `ops` may go out together: the longest
-/// prefix (at most [`MAX_BATCH`], at least one op) in which no op conflicts
-/// with an earlier one.
-pub(crate) fn next_batch(ops: &[Op], state: &KernelState) -> usize {
-    let mut taken: Vec<Footprint> = Vec::new();
-    for op in ops.iter().take(MAX_BATCH) {
-        let f = footprint(op, state);
-        if taken.iter().any(|t| t.conflicts(&f)) {
-            break;
+/// The wave of every resource's latest writer and latest user so far, and
+/// the two relations between different resources.
+#[derive(Default)]
+struct Waves {
+    written: HashMap<Res, usize>,
+    used: HashMap<Res, usize>,
+    /// Per link: latest wave that wrote one of its addresses / read them all.
+    addr_written: HashMap<String, usize>,
+    addrs_read: HashMap<String, usize>,
+    on_link_written: Vec<(Ipv4Net, usize)>,
+    route_to_read: Vec<(Ipv4Addr, usize)>,
+}
+
+impl Waves {
+    /// The first wave `f` may run in: after every earlier op it conflicts
+    /// with (a write after any use, a read after any write).
+    fn wave_of(&self, f: &Footprint) -> usize {
+        let after = |w: Option<&usize>| w.map_or(0, |w| w + 1);
+        let mut wave = 0;
+        for w in &f.writes {
+            wave = wave.max(after(self.used.get(w)));
+            match w {
+                Res::Addr(l, _) => wave = wave.max(after(self.addrs_read.get(l))),
+                Res::OnLink(d) => {
+                    for (g, at) in &self.route_to_read {
+                        if d.contains(g) {
+                            wave = wave.max(at + 1);
+                        }
+                    }
+                }
+                _ => {}
+            }
         }
-        taken.push(f);
+        for r in &f.reads {
+            wave = wave.max(after(self.written.get(r)));
+            match r {
+                Res::AddrsOf(l) => wave = wave.max(after(self.addr_written.get(l))),
+                Res::RouteTo(g) => {
+                    for (d, at) in &self.on_link_written {
+                        if d.contains(g) {
+                            wave = wave.max(at + 1);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        wave
     }
-    taken.len().max(1).min(ops.len())
+
+    fn record(&mut self, f: Footprint, wave: usize) {
+        let raise = |map: &mut HashMap<Res, usize>, r: &Res| {
+            let w = map.entry(r.clone()).or_default();
+            *w = (*w).max(wave);
+        };
+        for w in &f.writes {
+            raise(&mut self.written, w);
+            raise(&mut self.used, w);
+            match w {
+                Res::Addr(l, _) => {
+                    let at = self.addr_written.entry(l.clone()).or_default();
+                    *at = (*at).max(wave);
+                }
+                Res::OnLink(d) => self.on_link_written.push((*d, wave)),
+                _ => {}
+            }
+        }
+        for r in &f.reads {
+            raise(&mut self.used, r);
+            match r {
+                Res::AddrsOf(l) => {
+                    let at = self.addrs_read.entry(l.clone()).or_default();
+                    *at = (*at).max(wave);
+                }
+                Res::RouteTo(g) => self.route_to_read.push((*g, wave)),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The batches to send, in order, as indexes into `ops`: every op comes
+/// after the ops it conflicts with, each batch holds ops of one wave in plan
+/// order, at most [`MAX_BATCH`] of them.
+pub(crate) fn schedule(ops: &[Op], state: &KernelState) -> Vec<Vec<usize>> {
+    let rel = Relations::new(ops, state);
+    let mut waves = Waves::default();
+    let mut by_wave: Vec<Vec<usize>> = Vec::new();
+    for (i, op) in ops.iter().enumerate() {
+        let f = footprint(op, &rel);
+        let wave = waves.wave_of(&f);
+        waves.record(f, wave);
+        if by_wave.len() <= wave {
+            by_wave.resize_with(wave + 1, Vec::new);
+        }
+        by_wave[wave].push(i);
+    }
+    by_wave
+        .into_iter()
+        .flat_map(|w| {
+            w.chunks(MAX_BATCH)
+                .map(<[usize]>::to_vec)
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -242,22 +353,39 @@ mod tests {
         Op::SetUp { name: name.into() }
     }
 
-    /// Sizes of the consecutive batches `ops` split into.
+    /// Sizes of the batches `ops` are sent in.
     fn batches(ops: &[Op]) -> Vec<usize> {
-        let s = state();
-        let mut rest = ops;
-        let mut out = Vec::new();
-        while !rest.is_empty() {
-            let n = next_batch(rest, &s);
-            out.push(n);
-            rest = &rest[n..];
-        }
-        out
+        schedule(ops, &state()).iter().map(Vec::len).collect()
     }
 
     #[test]
     fn independent_creations_share_a_datagram() {
         assert_eq!(batches(&[macvlan("a"), macvlan("b"), macvlan("c")]), [3]);
+    }
+
+    #[test]
+    fn an_interleaved_plan_is_regrouped_into_waves() {
+        let ops = [macvlan("a"), up("a"), macvlan("b"), up("b")];
+        assert_eq!(schedule(&ops, &state()), [vec![0, 2], vec![1, 3]]);
+    }
+
+    #[test]
+    fn links_the_plan_creates_are_ordered_against_their_parents() {
+        let on = |name: &str, parent: &str| Op::CreateLink {
+            name: name.into(),
+            kind: LinkKind::Macvlan {
+                parent: parent.into(),
+                mode: MacvlanMode::Bridge,
+            },
+            mtu: None,
+            mac: None,
+        };
+        let mtu = |name: &str| Op::SetMtu {
+            name: name.into(),
+            mtu: 1400,
+        };
+        let ops = [on("new0", "eth0"), on("c", "new0"), mtu("new0"), mtu("c")];
+        assert_eq!(batches(&ops), [1, 1, 1, 1]);
     }
 
     #[test]
@@ -302,7 +430,9 @@ mod tests {
             route("10.0.0.0/8", Some("192.168.50.1"), "mv0"),
             route("172.16.0.0/12", Some("192.168.60.1"), "mv0"),
         ];
-        assert_eq!(batches(&ops), [1, 2]);
+        // The third route's gateway is not on the new on-link route: it
+        // goes out with the first.
+        assert_eq!(schedule(&ops, &state()), [vec![0, 2], vec![1]]);
     }
 
     #[test]

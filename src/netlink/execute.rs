@@ -1,6 +1,7 @@
 //! Executing ops: independent ops go out together, one datagram per stage,
 //! and every op's outcome is known on its own.
 
+use std::collections::HashSet;
 use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::Path;
@@ -12,7 +13,8 @@ use super::error::NetlinkError;
 use super::handle::Handle;
 use super::kmod::Kind;
 use super::request::{self, Action, Context, Stages};
-use crate::plan::Op;
+use crate::desired::LinkKind;
+use crate::plan::{simulate, BondChange, Op};
 use crate::state::KernelState;
 
 /// What running a list of ops did.
@@ -21,7 +23,8 @@ pub struct Execution {
     /// Write requests sent: netlink requests (refused ones included) and
     /// sysctl writes. Dumps and probes are reads and do not count.
     pub writes: u64,
-    /// Ops carried out completely, in order.
+    /// Ops carried out completely, in plan order (independent ops may have
+    /// run in another order).
     pub applied: Vec<Op>,
     /// Why ops failed; empty when all succeeded.
     pub failures: Vec<NetlinkError>,
@@ -44,11 +47,6 @@ impl Execution {
 /// Computes the ops that undo an op from the state it is applied to, or
 /// refuses to let it run.
 pub(crate) type UndoOf<'a> = &'a dyn Fn(&Op, &KernelState) -> Result<Vec<Op>, NetlinkError>;
-
-/// No undo log (plain execution, or the rollback itself).
-pub(crate) fn no_undo(_: &Op, _: &KernelState) -> Result<Vec<Op>, NetlinkError> {
-    Ok(Vec::new())
-}
 
 /// What to do after a batch in which an op failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,13 +79,87 @@ impl Slot {
     }
 }
 
+/// What the executor knows of the kernel between batches.
+struct View {
+    /// The last dump: the source of ifindexes.
+    known: KernelState,
+    /// `known` plus the modelled effects of the ops since (see
+    /// [`plan::simulate`]): the state each undo is computed from. Only kept
+    /// when an undo log is.
+    model: Option<KernelState>,
+    /// Links created or deleted since the last dump: their ifindexes in
+    /// `known` are missing or stale.
+    dirty: HashSet<String>,
+}
+
+impl View {
+    fn new(known: KernelState, modelled: bool) -> Self {
+        View {
+            model: modelled.then(|| known.clone()),
+            known,
+            dirty: HashSet::new(),
+        }
+    }
+
+    /// `ops` would be built from stale ifindexes.
+    fn stale_for(&self, ops: &[&Op]) -> bool {
+        !self.dirty.is_empty()
+            && ops
+                .iter()
+                .any(|op| mentions(op).any(|n| self.dirty.contains(n)))
+    }
+
+    /// Records what the ops that changed something (`touched`) and those
+    /// carried out completely (`done`) did; `false` when the model cannot
+    /// follow (it refuses an op the kernel accepted) and only a dump will do.
+    fn advance(&mut self, touched: &[&Op], done: &[&Op]) -> bool {
+        for op in touched {
+            if let Op::CreateLink { name, .. } | Op::DeleteLink { name } = op {
+                self.dirty.insert(name.clone());
+            }
+        }
+        match &mut self.model {
+            Some(model) => done.iter().all(|op| simulate::apply(model, op).is_ok()),
+            None => true,
+        }
+    }
+
+    fn refresh(&mut self, known: KernelState) {
+        *self = View::new(known, self.model.is_some());
+    }
+}
+
+/// Every link name an op's requests refer to.
+fn mentions(op: &Op) -> impl Iterator<Item = &str> {
+    let mut names = vec![op.link()];
+    match op {
+        Op::CreateLink { kind, .. } => match kind {
+            LinkKind::Vlan { parent, .. }
+            | LinkKind::Macvlan { parent, .. }
+            | LinkKind::Ipvlan { parent, .. } => names.push(parent),
+            LinkKind::Bond(o) => names.extend(o.primary.as_deref()),
+            LinkKind::Ethernet => {}
+        },
+        Op::SetBondOptions { changes, .. } => {
+            for c in changes {
+                if let BondChange::Primary(Some(p)) = c {
+                    names.push(p);
+                }
+            }
+        }
+        Op::SetMaster { bond, .. } => names.push(bond),
+        _ => {}
+    }
+    names.into_iter()
+}
+
 impl Handle {
     /// Runs `ops` in order against the current state, pipelining independent
     /// ops, and stops after the first batch in which an op fails. Nothing is
     /// undone here; see [`Handle::apply`] for the transactional version.
     pub async fn execute(&self, ops: &[Op]) -> Execution {
         match self.dump().await {
-            Ok(state) => self.run(ops, state, OnFailure::Stop, &no_undo).await,
+            Ok(state) => self.run(ops, state, OnFailure::Stop, None).await,
             Err(e) => Execution {
                 failures: vec![e],
                 ..Execution::default()
@@ -95,25 +167,37 @@ impl Handle {
         }
     }
 
-    /// Runs `ops` starting from `state` (a fresh dump). Between batches the
-    /// kernel is dumped again: the next batch needs the ifindexes of links
-    /// the last one created, and each undo is computed from the state its op
-    /// really meets, before the op runs (an op that cannot be undone does
-    /// not run).
+    /// Runs `ops` starting from `state` (a fresh dump). With `undo_of`, each
+    /// op's undo is computed before it runs, from the state it will meet (an
+    /// op that cannot be undone does not run). The kernel is dumped again
+    /// only when a batch refers to links created or deleted since the last
+    /// dump (their ifindexes), or when the model loses track.
     pub(crate) async fn run(
         &self,
         ops: &[Op],
-        mut state: KernelState,
+        state: KernelState,
         on_failure: OnFailure,
-        undo_of: UndoOf<'_>,
+        undo_of: Option<UndoOf<'_>>,
     ) -> Execution {
         let mut ex = Execution::default();
-        let mut rest = ops;
-        while !rest.is_empty() {
-            let (now, later) = rest.split_at(batch::next_batch(rest, &state));
-            rest = later;
-            let undo: Result<Vec<Vec<Op>>, NetlinkError> =
-                now.iter().map(|op| undo_of(op, &state)).collect();
+        let mut applied = Vec::new();
+        let batches = batch::schedule(ops, &state);
+        let mut view = View::new(state, undo_of.is_some());
+        for indexes in batches {
+            let now: Vec<&Op> = indexes.iter().map(|&i| &ops[i]).collect();
+            if view.stale_for(&now) {
+                match self.dump().await {
+                    Ok(s) => view.refresh(s),
+                    Err(e) => {
+                        ex.failures.push(e);
+                        break;
+                    }
+                }
+            }
+            let undo: Result<Vec<Vec<Op>>, NetlinkError> = match (undo_of, &view.model) {
+                (Some(undo_of), Some(before)) => now.iter().map(|op| undo_of(op, before)).collect(),
+                _ => Ok(vec![Vec::new(); now.len()]),
+            };
             let undo = match undo {
                 Ok(u) => u,
                 Err(e) => {
@@ -122,30 +206,47 @@ impl Handle {
                 }
             };
             let failures_before = ex.failures.len();
-            let touched = self.run_batch(now, &state, &mut ex).await;
-            ex.undo.extend(
-                undo.into_iter()
-                    .zip(touched)
-                    .filter_map(|(u, touched)| touched.then_some(u)),
-            );
-            let failed = ex.failures.len() > failures_before;
-            if rest.is_empty() || (failed && on_failure == OnFailure::Stop) {
+            let outcome = self.run_batch(&now, &view.known, &mut ex).await;
+            let (mut touched_ops, mut done) = (Vec::new(), Vec::new());
+            for (((i, op), u), (touched, complete)) in
+                indexes.iter().zip(&now).zip(undo).zip(outcome)
+            {
+                if touched {
+                    ex.undo.push(u);
+                    touched_ops.push(*op);
+                }
+                if complete {
+                    applied.push(*i);
+                    done.push(*op);
+                }
+            }
+            if ex.failures.len() > failures_before && on_failure == OnFailure::Stop {
                 break;
             }
-            match self.dump().await {
-                Ok(s) => state = s,
-                Err(e) => {
-                    ex.failures.push(e);
-                    break;
+            if !view.advance(&touched_ops, &done) {
+                match self.dump().await {
+                    Ok(s) => view.refresh(s),
+                    Err(e) => {
+                        ex.failures.push(e);
+                        break;
+                    }
                 }
             }
         }
+        // Reported in plan order; the undo log keeps the order of execution.
+        applied.sort_unstable();
+        ex.applied = applied.into_iter().map(|i| ops[i].clone()).collect();
         ex
     }
 
     /// Runs one batch of independent ops; returns, per op, whether it
-    /// changed something.
-    async fn run_batch(&self, ops: &[Op], state: &KernelState, ex: &mut Execution) -> Vec<bool> {
+    /// changed something and whether it was carried out completely.
+    async fn run_batch(
+        &self,
+        ops: &[&Op],
+        state: &KernelState,
+        ex: &mut Execution,
+    ) -> Vec<(bool, bool)> {
         let needs_link_locals =
             self.has_ipv6() && ops.iter().any(|o| matches!(o, Op::DisableIpv6Auto { .. }));
         let link_locals = if needs_link_locals {
@@ -153,7 +254,7 @@ impl Handle {
                 Ok(v) => v,
                 Err(e) => {
                     ex.failures.push(e);
-                    return vec![false; ops.len()];
+                    return vec![(false, false); ops.len()];
                 }
             }
         } else {
@@ -186,20 +287,18 @@ impl Handle {
             self.write_sysctls(ops, &mut slots, stage, ex);
         }
 
-        let mut touched = Vec::with_capacity(ops.len());
-        for (op, slot) in ops.iter().zip(slots) {
-            touched.push(slot.touched);
-            if slot.failed {
+        slots
+            .into_iter()
+            .map(|slot| {
+                let done = !slot.failed;
                 ex.failures.extend(slot.error);
-            } else {
-                ex.applied.push(op.clone());
-            }
-        }
-        touched
+                (slot.touched, done)
+            })
+            .collect()
     }
 
     /// Sends the netlink writes of one stage of every live op in one datagram.
-    async fn send_stage(&self, ops: &[Op], slots: &mut [Slot], stage: usize, ex: &mut Execution) {
+    async fn send_stage(&self, ops: &[&Op], slots: &mut [Slot], stage: usize, ex: &mut Execution) {
         let mut owners = Vec::new();
         let mut requests = Vec::new();
         for (i, slot) in slots.iter().enumerate().filter(|(_, s)| s.alive()) {
@@ -237,10 +336,10 @@ impl Handle {
                 Ok(()) => slot.touched = true,
                 Err(e) if Some(e.errno()) == done_on => slot.done = true,
                 Err(e) => {
-                    if let Some(kind) = missing_kind(&ops[i], stage, e.errno()) {
+                    if let Some(kind) = missing_kind(ops[i], stage, e.errno()) {
                         // Not preflighted (plain `execute`): load the module
                         // and try once more.
-                        match self.retry_with_module(kind, request, &ops[i], ex).await {
+                        match self.retry_with_module(kind, request, ops[i], ex).await {
                             Ok(()) => {
                                 slot.touched = true;
                                 continue;
@@ -281,7 +380,7 @@ impl Handle {
     }
 
     /// Performs the sysctl writes of one stage of every live op.
-    fn write_sysctls(&self, ops: &[Op], slots: &mut [Slot], stage: usize, ex: &mut Execution) {
+    fn write_sysctls(&self, ops: &[&Op], slots: &mut [Slot], stage: usize, ex: &mut Execution) {
         for (op, slot) in ops.iter().zip(slots.iter_mut()) {
             if !slot.alive() {
                 continue;
