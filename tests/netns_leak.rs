@@ -57,10 +57,10 @@ fn descriptors_stay_flat_over_many_applies() {
     let sw = Netns::new();
     ns.nic("eth1", &sw, "sw-eth1");
     let rt = netns_util::runtime();
-    let mut cycle = |i: usize| {
+    let cycle = |i: usize| {
         rt.block_on(async {
             let h = Handle::open(Some(&ns.name)).unwrap();
-            let mode = if i % 2 == 0 {
+            let mode = if i.is_multiple_of(2) {
                 MacvlanMode::Bridge
             } else {
                 MacvlanMode::Private
