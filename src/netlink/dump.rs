@@ -156,3 +156,74 @@ fn route_request() -> RouteNetlinkMessage {
     msg.header.table = RouteHeader::RT_TABLE_MAIN;
     RouteNetlinkMessage::GetRoute(msg)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+    use crate::netlink::error::KernelError;
+
+    /// A handle in the test's own namespace: opening an rtnetlink socket
+    /// needs no privilege, and `retrying` only runs the closure.
+    async fn retry_with(failures: Vec<DumpFailure>) -> (Result<u32, NetlinkError>, u32) {
+        let h = Handle::open(None).unwrap();
+        let calls = Cell::new(0);
+        let failures = std::cell::RefCell::new(failures.into_iter());
+        let r = h
+            .retrying(async || {
+                calls.set(calls.get() + 1);
+                match failures.borrow_mut().next() {
+                    Some(f) => Err(("links", f)),
+                    None => Ok(calls.get()),
+                }
+            })
+            .await;
+        (r, calls.get())
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn interrupted_and_overrun_dumps_are_redone() {
+        let (r, calls) = retry_with(vec![
+            DumpFailure::Interrupted,
+            DumpFailure::Overrun,
+            DumpFailure::Kernel(KernelError::new(-16, None)),
+        ])
+        .await;
+        assert_eq!((r.unwrap(), calls), (4, 4));
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn retries_are_bounded() {
+        let (r, calls) = retry_with((0..10).map(|_| DumpFailure::Interrupted).collect()).await;
+        assert_eq!(calls, DUMP_ATTEMPTS);
+        assert!(
+            matches!(
+                r,
+                Err(NetlinkError::DumpInconsistent {
+                    what: "links",
+                    attempts: DUMP_ATTEMPTS
+                })
+            ),
+            "{r:?}"
+        );
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_refused_dump_is_not_retried() {
+        let (r, calls) = retry_with(vec![DumpFailure::Kernel(KernelError::new(-1, None))]).await;
+        assert_eq!(calls, 1);
+        let e = r.unwrap_err();
+        assert!(
+            e.to_string().starts_with("dump of links failed: EPERM"),
+            "{e}"
+        );
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_own_namespace_dumps() {
+        let h = Handle::open(None).unwrap();
+        let state = h.dump().await.unwrap();
+        assert!(state.link("lo").is_some(), "{state:?}");
+    }
+}
