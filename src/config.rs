@@ -1,55 +1,421 @@
-//! `/etc/n3xnet/n3xnet.toml`: how the daemon finds its profile and node.
+//! `/etc/n3xnet/n3xnet.toml`: how the daemon finds its profile and node, and
+//! how it supervises them.
+//!
+//! The file is small, but a typo in it decides whether a node's network is
+//! repaired or left broken, so it is read like a profile: through the
+//! positioned source tree, every problem reported at once with its field
+//! path, line and column, the value found and what was expected.
+//!
+//! ```toml
+//! profile = "/etc/n3xnet/profile.toml"   # required
+//! node = "server-1"                      # default: the hostname
+//! role = "server"                        # default: nodes.<node>.role
+//! drift = "enforce"                      # or "report"
+//!
+//! [online]
+//! require = ["cluster"]                  # default
+//! timeout = "60s"                        # default; "infinity" waits forever
+//! ```
+//!
+//! There is deliberately no watchdog setting: systemd's `WatchdogSec=`
+//! (seen as `WATCHDOG_USEC`) is the single knob, so the unit file and the
+//! daemon can never disagree about it.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use serde::Deserialize;
+use serde::Serialize;
+
+use crate::profile::diag::{index, join, Diags};
+use crate::profile::model::Role;
+use crate::profile::source::{self, Format, Node, Value};
+use crate::profile::{Diagnostic, Report};
 
 /// Where the daemon's configuration lives unless `--config` says otherwise.
 pub const DEFAULT_PATH: &str = "/etc/n3xnet/n3xnet.toml";
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// How long start waits for the online set unless `online.timeout` says.
+pub const DEFAULT_ONLINE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The daemon's configuration, every default applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DaemonConfig {
-    /// The profile file (TOML, or JSON by the .json extension).
+    /// `profile` (required): the profile file, TOML or JSON by the `.json`
+    /// extension. A relative path is taken from the configuration file's
+    /// directory, so a configuration and its profile can move together.
     pub profile: PathBuf,
-    /// The node this machine is; defaults to the hostname.
-    #[serde(default)]
+    /// `node`: the node of the profile this machine is. Default: the
+    /// hostname, as the kubelet names the Node.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
+    /// `role` (`server` | `agent`): the node's k3s role, reported in the
+    /// status. Default: `nodes.<node>.role` of the profile; when both are
+    /// given they must agree, so a node cannot be two things at once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    /// `drift` (`enforce` | `report`): what the daemon does when a managed
+    /// link, address, route or option drifts from the profile while it runs.
+    pub drift: DriftPolicy,
+    /// `[online]`: when the node counts as online.
+    pub online: OnlineConfig,
+}
+
+/// What to do about drift found while running. The profile is applied at
+/// start and on reload under either policy: those are the operator's own
+/// requests; the policy only governs repairs the daemon would start itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DriftPolicy {
+    /// Re-apply the minimal diff, with backoff when the drift keeps coming
+    /// back (someone or something is fighting the profile).
+    #[default]
+    Enforce,
+    /// Log the drift and show it in the status; change nothing.
+    Report,
+}
+
+impl DriftPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DriftPolicy::Enforce => "enforce",
+            DriftPolicy::Report => "report",
+        }
+    }
+}
+
+/// `[online]`: the node is online when every required logical network is
+/// up (ok or degraded, see [`crate::health`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OnlineConfig {
+    /// `online.require`: logical networks that must be up: `cluster`,
+    /// `storage`, or a Multus host shim as `multus:<nad>`. Default:
+    /// `["cluster"]` (the cluster interface up, carrier on, with its
+    /// address; through a bond, at least `minLinks` (and at least one) ports
+    /// up). Every entry must be a network of the node. Empty: online as
+    /// soon as the profile is applied.
+    pub require: Vec<String>,
+    /// `online.timeout`: how long start waits for the online set before the
+    /// daemon declares itself started anyway (systemd `READY=1`), degraded
+    /// and saying why in its status: a dead cable must not keep the
+    /// supervisor, which repairs and reports, from running. Written as a
+    /// duration (`"500ms"`, `"90s"`, `"2min"`, `"1h"`) or whole seconds;
+    /// `"infinity"` waits forever (then set `TimeoutStartSec=infinity` in
+    /// the unit too). Keep it below the unit's `TimeoutStartSec` (90 s).
+    /// Default: 60 s. `None` is infinity.
+    #[serde(with = "duration_ms")]
+    pub timeout: Option<Duration>,
+}
+
+impl Default for OnlineConfig {
+    fn default() -> Self {
+        OnlineConfig {
+            require: vec!["cluster".to_owned()],
+            timeout: Some(DEFAULT_ONLINE_TIMEOUT),
+        }
+    }
+}
+
+/// `timeoutMs` in JSON: milliseconds, `null` for infinity.
+mod duration_ms {
+    use std::time::Duration;
+
+    pub fn serialize<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            None => s.serialize_none(),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read configuration {}: {source}", path.display())]
     Io {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("{}: {message}", path.display())]
-    Invalid { path: PathBuf, message: String },
+    /// Every problem of the file, one per line.
+    #[error("{0}")]
+    Invalid(Report),
 }
 
+const KNOWN_KEYS: &str = "profile, node, role, drift, online";
+const ONLINE_KEYS: &str = "require, timeout";
+
 impl DaemonConfig {
+    /// Reads and checks the configuration file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
             path: path.to_path_buf(),
             source,
         })?;
-        toml::from_str(&text).map_err(|e| ConfigError::Invalid {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })
+        let base = path.parent().unwrap_or(Path::new("."));
+        Self::parse(&text, base).map_err(|d| ConfigError::Invalid(Report::new(path, d)))
     }
+
+    /// Parses configuration text; a relative `profile` is resolved against
+    /// `base`. Returns every problem at once.
+    pub fn parse(text: &str, base: &Path) -> Result<Self, Vec<Diagnostic>> {
+        let mut d = Diags::default();
+        let root = match source::parse(text, Format::Toml) {
+            Ok(root) => root,
+            Err(errors) => {
+                for e in errors {
+                    d.push_at(
+                        "(syntax)",
+                        e.pos,
+                        None,
+                        format!("valid TOML: {}", e.message),
+                    );
+                }
+                return Err(d.into_vec());
+            }
+        };
+        let config = decode(&root, base, &mut d);
+        let mut list = d.into_vec();
+        // Table order is not file order: report top to bottom.
+        list.sort_by_key(|d| (d.line.is_none(), d.line, d.column));
+        match config {
+            Some(c) if list.is_empty() => Ok(c),
+            _ => Err(list),
+        }
+    }
+}
+
+/// The entries of a table node, with their positions recorded.
+fn entries<'n>(node: &'n Node, path: &str, d: &mut Diags) -> Option<&'n [source::Entry]> {
+    let Value::Table(entries) = &node.value else {
+        d.push(path, Some(node.value.brief()), "a table");
+        return None;
+    };
+    for e in entries {
+        d.record(&join(path, &e.key), e.key_pos.or(e.node.pos));
+    }
+    Some(entries)
+}
+
+fn string<'n>(node: &'n Node, path: &str, d: &mut Diags, expected: &str) -> Option<&'n str> {
+    match &node.value {
+        Value::Str(s) if !s.is_empty() => Some(s),
+        v => {
+            d.push(path, Some(v.brief()), expected);
+            None
+        }
+    }
+}
+
+fn decode(root: &Node, base: &Path, d: &mut Diags) -> Option<DaemonConfig> {
+    let entries = entries(root, "", d)?;
+    let mut profile = None;
+    let mut config = DaemonConfig {
+        profile: PathBuf::new(),
+        node: None,
+        role: None,
+        drift: DriftPolicy::default(),
+        online: OnlineConfig::default(),
+    };
+    for e in entries {
+        let path = join("", &e.key);
+        let n = &e.node;
+        match e.key.as_str() {
+            "profile" => {
+                profile = string(n, &path, d, "the path of the profile file").map(|p| base.join(p))
+            }
+            "node" => {
+                config.node = string(n, &path, d, "a node name of the profile").map(str::to_owned)
+            }
+            "role" => {
+                config.role = string(n, &path, d, "\"server\" or \"agent\"").and_then(|s| {
+                    let role = s.parse().ok();
+                    if role.is_none() {
+                        d.push(&path, Some(format!("{s:?}")), "\"server\" or \"agent\"");
+                    }
+                    role
+                })
+            }
+            "drift" => {
+                const EXPECTED: &str = "\"enforce\" or \"report\"";
+                match string(n, &path, d, EXPECTED) {
+                    Some("enforce") => config.drift = DriftPolicy::Enforce,
+                    Some("report") => config.drift = DriftPolicy::Report,
+                    Some(s) => d.push(&path, Some(format!("{s:?}")), EXPECTED),
+                    None => {}
+                }
+            }
+            "online" => online(n, &path, &mut config.online, d),
+            _ => d.push(
+                &path,
+                Some(format!("unknown key {:?}", e.key)),
+                format!("one of the known keys: {KNOWN_KEYS}"),
+            ),
+        }
+    }
+    match profile {
+        Some(p) => config.profile = p,
+        None if entries.iter().any(|e| e.key == "profile") => {}
+        None => d.push(
+            "profile",
+            None,
+            "missing: expected the path of the profile file",
+        ),
+    }
+    Some(config)
+}
+
+fn online(node: &Node, path: &str, online: &mut OnlineConfig, d: &mut Diags) {
+    let Some(entries) = entries(node, path, d) else {
+        return;
+    };
+    for e in entries {
+        let path = join(path, &e.key);
+        match e.key.as_str() {
+            "require" => {
+                const EXPECTED: &str =
+                    "an array of logical networks: \"cluster\", \"storage\" or \"multus:<nad>\"";
+                let Value::Array(items) = &e.node.value else {
+                    d.push(&path, Some(e.node.value.brief()), EXPECTED);
+                    continue;
+                };
+                online.require = items
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, n)| string(n, &index(&path, i), d, EXPECTED))
+                    .map(str::to_owned)
+                    .collect();
+            }
+            "timeout" => {
+                const EXPECTED: &str =
+                    "a duration like \"90s\", \"2min\", \"500ms\", whole seconds, or \"infinity\"";
+                let parsed = match &e.node.value {
+                    Value::Int(s) => u64::try_from(*s).ok().map(|s| Some(Duration::from_secs(s))),
+                    Value::Str(s) => parse_duration(s),
+                    _ => None,
+                };
+                match parsed {
+                    Some(Some(t)) if t.is_zero() => {
+                        d.push(&path, Some(e.node.value.brief()), EXPECTED)
+                    }
+                    Some(t) => online.timeout = t,
+                    None => d.push(&path, Some(e.node.value.brief()), EXPECTED),
+                }
+            }
+            _ => d.push(
+                &path,
+                Some(format!("unknown key {:?}", e.key)),
+                format!("one of the known keys: {ONLINE_KEYS}"),
+            ),
+        }
+    }
+}
+
+/// `"90s"`, `"2min"`, `"1h"`, `"500ms"` (systemd's spelling) or
+/// `"infinity"`; `Some(None)` is infinity, `None` is not a duration.
+pub fn parse_duration(s: &str) -> Option<Option<Duration>> {
+    let s = s.trim();
+    if s == "infinity" {
+        return Some(None);
+    }
+    let split = s.find(|c: char| !c.is_ascii_digit())?;
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num.parse().ok()?;
+    let ms = match unit.trim() {
+        "ms" => 1,
+        "s" | "sec" => 1000,
+        "m" | "min" => 60_000,
+        "h" => 3_600_000,
+        _ => return None,
+    };
+    Some(Some(Duration::from_millis(n.checked_mul(ms)?)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn parse(text: &str) -> Result<DaemonConfig, Vec<String>> {
+        DaemonConfig::parse(text, Path::new("/etc/n3xnet"))
+            .map_err(|d| d.iter().map(ToString::to_string).collect())
+    }
+
     #[test]
-    fn unknown_keys_are_refused() {
-        assert!(toml::from_str::<DaemonConfig>("profile = \"/p.toml\"\nnode = \"n\"").is_ok());
-        assert!(toml::from_str::<DaemonConfig>("profile = \"/p.toml\"\nnodes = \"n\"").is_err());
-        assert!(toml::from_str::<DaemonConfig>("node = \"n\"").is_err());
+    fn minimal_file_takes_every_default() {
+        let c = parse("profile = \"p.toml\"").unwrap();
+        assert_eq!(c.profile, Path::new("/etc/n3xnet/p.toml"));
+        assert_eq!(c.node, None);
+        assert_eq!(c.role, None);
+        assert_eq!(c.drift, DriftPolicy::Enforce);
+        assert_eq!(c.online.require, ["cluster"]);
+        assert_eq!(c.online.timeout, Some(Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn every_field() {
+        let c = parse(
+            "profile = \"/srv/p.json\"\nnode = \"n1\"\nrole = \"agent\"\ndrift = \"report\"\n\
+             [online]\nrequire = [\"cluster\", \"multus:pods\"]\ntimeout = \"2min\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.profile, Path::new("/srv/p.json"));
+        assert_eq!(c.node.as_deref(), Some("n1"));
+        assert_eq!(c.role, Some(Role::Agent));
+        assert_eq!(c.drift, DriftPolicy::Report);
+        assert_eq!(c.online.require, ["cluster", "multus:pods"]);
+        assert_eq!(c.online.timeout, Some(Duration::from_secs(120)));
+        let c =
+            parse("profile = \"p\"\nonline = { require = [], timeout = \"infinity\" }").unwrap();
+        assert!(c.online.require.is_empty());
+        assert_eq!(c.online.timeout, None);
+        let c = parse("profile = \"p\"\nonline.timeout = 5").unwrap();
+        assert_eq!(c.online.timeout, Some(Duration::from_secs(5)));
+    }
+
+    #[test]
+    fn every_problem_names_its_field_and_line() {
+        let errors = parse(
+            "nodes = \"n\"\nrole = \"boss\"\ndrift = \"fix\"\nnode = 5\n\
+             [online]\nrequire = \"cluster\"\ntimeout = \"soon\"\nwait = 1\n",
+        )
+        .unwrap_err();
+        let expect = [
+            "nodes: found unknown key \"nodes\", expected one of the known keys",
+            "role: found \"boss\", expected \"server\" or \"agent\"",
+            "drift: found \"fix\", expected \"enforce\" or \"report\"",
+            "node: found 5, expected a node name",
+            "online.require: found \"cluster\", expected an array",
+            "online.timeout: found \"soon\", expected a duration",
+            "online.wait: found unknown key \"wait\"",
+            "profile: missing",
+        ];
+        assert_eq!(errors.len(), expect.len(), "{errors:#?}");
+        for (e, x) in errors.iter().zip(expect) {
+            assert!(e.starts_with(x), "{e:?} does not start with {x:?}");
+        }
+        let d =
+            DaemonConfig::parse("profile = \"p\"\ndrift = \"fix\"", Path::new("/")).unwrap_err();
+        assert_eq!((d[0].line, d[0].column), (Some(2), Some(1)));
+    }
+
+    #[test]
+    fn syntax_errors_and_zero_timeout_are_refused() {
+        assert!(parse("profile = ").unwrap_err()[0].starts_with("(syntax)"));
+        assert!(parse("profile = \"p\"\nonline.timeout = \"0s\"").is_err());
+        assert!(parse("profile = \"p\"\nonline.timeout = -1").is_err());
+        assert!(parse("profile = \"\"").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        let ms = |s| parse_duration(s).map(|d| d.map(|d| d.as_millis()));
+        assert_eq!(ms("500ms"), Some(Some(500)));
+        assert_eq!(ms("90s"), Some(Some(90_000)));
+        assert_eq!(ms("2min"), Some(Some(120_000)));
+        assert_eq!(ms("1h"), Some(Some(3_600_000)));
+        assert_eq!(ms("infinity"), Some(None));
+        for bad in ["", "s", "10", "10 days", "-1s", "1.5s"] {
+            assert_eq!(ms(bad), None, "{bad:?}");
+        }
     }
 }

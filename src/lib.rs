@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod config;
 pub mod desired;
+pub mod health;
 pub mod k3s;
 pub mod netlink;
 pub mod plan;
