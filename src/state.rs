@@ -49,6 +49,7 @@ pub const OWNER_ALIAS: &str = "n3xnet";
 pub const OWNER_PROTOCOL: u8 = 110;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Link {
     pub index: u32,
     pub name: String,
