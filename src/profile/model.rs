@@ -171,6 +171,14 @@ impl BondConfig {
     }
 }
 
+/// What every kernel option enum offers generic code (messages, parsing).
+pub trait KernelEnum: FromStr + Copy {
+    /// What the option is called in messages.
+    const WHAT: &'static str;
+    /// Every accepted name, comma separated.
+    fn names() -> String;
+}
+
 /// Declares an enum of kernel option values: the kernel's name for each
 /// variant, its numeric value (both are accepted on input, as sysfs does), and
 /// `Display`/`FromStr`/`Serialize` by name.
@@ -202,6 +210,13 @@ macro_rules! kernel_enum {
             /// Every accepted name, for "expected one of …" messages.
             pub fn names() -> String {
                 [$($text),+].join(", ")
+            }
+        }
+
+        impl KernelEnum for $name {
+            const WHAT: &'static str = $what;
+            fn names() -> String {
+                $name::names()
             }
         }
 

@@ -768,6 +768,27 @@ fn resolve_bond(m: &Merged<'_>, name: &str, links: &mut Links, d: &mut Diags) ->
     ok
 }
 
+/// A NAD's macvlan/ipvlan mode, `default` when not written.
+fn shim_mode<T: KernelEnum>(
+    written: Option<&str>,
+    default: T,
+    path: &str,
+    d: &mut Diags,
+) -> Option<T> {
+    let Some(m) = written else {
+        return Some(default);
+    };
+    let v = m.parse().ok();
+    if v.is_none() {
+        d.push(
+            path,
+            Some(format!("{m:?}")),
+            format!("a {}: one of {}", T::WHAT, T::names()),
+        );
+    }
+    v
+}
+
 /// Default shim name: `mv-<nad>` / `iv-<nad>`, cut to the kernel's limit.
 pub fn default_shim_name(kind: MultusKind, nad: &str) -> String {
     let prefix = match kind {
@@ -879,45 +900,17 @@ fn resolve_multus(
                 }
             }
         }
+        let parent = nad.master.clone();
         let kind = match nad.kind {
-            MultusKind::Macvlan => match nad
-                .mode
-                .as_deref()
-                .map_or(Ok(MacvlanMode::Bridge), str::parse)
-            {
-                Ok(mode) => Some(LinkKind::Macvlan {
-                    parent: nad.master.clone(),
-                    mode,
-                }),
-                Err(()) => {
-                    d.push(
-                        &mode_path,
-                        nad.mode.as_ref().map(|m| format!("{m:?}")),
-                        format!("a macvlan mode: one of {}", MacvlanMode::names()),
-                    );
-                    ok = false;
-                    None
-                }
-            },
-            MultusKind::Ipvlan => {
-                match nad.mode.as_deref().map_or(Ok(IpvlanMode::L2), str::parse) {
-                    Ok(mode) => Some(LinkKind::Ipvlan {
-                        parent: nad.master.clone(),
-                        mode,
-                    }),
-                    Err(()) => {
-                        d.push(
-                            &mode_path,
-                            nad.mode.as_ref().map(|m| format!("{m:?}")),
-                            format!("an ipvlan mode: one of {}", IpvlanMode::names()),
-                        );
-                        ok = false;
-                        None
-                    }
-                }
+            MultusKind::Macvlan => {
+                shim_mode(nad.mode.as_deref(), MacvlanMode::Bridge, &mode_path, d)
+                    .map(|mode| LinkKind::Macvlan { parent, mode })
             }
+            MultusKind::Ipvlan => shim_mode(nad.mode.as_deref(), IpvlanMode::L2, &mode_path, d)
+                .map(|mode| LinkKind::Ipvlan { parent, mode }),
             MultusKind::Vlan => None,
         };
+        ok &= nad.kind == MultusKind::Vlan || kind.is_some();
         // IPAM range sanity.
         for (field, a) in [
             ("rangeStart", nad.range_start),
