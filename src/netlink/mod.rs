@@ -10,6 +10,7 @@ mod apply;
 mod batch;
 mod dump;
 mod error;
+mod events;
 mod execute;
 #[cfg(test)]
 mod fixtures;
@@ -21,6 +22,7 @@ mod request;
 
 pub use apply::{ApplyOptions, ApplyReport, Failure, Outcome, Timings, DEFAULT_VERIFY_TIMEOUT};
 pub use error::{KernelError, NetlinkError};
+pub use events::{Burst, Events, STATE_GROUPS};
 pub use execute::Execution;
 pub use handle::Handle;
 pub use netns::NETNS_DIR;
