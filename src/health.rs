@@ -324,6 +324,19 @@ impl Health {
     }
 }
 
+/// The kernel's (and the JSON form's) name of an operstate.
+pub fn operstate_name(o: OperState) -> &'static str {
+    match o {
+        OperState::Unknown => "unknown",
+        OperState::NotPresent => "notpresent",
+        OperState::Down => "down",
+        OperState::LowerLayerDown => "lowerlayerdown",
+        OperState::Testing => "testing",
+        OperState::Dormant => "dormant",
+        OperState::Up => "up",
+    }
+}
+
 fn link_health(name: &str, link: Option<&Link>, prev: Option<&LinkHealth>) -> LinkHealth {
     let flaps = prev.map_or(0, |p| p.flaps);
     let Some(l) = link else {
@@ -346,8 +359,7 @@ fn link_health(name: &str, link: Option<&Link>, prev: Option<&LinkHealth>) -> Li
     } else {
         match l.operstate {
             OperState::Up | OperState::Unknown => None,
-            // Debug of the variant, lowercased, is the JSON name.
-            other => Some(format!("operstate {}", format!("{other:?}").to_lowercase())),
+            other => Some(format!("operstate {}", operstate_name(other))),
         }
     };
     LinkHealth {
@@ -923,6 +935,21 @@ mod tests {
         assert!(!Health::compute(&d, &s, None, &require(&["storage"])).online);
         let names: Vec<String> = networks(&d).into_iter().map(|n| n.0).collect();
         assert_eq!(names, ["cluster", "multus:pods"]);
+    }
+
+    #[test]
+    fn operstate_names_are_the_json_names() {
+        for o in [
+            OperState::Unknown,
+            OperState::NotPresent,
+            OperState::Down,
+            OperState::LowerLayerDown,
+            OperState::Testing,
+            OperState::Dormant,
+            OperState::Up,
+        ] {
+            assert_eq!(serde_json::to_value(o).unwrap(), operstate_name(o));
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod desired;
 pub mod health;
 pub mod k3s;

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub use engine::failure;
 pub use profile_args::{node_name, ProfileArgs};
 
 /// n3xnet control: validate, plan and apply node network profiles; inspect

@@ -1,0 +1,57 @@
+//! Logging: structured tracing events to the journal under systemd (fields
+//! `LINK`, `BOND`, `OP`, `NETWORK`, ... searchable with `journalctl
+//! LINK=eth1`), to stderr otherwise. `RUST_LOG` filters (default `info`).
+
+use std::os::fd::AsFd;
+
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::EnvFilter;
+
+/// Installs the global subscriber. Called once, first thing.
+pub fn init() {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(spec) => EnvFilter::try_new(&spec).unwrap_or_else(|e| {
+            eprintln!("n3xnetd: RUST_LOG={spec:?} is not a valid filter ({e}); logging at info");
+            EnvFilter::new("info")
+        }),
+        Err(_) => EnvFilter::new("info"),
+    };
+    if stderr_is_journal() {
+        match tracing_journald::layer() {
+            Ok(layer) => {
+                // Plain field names (LINK=, not F_LINK=) and our own name.
+                let layer = layer
+                    .with_field_prefix(None)
+                    .with_syslog_identifier("n3xnetd".to_owned());
+                tracing_subscriber::registry()
+                    .with(filter)
+                    .with(layer)
+                    .init();
+                return;
+            }
+            Err(e) => eprintln!("n3xnetd: cannot log to the journal ({e}); logging to stderr"),
+        }
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+}
+
+/// `JOURNAL_STREAM` names stderr's device and inode when systemd connected
+/// stderr to the journal. It is inherited by children whose stderr goes
+/// elsewhere, so it only counts when it matches stderr (systemd.exec(5)).
+fn stderr_is_journal() -> bool {
+    let Ok(stream) = std::env::var("JOURNAL_STREAM") else {
+        return false;
+    };
+    let Some((dev, ino)) = stream.split_once(':') else {
+        return false;
+    };
+    let Ok(st) = nix::sys::stat::fstat(std::io::stderr().as_fd()) else {
+        return false;
+    };
+    dev.parse() == Ok(st.st_dev) && ino.parse() == Ok(st.st_ino)
+}

@@ -1,0 +1,129 @@
+//! `n3xnetd`: the node's network supervisor (systemd `Type=notify`).
+//!
+//! Start: load and check the configuration and the profile (a problem is
+//! exit 65, an unreadable file 66, each problem logged), open netlink,
+//! apply the profile transactionally, then supervise on kernel events
+//! ([`supervisor`]) until SIGTERM/SIGINT, which leave the network as it is.
+//!
+//! Front ends hook in through [`Control`]: the SIGHUP forwarder does today,
+//! the status file does, D-Bus will.
+
+mod backoff;
+mod logging;
+mod notify;
+mod setup;
+mod status;
+mod supervisor;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::exit;
+use crate::config::DEFAULT_PATH;
+
+pub use notify::Notifier;
+pub use setup::{Setup, SetupError};
+pub use status::{
+    ApplySummary, BackoffStatus, DaemonStatus, DriftStatus, Phase, Trigger, STATUS_FILE,
+    STATUS_SCHEMA_VERSION,
+};
+pub use supervisor::{Command, Control, Reply, RunError, Supervisor};
+
+/// n3xnet supervisor daemon: applies the node's network profile and keeps
+/// it applied (systemd Type=notify service).
+#[derive(Debug, Parser)]
+#[command(name = "n3xnetd", version, about, after_help = EXIT_CODES)]
+pub struct Args {
+    /// Configuration file.
+    #[arg(long, short = 'c', value_name = "FILE", default_value = DEFAULT_PATH)]
+    pub config: PathBuf,
+    /// Supervise the network namespace /run/netns/NAME instead of the
+    /// daemon's own (tests, containers).
+    #[arg(long, value_name = "NAME")]
+    pub netns: Option<String>,
+    /// Directory for status.json [default: $RUNTIME_DIRECTORY, which systemd
+    /// sets from RuntimeDirectory=; no status file without either].
+    #[arg(long, value_name = "DIR")]
+    pub runtime_dir: Option<PathBuf>,
+}
+
+const EXIT_CODES: &str = "Exit codes: 0 stopped by SIGTERM/SIGINT (the network is left as it is); \
+64 usage; 65 invalid configuration or profile; 66 configuration, profile or netns not found; \
+70 internal error; 74 netlink error; 77 no CAP_NET_ADMIN.";
+
+/// The whole program: parse the command line, log, run; the exit code.
+pub fn main() -> ExitCode {
+    let args = match Args::try_parse() {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            });
+        }
+    };
+    logging::init();
+    ExitCode::from(run(&args))
+}
+
+/// Runs the daemon with `args` until it stops; returns the exit code.
+pub fn run(args: &Args) -> u8 {
+    let setup = match Setup::load(&args.config) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("cannot start:");
+            for line in e.to_string().lines() {
+                tracing::error!("{line}");
+            }
+            return e.exit_code();
+        }
+    };
+    // One thread: the daemon waits on one socket and a few timers; a
+    // second thread would only cost memory.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!("cannot start the runtime: {e}");
+            return exit::SOFTWARE;
+        }
+    };
+    let status_file = args
+        .runtime_dir
+        .clone()
+        .or_else(runtime_directory)
+        .map(|d| d.join(STATUS_FILE));
+    let netns = args.netns.as_deref();
+    let result = runtime.block_on(async {
+        let (supervisor, control) =
+            Supervisor::start(setup, netns, Notifier::from_env(), status_file.clone())?;
+        tokio::spawn(supervisor::forward_hangups(control.clone())?);
+        if let Some(path) = status_file {
+            tokio::spawn(status::serve_file(control.status(), path));
+        }
+        supervisor.run().await
+    });
+    match result {
+        Ok(()) => exit::OK,
+        Err(e) => {
+            tracing::error!("{e}");
+            match e {
+                RunError::Netlink(e) => crate::cli::failure(e).code,
+                RunError::Signal(..) => exit::SOFTWARE,
+            }
+        }
+    }
+}
+
+/// The first entry of `$RUNTIME_DIRECTORY` (systemd joins several with ':').
+fn runtime_directory() -> Option<PathBuf> {
+    let dirs = std::env::var_os("RUNTIME_DIRECTORY")?;
+    let first = dirs.to_str()?.split(':').next()?.to_owned();
+    (!first.is_empty()).then(|| PathBuf::from(first))
+}

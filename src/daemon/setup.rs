@@ -1,0 +1,199 @@
+//! What the daemon runs on: its configuration, the profile it names and the
+//! node's desired network, loaded and checked together. Used at start (a
+//! problem is exit 65/66) and on reload (a problem keeps the running setup).
+
+use std::path::{Path, PathBuf};
+
+use crate::cli::exit;
+use crate::cli::node_name;
+use crate::config::{ConfigError, DaemonConfig};
+use crate::desired::DesiredNetwork;
+use crate::health;
+use crate::profile::model::Role;
+use crate::profile::{self, Diagnostic, LoadError, Report};
+
+/// A configuration with its profile resolved for this node.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    pub config_path: PathBuf,
+    pub config: DaemonConfig,
+    /// The configured role, else the profile's.
+    pub role: Option<Role>,
+    pub desired: DesiredNetwork,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Profile(#[from] LoadError),
+    /// The profile does not resolve for the node, or the configuration
+    /// contradicts it.
+    #[error("{0}")]
+    Invalid(Report),
+}
+
+impl SetupError {
+    /// `n3xnetctl`'s codes: 66 unreadable file, 65 invalid.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            SetupError::Config(ConfigError::Io { .. })
+            | SetupError::Profile(LoadError::Io { .. }) => exit::NO_INPUT,
+            _ => exit::INVALID_PROFILE,
+        }
+    }
+
+    /// The first problem, for a one-line status.
+    pub fn headline(&self) -> String {
+        let text = self.to_string();
+        let count = text.lines().count();
+        let first = text.lines().next().unwrap_or_default();
+        if count > 1 {
+            format!("{first} (and {} more)", count - 1)
+        } else {
+            first.to_owned()
+        }
+    }
+}
+
+impl Setup {
+    pub fn load(config_path: &Path) -> Result<Setup, SetupError> {
+        let config = DaemonConfig::load(config_path)?;
+        let loaded = profile::load(&config.profile)?;
+        let node = node_name(config.node.as_deref());
+        let invalid = |d: Vec<Diagnostic>| SetupError::Invalid(Report::new(config_path, d));
+
+        let names = loaded.profile.node_names();
+        if !names.contains(&node) {
+            let source = if config.node.is_some() {
+                ""
+            } else {
+                " (the hostname)"
+            };
+            return Err(invalid(vec![problem(
+                "node",
+                format!("{node:?}{source}"),
+                format!(
+                    "one of the nodes of {}: {}",
+                    config.profile.display(),
+                    names.join(", ")
+                ),
+            )]));
+        }
+        let desired = profile::resolve(&loaded.profile, &node)
+            .map_err(|d| SetupError::Invalid(Report::new(&config.profile, d)))?;
+
+        let mut problems = Vec::new();
+        if let (Some(want), Some(have)) = (config.role, desired.role) {
+            if want != have {
+                problems.push(problem(
+                    "role",
+                    format!("{:?}", role_name(want)),
+                    format!(
+                        "{:?}, as nodes.{node}.role of {} says (or no role here)",
+                        role_name(have),
+                        config.profile.display()
+                    ),
+                ));
+            }
+        }
+        let networks: Vec<String> = health::networks(&desired)
+            .into_iter()
+            .map(|(name, _, _)| name)
+            .collect();
+        for (i, r) in config.online.require.iter().enumerate() {
+            if !networks.contains(r) {
+                problems.push(problem(
+                    &format!("online.require[{i}]"),
+                    format!("{r:?}"),
+                    format!("one of node {node}'s networks: {}", networks.join(", ")),
+                ));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(invalid(problems));
+        }
+        Ok(Setup {
+            config_path: config_path.to_path_buf(),
+            role: config.role.or(desired.role),
+            config,
+            desired,
+        })
+    }
+}
+
+pub fn role_name(r: Role) -> &'static str {
+    match r {
+        Role::Server => "server",
+        Role::Agent => "agent",
+    }
+}
+
+fn problem(path: &str, found: String, expected: String) -> Diagnostic {
+    Diagnostic {
+        path: path.to_owned(),
+        line: None,
+        column: None,
+        found: Some(found),
+        expected,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEMO: &str = include_str!("../../profiles/demo.toml");
+
+    fn load(config: &str, profile: &str) -> Result<Setup, SetupError> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("p.toml"), profile).unwrap();
+        let path = dir.path().join("n3xnet.toml");
+        std::fs::write(&path, config).unwrap();
+        Setup::load(&path)
+    }
+
+    #[test]
+    fn loads_a_node_with_the_profiles_role() {
+        let s = load("profile = \"p.toml\"\nnode = \"agent-1\"", DEMO).unwrap();
+        assert_eq!(s.desired.node, "agent-1");
+        assert_eq!(s.role, Some(Role::Agent));
+    }
+
+    #[test]
+    fn config_contradicting_the_profile_is_refused_naming_the_field() {
+        let e = load(
+            "profile = \"p.toml\"\nnode = \"agent-1\"\nrole = \"server\"\n\
+             [online]\nrequire = [\"cluster\", \"storage\"]",
+            DEMO,
+        )
+        .unwrap_err();
+        assert_eq!(e.exit_code(), exit::INVALID_PROFILE);
+        let text = e.to_string();
+        assert!(
+            text.contains("n3xnet.toml: role: found \"server\", expected \"agent\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("online.require[1]: found \"storage\", expected one of node agent-1's networks: cluster, multus:pods"),
+            "{text}"
+        );
+        assert_eq!(e.headline().matches("(and 1 more)").count(), 1);
+    }
+
+    #[test]
+    fn unknown_node_and_unreadable_files() {
+        let e = load("profile = \"p.toml\"\nnode = \"nope\"", DEMO).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("node: found \"nope\", expected one of the nodes of"),
+            "{e}"
+        );
+        assert_eq!(e.exit_code(), exit::INVALID_PROFILE);
+        let e = load("profile = \"missing.toml\"", DEMO).unwrap_err();
+        assert_eq!(e.exit_code(), exit::NO_INPUT);
+        let e = load("profile = \"p.toml\"\nnode = \"server-1\"", "serverApi = 1").unwrap_err();
+        assert_eq!(e.exit_code(), exit::INVALID_PROFILE);
+    }
+}

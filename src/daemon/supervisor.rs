@@ -1,0 +1,799 @@
+//! The supervisor's event loop.
+//!
+//! One task on a current-thread runtime waits on: kernel notifications
+//! (links, IPv4 addresses, IPv4 routes), commands (reload, reconcile),
+//! SIGTERM/SIGINT, and three timers that exist only when needed (the
+//! watchdog ping, a backed-off repair, the online timeout). Nothing polls
+//! the kernel: at idle the process sleeps in `epoll_wait`.
+//!
+//! On every burst of notifications it re-dumps the kernel (an event says
+//! *that* something changed; the dump says *what*, and stays right when
+//! events were lost to `ENOBUFS`), recomputes the health, and plans: an
+//! empty plan is in sync; otherwise `enforce` applies the minimal diff
+//! through the engine's transactional apply, with backoff, and `report`
+//! only reports. The planner never touches foreign links, addresses or
+//! routes, so neither does a repair.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::signal::unix::{signal, Signal, SignalKind};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::{Instant, MissedTickBehavior};
+
+use crate::config::DriftPolicy;
+use crate::health::{operstate_name, Health, Level};
+use crate::netlink::{ApplyOptions, Burst, Events, Handle, NetlinkError};
+use crate::plan::{self, Op};
+use crate::state::KernelState;
+
+use super::backoff::{Governor, Schedule, Verdict};
+use super::notify::Notifier;
+use super::setup::{role_name, Setup};
+use super::status::{
+    self, ApplySummary, BackoffStatus, DaemonStatus, DriftStatus, Phase, Trigger,
+    STATUS_SCHEMA_VERSION,
+};
+
+/// The answer to a command: `Err` carries every problem, one per line.
+pub type Reply = oneshot::Sender<Result<(), String>>;
+
+/// What a front end (SIGHUP today, D-Bus next) asks of the supervisor.
+#[derive(Debug)]
+pub enum Command {
+    /// Re-read the configuration and profile; apply a valid one as a
+    /// minimal diff, keep running the old one otherwise.
+    Reload(Option<Reply>),
+    /// Apply the profile now, whatever the drift policy and backoff say.
+    Reconcile(Option<Reply>),
+}
+
+/// A front end's handle on a running supervisor: send commands, watch the
+/// status. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Control {
+    commands: mpsc::UnboundedSender<Command>,
+    status: watch::Receiver<Arc<DaemonStatus>>,
+}
+
+impl Control {
+    /// The status, updated on every change (health, drift, applies).
+    pub fn status(&self) -> watch::Receiver<Arc<DaemonStatus>> {
+        self.status.clone()
+    }
+
+    pub async fn reload(&self) -> Result<(), String> {
+        self.ask(Command::Reload).await
+    }
+
+    pub async fn reconcile(&self) -> Result<(), String> {
+        self.ask(Command::Reconcile).await
+    }
+
+    async fn ask(&self, command: fn(Option<Reply>) -> Command) -> Result<(), String> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(command(Some(tx)))
+            .map_err(|_| "the supervisor has stopped".to_owned())?;
+        rx.await
+            .map_err(|_| "the supervisor has stopped".to_owned())?
+    }
+}
+
+/// Why the supervisor stopped other than by a signal.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Netlink(#[from] NetlinkError),
+    #[error("cannot install the {0} handler: {1}")]
+    Signal(&'static str, #[source] std::io::Error),
+}
+
+pub struct Supervisor {
+    core: Core,
+    events: Events,
+    commands: mpsc::UnboundedReceiver<Command>,
+}
+
+/// Everything the loop's handlers change (apart from the event and command
+/// streams, which the loop borrows while waiting).
+struct Core {
+    handle: Handle,
+    setup: Setup,
+    notifier: Notifier,
+    governor: Governor,
+    status_tx: watch::Sender<Arc<DaemonStatus>>,
+    /// Written once more, synchronously, on exit.
+    status_file: Option<PathBuf>,
+    health: Option<Health>,
+    phase: Phase,
+    ready: bool,
+    /// The profile was applied successfully since start or the last
+    /// reload; until then pending changes are applied under any policy.
+    applied: bool,
+    online_deadline: Option<Instant>,
+    /// A backed-off repair is due then.
+    backoff_until: Option<Instant>,
+    drift: DriftStatus,
+    writes: u64,
+    repairs: u32,
+    last_apply: Option<ApplySummary>,
+    reload_error: Option<String>,
+}
+
+impl Supervisor {
+    /// Opens the netlink connection (in `netns` if given) and subscribes to
+    /// kernel events before anything is read, so no change is missed.
+    /// `status_file` is written on exit (a subscriber of [`Control::status`]
+    /// keeps it current meanwhile).
+    pub fn start(
+        setup: Setup,
+        netns: Option<&str>,
+        notifier: Notifier,
+        status_file: Option<PathBuf>,
+    ) -> Result<(Supervisor, Control), NetlinkError> {
+        let handle = Handle::open(netns)?;
+        let events = handle.events()?;
+        let (commands_tx, commands) = mpsc::unbounded_channel();
+        let online_deadline = setup.config.online.timeout.map(|t| Instant::now() + t);
+        let mut core = Core {
+            handle,
+            setup,
+            notifier,
+            governor: Governor::new(Schedule::default()),
+            status_tx: watch::Sender::new(Arc::new(placeholder())),
+            status_file,
+            health: None,
+            phase: Phase::Starting,
+            ready: false,
+            applied: false,
+            online_deadline,
+            backoff_until: None,
+            drift: DriftStatus::default(),
+            writes: 0,
+            repairs: 0,
+            last_apply: None,
+            reload_error: None,
+        };
+        core.publish();
+        let control = Control {
+            commands: commands_tx,
+            status: core.status_tx.subscribe(),
+        };
+        Ok((
+            Supervisor {
+                core,
+                events,
+                commands,
+            },
+            control,
+        ))
+    }
+
+    /// Applies the profile, then supervises until SIGTERM or SIGINT, which
+    /// end it with `Ok` and the network left exactly as it is.
+    pub async fn run(self) -> Result<(), RunError> {
+        let Supervisor {
+            mut core,
+            mut events,
+            mut commands,
+        } = self;
+        let mut term =
+            signal(SignalKind::terminate()).map_err(|e| RunError::Signal("SIGTERM", e))?;
+        let mut int = signal(SignalKind::interrupt()).map_err(|e| RunError::Signal("SIGINT", e))?;
+        let mut watchdog = core.notifier.watchdog_interval().map(|period| {
+            let mut i = tokio::time::interval(period);
+            i.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            i
+        });
+        tracing::info!(
+            node = %core.setup.desired.node,
+            profile = %core.setup.config.profile.display(),
+            netns = core.handle.netns(),
+            drift = core.setup.config.drift.as_str(),
+            watchdog_ms = watchdog.as_ref().map(|i| i.period().as_millis() as u64),
+            "n3xnetd starting"
+        );
+        match core.apply(Trigger::Start, None).await {
+            // Without CAP_NET_ADMIN nothing will ever work: say so and stop.
+            Err(e @ NetlinkError::NoCapNetAdmin) => return Err(e.into()),
+            _ => core.refresh(&mut events, None).await,
+        }
+        loop {
+            let backoff = core.backoff_until;
+            let online = core.online_deadline.filter(|_| !core.ready);
+            tokio::select! {
+                biased;
+                _ = term.recv() => break,
+                _ = int.recv() => break,
+                Some(cmd) = commands.recv() => core.command(&mut events, cmd).await,
+                _ = tick(watchdog.as_mut()) => core.notifier.watchdog(),
+                burst = events.next_burst() => match burst {
+                    Some(b) => core.refresh(&mut events, Some(b)).await,
+                    None => {
+                        return Err(NetlinkError::ConnectionClosed(
+                            "waiting for kernel events".to_owned(),
+                        )
+                        .into())
+                    }
+                },
+                _ = at(backoff) => {
+                    core.backoff_until = None;
+                    core.refresh(&mut events, None).await;
+                }
+                _ = at(online) => core.online_timeout(),
+            }
+        }
+        core.stop();
+        Ok(())
+    }
+}
+
+/// Forwards SIGHUP to the supervisor as [`Command::Reload`]. Installed
+/// before anything else runs: SIGHUP's default action would kill us.
+pub fn forward_hangups(
+    control: Control,
+) -> Result<impl std::future::Future<Output = ()>, RunError> {
+    let mut hup: Signal =
+        signal(SignalKind::hangup()).map_err(|e| RunError::Signal("SIGHUP", e))?;
+    Ok(async move {
+        while hup.recv().await.is_some() {
+            tracing::info!("SIGHUP: reloading");
+            // The supervisor logs the outcome itself.
+            let _ = control.reload().await;
+        }
+    })
+}
+
+async fn tick(interval: Option<&mut tokio::time::Interval>) {
+    match interval {
+        Some(i) => {
+            i.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+async fn at(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Logs at warn when `$warn`, else at info, with the same fields.
+macro_rules! warn_or_info {
+    ($warn:expr, $($arg:tt)+) => {
+        if $warn {
+            tracing::warn!($($arg)+)
+        } else {
+            tracing::info!($($arg)+)
+        }
+    };
+}
+
+/// The bond an op is about, for the `bond` log field.
+fn op_bond(op: &Op) -> Option<&str> {
+    match op {
+        Op::SetBondOptions { bond, .. } | Op::SetMaster { bond, .. } => Some(bond),
+        Op::CreateLink {
+            name,
+            kind: crate::desired::LinkKind::Bond(_),
+            ..
+        } => Some(name),
+        _ => None,
+    }
+}
+
+fn digest(ops: &[String]) -> u64 {
+    let mut h = DefaultHasher::new();
+    ops.hash(&mut h);
+    h.finish()
+}
+
+fn micros(since: Option<Instant>) -> Option<u64> {
+    since.map(|t| t.elapsed().as_micros() as u64)
+}
+
+impl Core {
+    async fn command(&mut self, events: &mut Events, cmd: Command) {
+        let (result, reply) = match cmd {
+            Command::Reload(reply) => (self.reload(events).await, reply),
+            Command::Reconcile(reply) => {
+                tracing::info!("reconcile requested");
+                self.governor.reset();
+                self.backoff_until = None;
+                let r = self.apply(Trigger::Reconcile, None).await;
+                self.refresh(events, None).await;
+                (r.map(|_| ()).map_err(|e| e.to_string()), reply)
+            }
+        };
+        if let Some(reply) = reply {
+            let _ = reply.send(result);
+        }
+    }
+
+    /// Re-reads everything from the kernel and acts on it. At most two
+    /// passes: the second sees the result of a repair made by the first.
+    async fn refresh(&mut self, events: &mut Events, burst: Option<Burst>) {
+        if let Some(b) = burst {
+            if b.overrun {
+                tracing::warn!(
+                    "kernel event overrun (ENOBUFS): events were lost; re-reading the kernel"
+                );
+            }
+            tracing::debug!(
+                links = b.links,
+                addresses = b.addresses,
+                routes = b.routes,
+                "kernel events"
+            );
+        }
+        let mut since = burst.map(|b| Instant::from_std(b.at));
+        for _ in 0..2 {
+            // Everything queued so far is covered by this dump.
+            events.discard();
+            let state = match self.handle.dump().await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!("cannot read the kernel state: {e}");
+                    break;
+                }
+            };
+            self.observe(&state, since);
+            if !self.reconcile(&state, since).await {
+                break;
+            }
+            since = None;
+        }
+        self.publish();
+    }
+
+    /// Recomputes the health; logs what changed; sends READY=1 when the
+    /// online set holds for the first time.
+    fn observe(&mut self, state: &KernelState, since: Option<Instant>) {
+        let config = &self.setup.config;
+        let health = Health::compute(
+            &self.setup.desired,
+            state,
+            self.health.as_ref(),
+            &config.online.require,
+        );
+        if self.health.as_ref() != Some(&health) {
+            log_changes(self.health.as_ref(), &health, micros(since));
+            self.health = Some(health);
+        }
+        if !self.ready && self.health.as_ref().is_some_and(|h| h.online) {
+            self.become_ready();
+        }
+    }
+
+    /// Plans; repairs drift when the policy and the backoff allow. Returns
+    /// whether anything was written.
+    async fn reconcile(&mut self, state: &KernelState, since: Option<Instant>) -> bool {
+        let plan = match plan::plan(&self.setup.desired, state) {
+            Ok(p) => p,
+            Err(e) => {
+                let conflict = e.to_string();
+                if self.drift.conflict.as_ref() != Some(&conflict) {
+                    tracing::error!("the profile cannot be applied to this kernel: {conflict}");
+                }
+                self.drift = DriftStatus {
+                    conflict: Some(conflict),
+                    ..DriftStatus::default()
+                };
+                self.backoff_until = None;
+                return false;
+            }
+        };
+        let pending: Vec<String> = plan.ops.iter().map(ToString::to_string).collect();
+        if pending.is_empty() {
+            if !self.drift.pending.is_empty() || self.drift.conflict.is_some() {
+                tracing::info!("in sync with the profile");
+            }
+            self.drift = DriftStatus::default();
+            self.backoff_until = None;
+            return false;
+        }
+        let new = pending != self.drift.pending;
+        self.drift.pending = pending;
+        self.drift.conflict = None;
+        let repair = !self.applied || self.setup.config.drift == DriftPolicy::Enforce;
+        if !repair {
+            if new {
+                for op in &plan.ops {
+                    tracing::warn!(op = %op, link = op.link(), bond = op_bond(op), "drift (report mode: not repaired)");
+                }
+            }
+            return false;
+        }
+        let digest = digest(&self.drift.pending);
+        let now = Instant::now();
+        match self.governor.verdict(digest, now.into_std()) {
+            Verdict::Wait { until, streak } => {
+                let until = Instant::from_std(until);
+                let wait = until.saturating_duration_since(now);
+                if self.backoff_until != Some(until) {
+                    tracing::warn!(
+                        streak,
+                        wait_ms = wait.as_millis() as u64,
+                        "the same drift came back after {streak} repairs in a row: next repair in {:.1} s",
+                        wait.as_secs_f64()
+                    );
+                }
+                self.backoff_until = Some(until);
+                self.drift.backoff = Some(BackoffStatus {
+                    streak,
+                    next_in_ms: wait.as_millis() as u64,
+                });
+                false
+            }
+            Verdict::Now => {
+                self.backoff_until = None;
+                self.drift.backoff = None;
+                for op in &plan.ops {
+                    tracing::info!(op = %op, link = op.link(), bond = op_bond(op), "drift: repairing");
+                }
+                self.governor.record(digest, now.into_std());
+                let trigger = if self.applied {
+                    self.repairs += 1;
+                    Trigger::Repair
+                } else {
+                    Trigger::Start
+                };
+                // A failed apply was rolled back (or logged): the next
+                // event re-plans, under the same backoff.
+                self.apply(trigger, since).await.unwrap_or(false)
+            }
+        }
+    }
+
+    /// One transactional apply of the desired network. `Ok(wrote)`; errors
+    /// other than a failed-and-rolled-back apply are returned (after being
+    /// logged and recorded) so the start can stop on fatal ones.
+    async fn apply(
+        &mut self,
+        trigger: Trigger,
+        since: Option<Instant>,
+    ) -> Result<bool, NetlinkError> {
+        let trigger_name = format!("{trigger:?}").to_lowercase();
+        let result = self
+            .handle
+            .apply(&self.setup.desired, &ApplyOptions::default())
+            .await;
+        let (summary, outcome) = match result {
+            Ok(r) => {
+                self.applied = true;
+                self.writes += r.writes;
+                for op in &r.applied {
+                    tracing::info!(op = %op, link = op.link(), bond = op_bond(op), trigger = %trigger_name, "applied");
+                }
+                tracing::info!(
+                    trigger = %trigger_name,
+                    outcome = ?r.outcome,
+                    writes = r.writes,
+                    ops = r.applied.len(),
+                    since_event_us = micros(since),
+                    "{}: {}",
+                    trigger_name,
+                    r.summary()
+                );
+                let wrote = r.writes > 0;
+                (summary(trigger, &r, None), Ok(wrote))
+            }
+            Err(NetlinkError::Apply(r)) => {
+                self.writes += r.writes + r.rollback_writes;
+                let op = r.failure.as_ref().and_then(|f| f.op.clone());
+                tracing::error!(trigger = %trigger_name, op, writes = r.writes, "{trigger_name} failed: {}", r.summary());
+                (summary(trigger, &r, Some(r.summary())), Ok(true))
+            }
+            Err(e) => {
+                tracing::error!(trigger = %trigger_name, "{trigger_name} failed: {e}");
+                let s = ApplySummary {
+                    trigger,
+                    outcome: None,
+                    writes: 0,
+                    ops: Vec::new(),
+                    total_ms: 0.0,
+                    error: Some(e.to_string()),
+                    at_ms: status::now_ms(),
+                };
+                (s, Err(e))
+            }
+        };
+        self.last_apply = Some(summary);
+        outcome
+    }
+
+    async fn reload(&mut self, events: &mut Events) -> Result<(), String> {
+        if self.ready {
+            self.notifier.reloading();
+        }
+        self.phase = Phase::Reloading;
+        self.publish();
+        let result = match Setup::load(&self.setup.config_path) {
+            Err(e) => {
+                tracing::error!("reload failed, still running the previous profile:");
+                for line in e.to_string().lines() {
+                    tracing::error!("{line}");
+                }
+                self.reload_error = Some(e.headline());
+                Err(e.to_string())
+            }
+            Ok(new) => {
+                let changed = new.desired != self.setup.desired;
+                tracing::info!(
+                    profile = %new.config.profile.display(),
+                    node = %new.desired.node,
+                    changed,
+                    "reload: configuration and profile valid"
+                );
+                self.setup = new;
+                self.reload_error = None;
+                self.governor.reset();
+                self.backoff_until = None;
+                self.applied = false;
+                let _ = self.apply(Trigger::Reload, None).await;
+                Ok(())
+            }
+        };
+        self.phase = if self.ready {
+            Phase::Running
+        } else {
+            Phase::Starting
+        };
+        self.refresh(events, None).await;
+        if self.ready {
+            // Ends the reload for systemd.
+            let line = self.status_line();
+            self.notifier.ready(&line);
+        }
+        result
+    }
+
+    fn online_timeout(&mut self) {
+        let blocking: Vec<String> = self
+            .health
+            .iter()
+            .flat_map(Health::blocking)
+            .map(|n| format!("{} {}", n.name, n.reason.as_deref().unwrap_or("down")))
+            .collect();
+        tracing::warn!(
+            "not online within online.timeout ({}): reporting the service as started anyway",
+            if blocking.is_empty() {
+                "the kernel state is unknown".to_owned()
+            } else {
+                blocking.join(", ")
+            }
+        );
+        self.become_ready();
+        self.publish();
+    }
+
+    fn become_ready(&mut self) {
+        self.ready = true;
+        self.phase = Phase::Running;
+        let line = self.status_line();
+        tracing::info!(status = %line, "ready");
+        self.notifier.ready(&line);
+    }
+
+    /// The `STATUS=` line: the health summary, then what needs attention.
+    fn status_line(&self) -> String {
+        let mut parts = vec![match &self.health {
+            Some(h) => h.summary.clone(),
+            None => "starting: reading the kernel".to_owned(),
+        }];
+        let d = &self.drift;
+        if let Some(c) = &d.conflict {
+            parts.push(format!("profile conflicts with the kernel: {c}"));
+        } else if !d.pending.is_empty() {
+            let n = d.pending.len();
+            parts.push(match &d.backoff {
+                Some(b) => format!(
+                    "drift: {n} change(s), repair backed off {:.0} s after {} repeats",
+                    Duration::from_millis(b.next_in_ms).as_secs_f64().ceil(),
+                    b.streak
+                ),
+                None if self.applied && self.setup.config.drift == DriftPolicy::Report => {
+                    format!("drift: {n} change(s) pending (report mode)")
+                }
+                None => format!("drift: {n} change(s) pending"),
+            });
+            if let Some(e) = self.last_apply.as_ref().and_then(|a| a.error.as_ref()) {
+                parts.push(format!("last apply failed: {e}"));
+            }
+        }
+        if let Some(e) = &self.reload_error {
+            parts.push(format!("reload failed, previous profile kept: {e}"));
+        }
+        parts.join("; ")
+    }
+
+    fn snapshot(&self) -> DaemonStatus {
+        let setup = &self.setup;
+        DaemonStatus {
+            schema_version: STATUS_SCHEMA_VERSION,
+            pid: std::process::id(),
+            node: setup.desired.node.clone(),
+            role: setup.role.map(role_name),
+            config: setup.config_path.clone(),
+            profile: setup.config.profile.clone(),
+            netns: self.handle.netns().map(str::to_owned),
+            drift_policy: setup.config.drift,
+            phase: self.phase,
+            ready: self.ready,
+            status: self.status_line(),
+            health: self.health.clone(),
+            drift: self.drift.clone(),
+            writes: self.writes,
+            repairs: self.repairs,
+            last_apply: self.last_apply.clone(),
+            reload_error: self.reload_error.clone(),
+            updated_at_ms: 0,
+        }
+    }
+
+    /// Publishes the status if anything in it changed; keeps STATUS= current.
+    fn publish(&mut self) {
+        let mut next = self.snapshot();
+        self.notifier.status(&next.status);
+        self.status_tx.send_if_modified(|current| {
+            next.updated_at_ms = current.updated_at_ms;
+            if **current == next {
+                return false;
+            }
+            next.updated_at_ms = status::now_ms();
+            *current = Arc::new(next);
+            true
+        });
+    }
+
+    fn stop(&mut self) {
+        tracing::info!("stopping; the network is left as it is");
+        self.notifier.stopping();
+        self.phase = Phase::Stopped;
+        self.publish();
+        if let Some(path) = &self.status_file {
+            if let Err(e) = status::write_file(path, &self.status_tx.borrow()) {
+                tracing::warn!(path = %path.display(), "cannot write the status file: {e}");
+            }
+        }
+    }
+}
+
+/// The status before the first publish; replaced right away.
+fn placeholder() -> DaemonStatus {
+    DaemonStatus {
+        schema_version: STATUS_SCHEMA_VERSION,
+        pid: std::process::id(),
+        node: String::new(),
+        role: None,
+        config: PathBuf::new(),
+        profile: PathBuf::new(),
+        netns: None,
+        drift_policy: DriftPolicy::default(),
+        phase: Phase::Starting,
+        ready: false,
+        status: String::new(),
+        health: None,
+        drift: DriftStatus::default(),
+        writes: 0,
+        repairs: 0,
+        last_apply: None,
+        reload_error: None,
+        updated_at_ms: 0,
+    }
+}
+
+fn summary(
+    trigger: Trigger,
+    r: &crate::netlink::ApplyReport,
+    error: Option<String>,
+) -> ApplySummary {
+    ApplySummary {
+        trigger,
+        outcome: Some(r.outcome),
+        writes: r.writes + r.rollback_writes,
+        ops: r.applied.iter().map(ToString::to_string).collect(),
+        total_ms: r.timings.total_ms,
+        error,
+        at_ms: status::now_ms(),
+    }
+}
+
+/// One event per changed link, bond, port and network, with structured
+/// fields, then the overall health with the event-to-health latency.
+fn log_changes(prev: Option<&Health>, next: &Health, latency_us: Option<u64>) {
+    if let Some(prev) = prev {
+        for l in &next.links {
+            let key = |l: &crate::health::LinkHealth| {
+                (l.present, l.admin_up, l.carrier, l.operstate, l.level)
+            };
+            if prev.link(&l.name).map(key) != Some(key(l)) {
+                warn_or_info!(
+                    l.level != Level::Ok,
+                    link = %l.name,
+                    present = l.present,
+                    admin_up = l.admin_up,
+                    carrier = l.carrier,
+                    operstate = l.operstate.map(operstate_name),
+                    flaps = l.flaps,
+                    "link {}: {}",
+                    l.name,
+                    l.reason.as_deref().unwrap_or("up")
+                );
+            }
+        }
+        for b in &next.bonds {
+            let before = prev.bond(&b.name);
+            if before.map(|p| (p.ports_up, p.level, &p.active_port))
+                != Some((b.ports_up, b.level, &b.active_port))
+            {
+                warn_or_info!(
+                    b.level != Level::Ok,
+                    bond = %b.name,
+                    ports_up = b.ports_up,
+                    ports_total = b.ports_total,
+                    min_links = b.min_links,
+                    active_port = b.active_port.as_deref(),
+                    "bond {}: {} ({} of {} ports up{})",
+                    b.name,
+                    b.level.as_str(),
+                    b.ports_up,
+                    b.ports_total,
+                    b.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()
+                );
+            }
+            for p in &b.ports {
+                let old = before.and_then(|o| o.ports.iter().find(|q| q.name == p.name));
+                if old != Some(p) {
+                    let lacp = p.lacp.as_ref();
+                    warn_or_info!(
+                        !p.up,
+                        bond = %b.name,
+                        link = %p.name,
+                        up = p.up,
+                        mii_status = p.mii_status.as_deref(),
+                        link_failures = p.link_failures,
+                        aggregator = lacp.and_then(|l| l.aggregator_id),
+                        actor_state = lacp.map(|l| l.actor_state),
+                        partner_state = lacp.map(|l| l.partner_state),
+                        churn = lacp.map(|l| l.churn),
+                        "bond {} port {}: {}",
+                        b.name,
+                        p.name,
+                        p.reason.as_deref().unwrap_or("up")
+                    );
+                }
+            }
+        }
+        for n in &next.networks {
+            let before = prev.network(&n.name);
+            if before.map(|p| (p.level, &p.reason)) != Some((n.level, &n.reason)) {
+                warn_or_info!(
+                    n.level != Level::Ok,
+                    network = %n.name,
+                    link = %n.link,
+                    level = n.level.as_str(),
+                    reason = n.reason.as_deref(),
+                    "network {}: {}{}",
+                    n.name,
+                    n.level.as_str(),
+                    n.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+                );
+            }
+        }
+    }
+    warn_or_info!(
+        !next.online,
+        online = next.online,
+        level = next.level.as_str(),
+        latency_us,
+        "health: {}",
+        next.summary
+    );
+}
