@@ -2,6 +2,8 @@
 checkpoint's kernel state. Shared by the iproute2 reference scenario (smoke) and the
 n3xnetctl ones: both must produce the same kernel state."""
 
+import json
+
 from .kstate import expect, expect_eq
 
 # bonding-vlans: (VLAN link, VLAN id, /24 network, role)
@@ -36,3 +38,71 @@ def bonding_vlans(st, node_index, active="eth1"):
         expect_eq(st.addrs(vlan), [f"{net}.{node_index}/24"], f"{st.label}: {role} IPv4")
         expect(st.routes(dst=f"{net}.0/24", dev=vlan),
                f"{st.label}: no kernel prefix route {net}.0/24 dev {vlan}")
+
+
+# Address fields that count down on their own between two dumps.
+_LIFETIMES = ("valid_life_time", "preferred_life_time")
+
+
+def same_kernel_state(before, after):
+    """n3x's rollback promise: AFTER (a checkpoint) holds exactly BEFORE's links with the
+    same attributes (`ip -d -j link`), addresses (`ip -j addr`) and IPv4/IPv6 routes of
+    every table.
+    Left out: address lifetimes (they count down on their own) and the qdisc of a link
+    that had never been up ("noop": the kernel attaches the default qdisc on the first
+    up and keeps it; nothing can detach it again). Every other difference is listed in
+    the AssertionError."""
+    diffs = []
+    _diff_by_name(diffs, "link", _by_name(before.links), _by_name(after.links))
+    _diff_by_name(diffs, "addr", _addr_view(before), _addr_view(after))
+    for family, b, a in (("route", before.routes4, after.routes4),
+                         ("route6", before.routes6, after.routes6)):
+        bs, as_ = {_canon(r) for r in b}, {_canon(r) for r in a}
+        diffs += [f"{family} gone: {r}" for r in sorted(bs - as_)]
+        diffs += [f"{family} new: {r}" for r in sorted(as_ - bs)]
+    expect(not diffs, f"{after.label} differs from {before.label}:\n  " + "\n  ".join(diffs))
+
+
+def _by_name(entries):
+    return {e["ifname"]: e for e in entries}
+
+
+def _addr_view(st):
+    view = {}
+    for entry in st.addr:
+        e = dict(entry)
+        e["addr_info"] = [{k: v for k, v in a.items() if k not in _LIFETIMES}
+                          for a in entry.get("addr_info", [])]
+        view[e["ifname"]] = e
+    return view
+
+
+def _canon(obj):
+    return json.dumps(obj, sort_keys=True)
+
+
+def _diff_by_name(diffs, what, before, after):
+    for name in sorted(before.keys() - after.keys()):
+        diffs.append(f"{what} {name} gone")
+    for name in sorted(after.keys() - before.keys()):
+        diffs.append(f"{what} {name} new: {_canon(after[name])[:300]}")
+    for name in sorted(before.keys() & after.keys()):
+        _diff_values(diffs, f"{what} {name}", before[name], after[name])
+
+
+def _diff_values(diffs, path, b, a):
+    """One line per differing leaf, named by its path in the JSON."""
+    if isinstance(b, dict) and isinstance(a, dict):
+        for k in sorted(b.keys() | a.keys()):
+            _diff_values(diffs, f"{path}.{k}", b.get(k), a.get(k))
+    elif b != a and not (path.endswith(".qdisc") and b == "noop"):
+        diffs.append(f"{path}: {_canon(b)} -> {_canon(a)}")
+
+
+def status_link(status, name):
+    """The link NAME of `n3xnetctl status --json` output."""
+    for link in status["links"]:
+        if link["name"] == name:
+            return link
+    raise AssertionError(f"status --json has no link {name} "
+                         f"(have {[link['name'] for link in status['links']]})")
