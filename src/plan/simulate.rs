@@ -90,14 +90,12 @@ pub fn apply_all(state: &mut KernelState, ops: &[Op]) -> Result<(), PlanError> {
 
 /// Applies one operation to `state` as the kernel would, or says why the
 /// kernel would refuse it (leaving `state` unchanged then).
-pub fn apply(state: &mut KernelState, op: &Op) -> Result<(), SimError> {
-    let mut next = state.clone();
-    apply_in_place(&mut next, op)?;
-    *state = next;
-    Ok(())
-}
-
-fn apply_in_place(s: &mut KernelState, op: &Op) -> Result<(), SimError> {
+///
+/// Works in place, without copying the state: every check of an op comes
+/// before its first change (a new bond whose options are refused is removed
+/// again), so the cost of an op does not grow with the size of the state
+/// beyond its lookups; planning and the undo log call this once per op.
+pub fn apply(s: &mut KernelState, op: &Op) -> Result<(), SimError> {
     match op {
         Op::CreateLink {
             name,
@@ -324,7 +322,10 @@ fn create(
         bond_port: None,
     });
     if let LinkKind::Bond(o) = kind {
-        set_bond_options(s, name, &BondChange::all_of(o), false)?;
+        if let Err(e) = set_bond_options(s, name, &BondChange::all_of(o), false) {
+            s.links.pop();
+            return Err(e);
+        }
     }
     Ok(())
 }
@@ -360,9 +361,11 @@ fn set_bond_options(
     let has_ports = topology::ports(s, name).next().is_some();
     let l = link_mut(s, name)?;
     let up = l.admin_up;
-    let LinkInfo::Bond(info) = &mut l.info else {
+    let LinkInfo::Bond(current) = &mut l.info else {
         return Err(wrong_kind(name, &l.info, "bond"));
     };
+    // Changed on a copy, so a refused change leaves the bond as it was.
+    let mut info = current.clone();
     // bond_changelink applies the mode first, then the rest against it.
     let mut ordered: Vec<&BondChange> = changes.iter().filter(|c| c.needs_no_ports()).collect();
     ordered.extend(changes.iter().filter(|c| !c.needs_no_ports()));
@@ -384,8 +387,9 @@ fn set_bond_options(
                 mode: info.mode.clone(),
             });
         }
-        bond::set(info, c);
+        bond::set(&mut info, c);
     }
+    *current = info;
     Ok(())
 }
 
@@ -658,16 +662,58 @@ mod tests {
     #[test]
     fn a_refused_op_leaves_the_state_alone() {
         let mut s = synced();
+        op(&mut s, down("bond0")).unwrap();
         let before = s.clone();
-        let bad = Op::SetMtu {
-            name: "bond0.100".into(),
-            mtu: 9000,
+        let lacp_rate_without_lacp = crate::desired::BondOptions {
+            mode: crate::profile::model::BondMode::ActiveBackup,
+            members: vec![],
+            primary: None,
+            miimon: 100,
+            updelay: 0,
+            downdelay: 0,
+            primary_reselect: None,
+            lacp_rate: Some(LacpRate::Fast),
+            xmit_hash_policy: None,
+            min_links: 0,
+            ad_select: None,
         };
-        assert!(matches!(
-            op(&mut s, bad),
-            Err(SimError::MtuAboveParent { .. })
-        ));
-        assert_eq!(s, before);
+        let refused = [
+            Op::SetMtu {
+                name: "bond0.100".into(),
+                mtu: 9000,
+            },
+            // Options apply one by one: miimon would, lacp_rate is refused.
+            Op::SetBondOptions {
+                bond: "bond0".into(),
+                changes: vec![
+                    BondChange::Miimon(250),
+                    BondChange::LacpRate(LacpRate::Fast),
+                ],
+            },
+            // The bond exists until its options are refused.
+            Op::CreateLink {
+                name: "bond1".into(),
+                kind: LinkKind::Bond(lacp_rate_without_lacp),
+                mtu: None,
+                mac: None,
+            },
+            Op::SetMaster {
+                port: "eth3".into(),
+                bond: "nope".into(),
+            },
+            Op::DeleteRoute {
+                route: RouteKey {
+                    destination: "10.99.0.0/16".parse().unwrap(),
+                    gateway: None,
+                    link: "eth0".into(),
+                    metric: None,
+                },
+            },
+        ];
+        for bad in refused {
+            assert!(op(&mut s, bad.clone()).is_err(), "{bad}");
+            assert_eq!(s, before, "{bad}");
+        }
     }
 
     #[test]
