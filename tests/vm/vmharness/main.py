@@ -39,7 +39,8 @@ def main(argv):
 
     try:
         all_sc = scenario.load_all()
-        picked = [scenario.load(n) for n in args.scenarios] if args.scenarios else all_sc
+        picked = ([scenario.load(n) for n in args.scenarios] if args.scenarios
+                  else [sc for sc in all_sc if not sc.bench])
     except ScenarioError as e:
         print(f"tests/vm: ERROR: {e}", file=sys.stderr)
         return 2

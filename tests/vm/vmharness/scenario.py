@@ -14,6 +14,7 @@ optional host-side assertions in NAME.py. The .sh header declares the machines:
                                    e.g. for DHCP reservations
     # @expect-fail REGEX           harness self-tests: the run passes only if it fails
                                    with a message matching REGEX
+    # @bench                       opt-in (benchmarks): runs only when named
 """
 
 import dataclasses
@@ -40,6 +41,7 @@ class Scenario:
     needs: list
     nomod: list
     expect_fail: str = None
+    bench: bool = False  # opt-in: not in the default set, runs only when named
     macs: dict = dataclasses.field(default_factory=dict)  # (vm, nic index) -> MAC
 
     def segments(self):
@@ -95,6 +97,8 @@ def load(name, directory=SCENARIO_DIR):
                 raw_macs.append((words, where))
             elif key == "expect-fail":
                 s.expect_fail = m.group(2)
+            elif key == "bench":
+                s.bench = True
             else:
                 raise ScenarioError(f"{where}: unknown header @{key}")
     for vm in s.vms:
