@@ -357,6 +357,10 @@ fn link_health(name: &str, link: Option<&Link>, prev: Option<&LinkHealth>) -> Li
     } else if !l.carrier {
         Some("no carrier".to_owned())
     } else {
+        // The carrier comes on at once, operstate when the kernel's linkwatch
+        // has activated the queues (up to a second later): only then does
+        // traffic flow, so a lagging operstate still counts as down.
+        // `unknown` is what links without operstate support report.
         match l.operstate {
             OperState::Up | OperState::Unknown => None,
             other => Some(format!("operstate {}", operstate_name(other))),
@@ -935,6 +939,28 @@ mod tests {
         assert!(!Health::compute(&d, &s, None, &require(&["storage"])).online);
         let names: Vec<String> = networks(&d).into_iter().map(|n| n.0).collect();
         assert_eq!(names, ["cluster", "multus:pods"]);
+    }
+
+    #[test]
+    fn operstate_lagging_behind_the_carrier_is_still_down() {
+        let d = desired(DEMO, "server-1");
+        let mut s = settled(&d, &["eth1"]);
+        link(&mut s, "mv-pods").operstate = OperState::LowerLayerDown;
+        let h = Health::compute(&d, &s, None, &cluster());
+        assert_eq!(
+            h.network("multus:pods").unwrap().reason.as_deref(),
+            Some("mv-pods: operstate lowerlayerdown")
+        );
+        assert!(h.online);
+        link(&mut s, "mv-pods").operstate = OperState::Unknown;
+        link(&mut s, "eth1").operstate = OperState::Dormant;
+        let h = Health::compute(&d, &s, None, &cluster());
+        assert_eq!(
+            h.network("cluster").unwrap().reason.as_deref(),
+            Some("eth1: operstate dormant")
+        );
+        assert_eq!(h.network("multus:pods").unwrap().level, Level::Down);
+        assert!(!h.online);
     }
 
     #[test]
