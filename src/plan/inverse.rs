@@ -15,28 +15,48 @@ use crate::state::{Address, KernelState, Route};
 use super::error::PlanError;
 use super::kind::kind_of;
 use super::op::{BondChange, Op};
+use super::region::region;
 use super::simulate::{self, added_address, added_route, route_key, KERNEL_PROTOCOL};
 use super::{bond, topology};
 
 /// The operations that undo `op`, given the state `before` it ran; an error
 /// when the op cannot be undone (or the kernel would refuse it anyway), in
 /// which case `apply` must not run it.
+///
+/// The cost depends on the links the op reaches, not on the whole state: the
+/// model runs on the [`region`] of `before` the op and its undo can read or
+/// change, which behaves there exactly as the whole state would.
 pub fn inverse(op: &Op, before: &KernelState) -> Result<Vec<Op>, PlanError> {
+    inverse_on(op, before, |ops, settled| region(before, ops, settled))
+}
+
+/// [`inverse`], running the model on `model(ops, settled)`: the state the op
+/// and its reversal (`ops`) and the settling of `settled` start from.
+fn inverse_on(
+    op: &Op,
+    before: &KernelState,
+    model: impl FnOnce(&[&Op], &[String]) -> KernelState,
+) -> Result<Vec<Op>, PlanError> {
     let fail = |reason: String| PlanError::Irreversible {
         op: op.to_string(),
         reason,
     };
-    let mut now = before.clone();
-    simulate::apply(&mut now, op).map_err(|e| fail(format!("the kernel would refuse it: {e}")))?;
-    let (mut undo, touched) = revert(op, before).map_err(fail)?;
-    for u in &undo {
-        simulate::apply(&mut now, u).map_err(|e| fail(format!("`{u}` would be refused: {e}")))?;
-    }
+    let reverted = revert(op, before);
     // The kernel carries admin state and MTU down to ports and stacked
     // links, so those are settled too, after the link they hang from.
     let mut settled: Vec<String> = Vec::new();
-    for t in &touched {
-        with_dependents(before, t, &mut settled);
+    let mut ops = vec![op];
+    if let Ok((undo, touched)) = &reverted {
+        for t in touched {
+            with_dependents(before, t, &mut settled);
+        }
+        ops.extend(undo);
+    }
+    let mut now = model(&ops, &settled);
+    simulate::apply(&mut now, op).map_err(|e| fail(format!("the kernel would refuse it: {e}")))?;
+    let (mut undo, _) = reverted.map_err(fail)?;
+    for u in &undo {
+        simulate::apply(&mut now, u).map_err(|e| fail(format!("`{u}` would be refused: {e}")))?;
     }
     undo.extend(settle(&mut now, before, &settled).map_err(fail)?);
     Ok(undo)
@@ -571,6 +591,104 @@ mod tests {
             "restore-route",
         ];
         assert_eq!(kinds, all.iter().map(|k| k.to_string()).collect());
+    }
+
+    /// Every op on every link, address and route of `s` (most of them
+    /// refused somewhere), plus route adds into taken and free slots.
+    fn ops_on(s: &KernelState) -> Vec<Op> {
+        let mut ops = Vec::new();
+        for l in &s.links {
+            let name = l.name.clone();
+            ops.extend([
+                Op::SetUp { name: name.clone() },
+                set_down(&name),
+                Op::SetMtu {
+                    name: name.clone(),
+                    mtu: 1400,
+                },
+                Op::SetMtu {
+                    name: name.clone(),
+                    mtu: 9000,
+                },
+                Op::DeleteLink { name: name.clone() },
+                Op::ReleasePort { port: name.clone() },
+                Op::EnableIpv6Auto { name: name.clone() },
+                Op::AddAddress {
+                    link: name.clone(),
+                    address: "192.168.200.7/24".parse().unwrap(),
+                },
+                Op::CreateLink {
+                    name: format!("{name}.9"),
+                    kind: LinkKind::Vlan {
+                        parent: name.clone(),
+                        id: 9,
+                    },
+                    mtu: Some(1500),
+                    mac: None,
+                },
+                Op::AddRoute {
+                    route: crate::desired::DesiredRoute {
+                        destination: "10.50.0.0/16".parse().unwrap(),
+                        gateway: None,
+                        link: name.clone(),
+                        metric: None,
+                    },
+                },
+            ]);
+        }
+        // The kernel refuses to enslave a bond to itself (the model loops).
+        ops.extend(
+            s.links
+                .iter()
+                .filter(|l| l.name != "bond0")
+                .map(|l| Op::SetMaster {
+                    port: l.name.clone(),
+                    bond: "bond0".into(),
+                }),
+        );
+        ops.extend(s.addresses.iter().map(|a| Op::DeleteAddress {
+            link: a.link.clone(),
+            address: a.address,
+        }));
+        for r in &s.routes {
+            ops.extend(route_key(r).map(|route| Op::DeleteRoute { route }));
+            ops.push(Op::RestoreRoute { route: r.clone() });
+        }
+        ops
+    }
+
+    #[test]
+    fn the_region_models_every_op_as_the_whole_state_does() {
+        let s = synced();
+        let states = [
+            after(&s, &[set_down("bond0.100")]),
+            after(&s, &[set_down("bond0")]),
+            after(
+                &s,
+                &[
+                    Op::ReleasePort {
+                        port: "eth1".into(),
+                    },
+                    Op::ReleasePort {
+                        port: "eth2".into(),
+                    },
+                ],
+            ),
+            s,
+        ];
+        let (mut accepted, mut refused) = (0, 0);
+        for state in &states {
+            for op in ops_on(state) {
+                let whole = inverse_on(&op, state, |_, _| state.clone());
+                assert_eq!(inverse(&op, state), whole, "{op}");
+                if whole.is_ok() {
+                    accepted += 1;
+                } else {
+                    refused += 1;
+                }
+            }
+        }
+        assert!(accepted > 100 && refused > 100, "{accepted} {refused}");
     }
 
     #[test]

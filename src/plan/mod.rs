@@ -18,6 +18,7 @@ mod fixture;
 pub mod inverse;
 pub mod kind;
 pub mod op;
+mod region;
 pub mod simulate;
 mod target;
 pub mod topology;

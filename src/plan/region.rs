@@ -1,0 +1,122 @@
+//! The part of a [`KernelState`] a few ops can read or change in the kernel
+//! model ([`super::simulate`]), so the undo log can model each op on a small
+//! copy instead of the whole state: copying everything per op made the undo
+//! log quadratic in the number of links.
+//!
+//! What [`simulate`](super::simulate) reads and changes for an op on link X:
+//! X itself; what the kernel's cascades reach from X (links stacked on X and
+//! X's bond ports, transitively: closed, clamped, deleted, released); what
+//! its checks read above X (the parent's MTU and admin state, the bond's
+//! MTU, along the chains of parents and masters); the addresses and routes
+//! of all those links; and, since a route add is refused when its slot
+//! (destination and metric) is taken on any link, every route in a slot that
+//! one of those routes or the ops could take. Links that an op only reads
+//! (the parent of a created link, the bond of `SetMaster`) bring no
+//! cascade, so a thousand shims on one NIC do not all come along with each.
+
+use std::collections::HashSet;
+
+use ipnet::Ipv4Net;
+
+use crate::desired::LinkKind;
+use crate::state::{KernelState, Route};
+
+use super::op::Op;
+use super::simulate::same_slot;
+
+/// A copy of what running `ops` in order, then changing the admin state,
+/// MTU and routes of the links `settled`, can read or change in `state`.
+/// Links keep their relative order.
+pub fn region(state: &KernelState, ops: &[&Op], settled: &[String]) -> KernelState {
+    let mut acted: Vec<&str> = ops.iter().map(|op| op.link()).collect();
+    acted.extend(settled.iter().map(String::as_str));
+    let mut names = below(state, &acted);
+    let read = ops.iter().filter_map(|op| match op {
+        Op::CreateLink {
+            kind:
+                LinkKind::Vlan { parent, .. }
+                | LinkKind::Macvlan { parent, .. }
+                | LinkKind::Ipvlan { parent, .. },
+            ..
+        } => Some(parent.as_str()),
+        Op::SetMaster { bond, .. } => Some(bond.as_str()),
+        _ => None,
+    });
+    let mut up: Vec<&str> = names.iter().copied().chain(read).collect();
+    while let Some(name) = up.pop() {
+        let Some(l) = state.link(name) else { continue };
+        names.insert(name);
+        up.extend(
+            [&l.parent, &l.master]
+                .into_iter()
+                .flatten()
+                .map(String::as_str)
+                .filter(|n| !names.contains(n)),
+        );
+    }
+
+    let on = |link: Option<&String>| link.is_some_and(|l| names.contains(l.as_str()));
+    let mut slots: Vec<(Ipv4Net, Option<u32>)> = state
+        .routes
+        .iter()
+        .filter(|r| on(r.link.as_ref()))
+        .map(|r| (r.destination, r.metric))
+        .collect();
+    slots.extend(ops.iter().filter_map(|op| match op {
+        Op::AddRoute { route } => Some((route.destination, route.metric)),
+        Op::RestoreRoute { route } => Some((route.destination, route.metric)),
+        _ => None,
+    }));
+    let in_slot = |r: &Route| slots.iter().any(|&(d, m)| same_slot(r, d, m));
+    KernelState {
+        links: state
+            .links
+            .iter()
+            .filter(|l| names.contains(l.name.as_str()))
+            .cloned()
+            .collect(),
+        addresses: state
+            .addresses
+            .iter()
+            .filter(|a| names.contains(a.link.as_str()))
+            .cloned()
+            .collect(),
+        routes: state
+            .routes
+            .iter()
+            .filter(|r| on(r.link.as_ref()) || in_slot(r))
+            .cloned()
+            .collect(),
+    }
+}
+
+/// `acted` (those that exist) with every link stacked on or enslaved to
+/// them, transitively.
+fn below<'a>(state: &'a KernelState, acted: &[&str]) -> HashSet<&'a str> {
+    let mut names: HashSet<&str> = state
+        .links
+        .iter()
+        .filter(|l| acted.contains(&l.name.as_str()))
+        .map(|l| l.name.as_str())
+        .collect();
+    // One pass per level of stacking; the last one finds nothing new.
+    while !names.is_empty() {
+        let found: Vec<&str> = state
+            .links
+            .iter()
+            .filter(|l| !names.contains(l.name.as_str()))
+            .filter(|l| {
+                [&l.parent, &l.master]
+                    .into_iter()
+                    .flatten()
+                    .any(|n| names.contains(n.as_str()))
+            })
+            .map(|l| l.name.as_str())
+            .collect();
+        if found.is_empty() {
+            break;
+        }
+        names.extend(found);
+    }
+    names
+}
