@@ -5,307 +5,23 @@
 //! notification socket is a unix datagram socket the test binds (the real
 //! protocol); the daemon's status file is read as JSON.
 
+mod daemon_util;
 mod netns_util;
 
 use std::fs;
-use std::os::unix::net::UnixDatagram;
-use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use netns_util::{netns_tier, Netns};
+use daemon_util::{
+    break_and_time, logged_repair_us, status_line, wait_until, Daemon, Node, PROFILE, SETTLE,
+};
+use netns_util::netns_tier;
 use serde_json::Value;
 
-const PROFILE: &str = include_str!("../profiles/demo.toml");
 /// The repair target of the tests; generous for a loaded 2-core machine
 /// running a debug build (the measured numbers are printed, and recorded
 /// in BENCHMARKS.md).
-const REPAIR_BOUND: Duration = Duration::from_millis(500);
-const SETTLE: Duration = Duration::from_secs(10);
-
-/// A node namespace with `eth1` cabled to a switch namespace, and a
-/// directory with the daemon's configuration, profile, status and log.
-struct Node {
-    ns: Netns,
-    sw: Netns,
-    dir: tempfile::TempDir,
-}
-
-impl Node {
-    fn new(config_extra: &str) -> Node {
-        let ns = Netns::new();
-        let sw = Netns::new();
-        ns.nic("eth1", &sw, "sw-eth1");
-        ns.ip("link set eth1 up");
-        let dir = tempfile::tempdir().unwrap();
-        fs::write(dir.path().join("profile.toml"), PROFILE).unwrap();
-        fs::write(
-            dir.path().join("n3xnet.toml"),
-            format!("profile = \"profile.toml\"\nnode = \"server-1\"\n{config_extra}"),
-        )
-        .unwrap();
-        Node { ns, sw, dir }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn set_profile(&self, text: &str) {
-        fs::write(self.path("profile.toml.new"), text).unwrap();
-        fs::rename(self.path("profile.toml.new"), self.path("profile.toml")).unwrap();
-    }
-
-    /// `ip -d -j link`, `ip -j addr`, `ip -j route` of the node.
-    fn snapshot(&self) -> [String; 3] {
-        [
-            self.ns.ip("-d -j link show"),
-            self.ns.ip("-j addr show"),
-            self.ns.ip("-j route show"),
-        ]
-    }
-
-    fn has_address(&self, link: &str, address: &str) -> bool {
-        self.ns
-            .try_ip(&format!("-j link show dev {link}"))
-            .status
-            .success()
-            && self.ns.ipv4(link).iter().any(|a| a == address)
-    }
-
-    fn shim_mode(&self) -> Option<String> {
-        if !self.ns.try_ip("link show dev mv-pods").status.success() {
-            return None;
-        }
-        self.ns.link("mv-pods")["linkinfo"]["info_data"]["mode"]
-            .as_str()
-            .map(str::to_owned)
-    }
-
-    /// Waits until the kernel has finished bringing `eth1` and the shim up
-    /// (operstate lags the carrier by up to a second), so snapshots compare
-    /// configuration, not a transition.
-    fn settle(&self) {
-        let up = |name: &str| {
-            self.ns
-                .try_ip(&format!("-j link show dev {name}"))
-                .status
-                .success()
-                && self.ns.link(name)["operstate"] == "UP"
-        };
-        assert!(
-            wait_until(SETTLE, || up("eth1") && up("mv-pods")).is_some(),
-            "links never settled"
-        );
-    }
-
-    fn in_sync(&self) -> bool {
-        self.has_address("eth1", "192.168.1.1/24") && self.has_address("mv-pods", "192.168.30.1/24")
-    }
-}
-
-/// A running `n3xnetd`; killed on drop if still running.
-struct Daemon {
-    child: Child,
-    notify: UnixDatagram,
-    /// Every notification received so far, in order.
-    messages: Vec<String>,
-    log: PathBuf,
-    status: PathBuf,
-}
-
-impl Daemon {
-    fn start(node: &Node) -> Daemon {
-        Self::start_with(node, &[])
-    }
-
-    fn start_with(node: &Node, env: &[(&str, &str)]) -> Daemon {
-        let socket = node.path("notify.sock");
-        let _ = fs::remove_file(&socket);
-        let notify = UnixDatagram::bind(&socket).unwrap();
-        let log = node.path("n3xnetd.log");
-        // Appends, so a restarted daemon's log follows the first one's.
-        let log_file = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log)
-            .unwrap();
-        let mut cmd = Command::new("sh");
-        // WATCHDOG_PID must be the daemon's own pid, as systemd sets it.
-        cmd.args(["-c", "WATCHDOG_PID=$$ exec \"$@\"", "sh"])
-            .arg(env!("CARGO_BIN_EXE_n3xnetd"))
-            .arg("--config")
-            .arg(node.path("n3xnet.toml"))
-            .args(["--netns", &node.ns.name])
-            .arg("--runtime-dir")
-            .arg(node.dir.path())
-            .env("NOTIFY_SOCKET", &socket)
-            .env("RUST_LOG", "info")
-            .env_remove("JOURNAL_STREAM")
-            .env_remove("WATCHDOG_USEC")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log_file);
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        Daemon {
-            child: cmd.spawn().unwrap(),
-            notify,
-            messages: Vec::new(),
-            log,
-            status: node.path("status.json"),
-        }
-    }
-
-    /// Receives notifications until one satisfies `pred` (returned), or
-    /// `timeout` passes.
-    fn wait_notify(&mut self, timeout: Duration, pred: impl Fn(&str) -> bool) -> Option<String> {
-        let deadline = Instant::now() + timeout;
-        let mut buf = [0u8; 4096];
-        loop {
-            let left = deadline.checked_duration_since(Instant::now())?;
-            self.notify
-                .set_read_timeout(Some(left.max(Duration::from_millis(1))))
-                .unwrap();
-            match self.notify.recv(&mut buf) {
-                Ok(n) => {
-                    let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
-                    self.messages.push(msg.clone());
-                    if pred(&msg) {
-                        return Some(msg);
-                    }
-                }
-                Err(_) => return None,
-            }
-        }
-    }
-
-    fn wait_ready(&mut self) -> String {
-        let log = self.log.clone();
-        self.wait_notify(SETTLE, |m| m.lines().any(|l| l == "READY=1"))
-            .unwrap_or_else(|| panic!("no READY=1; log:\n{}", fs::read_to_string(log).unwrap()))
-    }
-
-    fn status(&self) -> Value {
-        serde_json::from_str(&fs::read_to_string(&self.status).unwrap()).unwrap()
-    }
-
-    /// The status file once `pred` holds for it.
-    fn wait_status(&self, pred: impl Fn(&Value) -> bool) -> Value {
-        let mut last = Value::Null;
-        let ok = wait_until(SETTLE, || {
-            last = fs::read_to_string(&self.status)
-                .ok()
-                .and_then(|s| serde_json::from_str(&s).ok())
-                .unwrap_or(Value::Null);
-            pred(&last)
-        });
-        assert!(
-            ok.is_some(),
-            "status never matched; last: {last:#}\nlog:\n{}",
-            self.log()
-        );
-        last
-    }
-
-    fn log(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn signal(&self, sig: &str) {
-        let ok = Command::new("kill")
-            .args([&format!("-{sig}"), &self.child.id().to_string()])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "kill -{sig}");
-    }
-
-    fn running(&mut self) -> bool {
-        self.child.try_wait().unwrap().is_none()
-    }
-
-    /// SIGTERM, then the exit status.
-    fn stop(mut self) -> ExitStatus {
-        self.signal("TERM");
-        let deadline = Instant::now() + SETTLE;
-        loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                return s;
-            }
-            assert!(Instant::now() < deadline, "n3xnetd did not stop on SIGTERM");
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
-
-    /// Voluntary context switches of every thread: a sleeping process
-    /// makes none.
-    fn wakeups(&self) -> u64 {
-        let tasks = format!("/proc/{}/task", self.child.id());
-        fs::read_dir(tasks)
-            .unwrap()
-            .map(|t| {
-                let s = fs::read_to_string(t.unwrap().path().join("status")).unwrap();
-                s.lines()
-                    .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
-                    .unwrap()
-                    .trim()
-                    .parse::<u64>()
-                    .unwrap()
-            })
-            .sum()
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if self.running() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// Polls `cond` (the test may poll; the daemon may not) until it holds;
-/// the time it took.
-fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> Option<Duration> {
-    let start = Instant::now();
-    loop {
-        if cond() {
-            return Some(start.elapsed());
-        }
-        if start.elapsed() > timeout {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
-
-/// Runs `ip -n NS <args>` and returns how long the repair of `repaired`
-/// took, measured from just before the command.
-fn break_and_time(node: &Node, args: &str, repaired: impl Fn() -> bool) -> Duration {
-    let start = Instant::now();
-    node.ns.ip(args);
-    assert!(
-        wait_until(SETTLE, &repaired).is_some(),
-        "not repaired after `ip {args}`"
-    );
-    start.elapsed()
-}
-
-fn status_line(msg: &str) -> Option<&str> {
-    msg.lines().find_map(|l| l.strip_prefix("STATUS="))
-}
-
-/// The `since_event_us` the daemon logged for its last repair.
-fn logged_repair_us(log: &str) -> Option<u64> {
-    log.lines()
-        .rfind(|l| l.contains("trigger=repair") && l.contains("since_event_us="))
-        .and_then(|l| l.split("since_event_us=").nth(1))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-}
+const REPAIR_BOUND: Duration = Duration::from_secs(2);
 
 #[test]
 fn ready_only_once_online_and_status_follows_health() {
@@ -403,9 +119,72 @@ fn repairs_a_deleted_shim_and_a_deleted_address_fast() {
         "drift repair, deletion to repaired state seen by `ip`: shim {shim:?}, address {addr:?}; \
          daemon-measured event to repaired (shim): {shim_logged:?} us"
     );
-    assert!(shim < REPAIR_BOUND, "shim repaired after {shim:?}");
-    assert!(addr < REPAIR_BOUND, "address repaired after {addr:?}");
+    assert!(
+        shim < REPAIR_BOUND,
+        "shim repaired after {shim:?}; log:\n{}",
+        d.log()
+    );
+    assert!(
+        addr < REPAIR_BOUND,
+        "address repaired after {addr:?}; log:\n{}",
+        d.log()
+    );
     assert!(d.running());
+}
+
+/// Someone deletes the shim every time it is back, for two seconds.
+/// Without backoff that is a repair every few milliseconds; with it, three
+/// repairs at once, one after 1 s, the next after 2 s more (STATUS= says
+/// so), and the shim is back once the fight stops.
+#[test]
+fn a_fight_over_the_shim_backs_off_and_says_so() {
+    if !netns_tier() {
+        return;
+    }
+    let node = Node::new("");
+    let mut d = Daemon::start(&node);
+    d.wait_ready();
+    let start = Instant::now();
+    let mut deletions = 0;
+    while start.elapsed() < Duration::from_secs(2) {
+        if node.ns.try_ip("link del mv-pods").status.success() {
+            deletions += 1;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let s = d.status();
+    let repairs = s["repairs"].as_u64().unwrap();
+    eprintln!("fight: {deletions} deletions, {repairs} repairs in 2 s");
+    assert!(
+        deletions >= 4,
+        "the fighter only deleted {deletions} times; log:\n{}",
+        d.log()
+    );
+    assert!(
+        repairs <= 5,
+        "{repairs} repairs in 2 s: no backoff; log:\n{}",
+        d.log()
+    );
+    assert!(
+        d.log()
+            .contains("the same drift came back after 3 repairs in a row"),
+        "{}",
+        d.log()
+    );
+    assert!(
+        d.wait_notify(SETTLE, |m| status_line(m)
+            .is_some_and(|s| s.contains("repair backed off")))
+            .is_some(),
+        "no STATUS= about the backoff: {:?}",
+        d.messages
+    );
+    // The fight is over: the next backed-off repair brings the shim back.
+    assert!(
+        wait_until(SETTLE, || node.in_sync()).is_some(),
+        "{}",
+        d.log()
+    );
+    d.wait_status(|s| s["drift"]["pending"].as_array().is_some_and(Vec::is_empty));
 }
 
 #[test]

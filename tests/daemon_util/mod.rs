@@ -1,0 +1,310 @@
+//! The real `n3xnetd` in a throwaway namespace: a node (veth `eth1` cabled
+//! to a switch namespace, the demo profile, a configuration), the daemon
+//! process with a notification socket the test binds (systemd's real
+//! protocol), its status file and log, and polling helpers (tests may
+//! poll; the daemon may not).
+#![allow(dead_code)] // each test crate uses a different part of it
+
+use std::fs;
+use std::os::unix::net::UnixDatagram;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::netns_util::Netns;
+
+/// The demo profile: node server-1 with `eth1` (192.168.1.1/24, default
+/// route via 192.168.1.254) and the macvlan shim `mv-pods` (192.168.30.1/24).
+pub const PROFILE: &str = include_str!("../../profiles/demo.toml");
+/// How long anything may take to settle before a test gives up.
+pub const SETTLE: Duration = Duration::from_secs(10);
+
+/// A node namespace with `eth1` cabled to a switch namespace, and a
+/// directory with the daemon's configuration, profile, status and log.
+pub struct Node {
+    pub ns: Netns,
+    pub sw: Netns,
+    pub dir: tempfile::TempDir,
+}
+
+impl Node {
+    pub fn new(config_extra: &str) -> Node {
+        let ns = Netns::new();
+        let sw = Netns::new();
+        ns.nic("eth1", &sw, "sw-eth1");
+        ns.ip("link set eth1 up");
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("profile.toml"), PROFILE).unwrap();
+        fs::write(
+            dir.path().join("n3xnet.toml"),
+            format!("profile = \"profile.toml\"\nnode = \"server-1\"\n{config_extra}"),
+        )
+        .unwrap();
+        Node { ns, sw, dir }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn set_profile(&self, text: &str) {
+        fs::write(self.path("profile.toml.new"), text).unwrap();
+        fs::rename(self.path("profile.toml.new"), self.path("profile.toml")).unwrap();
+    }
+
+    /// `ip -d -j link`, `ip -j addr`, `ip -j route` of the node.
+    pub fn snapshot(&self) -> [String; 3] {
+        [
+            self.ns.ip("-d -j link show"),
+            self.ns.ip("-j addr show"),
+            self.ns.ip("-j route show"),
+        ]
+    }
+
+    pub fn has_address(&self, link: &str, address: &str) -> bool {
+        self.ns
+            .try_ip(&format!("-j link show dev {link}"))
+            .status
+            .success()
+            && self.ns.ipv4(link).iter().any(|a| a == address)
+    }
+
+    pub fn shim_mode(&self) -> Option<String> {
+        if !self.ns.try_ip("link show dev mv-pods").status.success() {
+            return None;
+        }
+        self.ns.link("mv-pods")["linkinfo"]["info_data"]["mode"]
+            .as_str()
+            .map(str::to_owned)
+    }
+
+    /// Waits until the kernel has finished bringing `eth1` and the shim up
+    /// (operstate lags the carrier by up to a second), so snapshots compare
+    /// configuration, not a transition.
+    pub fn settle(&self) {
+        let up = |name: &str| {
+            self.ns
+                .try_ip(&format!("-j link show dev {name}"))
+                .status
+                .success()
+                && self.ns.link(name)["operstate"] == "UP"
+        };
+        assert!(
+            wait_until(SETTLE, || up("eth1") && up("mv-pods")).is_some(),
+            "links never settled"
+        );
+    }
+
+    pub fn in_sync(&self) -> bool {
+        self.has_address("eth1", "192.168.1.1/24") && self.has_address("mv-pods", "192.168.30.1/24")
+    }
+}
+
+/// A running `n3xnetd`; killed on drop if still running.
+pub struct Daemon {
+    pub child: Child,
+    notify: UnixDatagram,
+    /// Every notification received so far, in order.
+    pub messages: Vec<String>,
+    pub log: PathBuf,
+    pub status: PathBuf,
+}
+
+impl Daemon {
+    pub fn start(node: &Node) -> Daemon {
+        Self::start_with(node, &[])
+    }
+
+    pub fn start_with(node: &Node, env: &[(&str, &str)]) -> Daemon {
+        let socket = node.path("notify.sock");
+        let _ = fs::remove_file(&socket);
+        let notify = UnixDatagram::bind(&socket).unwrap();
+        let log = node.path("n3xnetd.log");
+        // Appends, so a restarted daemon's log follows the first one's.
+        let log_file = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap();
+        let mut cmd = Command::new("sh");
+        // WATCHDOG_PID must be the daemon's own pid, as systemd sets it.
+        cmd.args(["-c", "WATCHDOG_PID=$$ exec \"$@\"", "sh"])
+            .arg(env!("CARGO_BIN_EXE_n3xnetd"))
+            .arg("--config")
+            .arg(node.path("n3xnet.toml"))
+            .args(["--netns", &node.ns.name])
+            .arg("--runtime-dir")
+            .arg(node.dir.path())
+            .env("NOTIFY_SOCKET", &socket)
+            .env("RUST_LOG", "info")
+            .env_remove("JOURNAL_STREAM")
+            .env_remove("WATCHDOG_USEC")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log_file);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Daemon {
+            child: cmd.spawn().unwrap(),
+            notify,
+            messages: Vec::new(),
+            log,
+            status: node.path("status.json"),
+        }
+    }
+
+    /// Receives notifications until one satisfies `pred` (returned), or
+    /// `timeout` passes.
+    pub fn wait_notify(
+        &mut self,
+        timeout: Duration,
+        pred: impl Fn(&str) -> bool,
+    ) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        let mut buf = [0u8; 4096];
+        loop {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            self.notify
+                .set_read_timeout(Some(left.max(Duration::from_millis(1))))
+                .unwrap();
+            match self.notify.recv(&mut buf) {
+                Ok(n) => {
+                    let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+                    self.messages.push(msg.clone());
+                    if pred(&msg) {
+                        return Some(msg);
+                    }
+                }
+                Err(_) => return None,
+            }
+        }
+    }
+
+    pub fn wait_ready(&mut self) -> String {
+        let log = self.log.clone();
+        self.wait_notify(SETTLE, |m| m.lines().any(|l| l == "READY=1"))
+            .unwrap_or_else(|| panic!("no READY=1; log:\n{}", fs::read_to_string(log).unwrap()))
+    }
+
+    pub fn status(&self) -> Value {
+        serde_json::from_str(&fs::read_to_string(&self.status).unwrap()).unwrap()
+    }
+
+    /// The status file once `pred` holds for it.
+    pub fn wait_status(&self, pred: impl Fn(&Value) -> bool) -> Value {
+        let mut last = Value::Null;
+        let ok = wait_until(SETTLE, || {
+            last = fs::read_to_string(&self.status)
+                .ok()
+                .and_then(|s| serde_json::from_str(&s).ok())
+                .unwrap_or(Value::Null);
+            pred(&last)
+        });
+        assert!(
+            ok.is_some(),
+            "status never matched; last: {last:#}\nlog:\n{}",
+            self.log()
+        );
+        last
+    }
+
+    pub fn log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([&format!("-{sig}"), &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{sig}");
+    }
+
+    pub fn running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// SIGTERM, then the exit status.
+    pub fn stop(mut self) -> ExitStatus {
+        self.signal("TERM");
+        let deadline = Instant::now() + SETTLE;
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "n3xnetd did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Voluntary context switches of every thread: a sleeping process
+    /// makes none.
+    pub fn wakeups(&self) -> u64 {
+        let tasks = format!("/proc/{}/task", self.child.id());
+        fs::read_dir(tasks)
+            .unwrap()
+            .map(|t| {
+                let s = fs::read_to_string(t.unwrap().path().join("status")).unwrap();
+                s.lines()
+                    .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+                    .unwrap()
+                    .trim()
+                    .parse::<u64>()
+                    .unwrap()
+            })
+            .sum()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if self.running() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Polls `cond` (the test may poll; the daemon may not) until it holds;
+/// the time it took.
+pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> Option<Duration> {
+    let start = Instant::now();
+    loop {
+        if cond() {
+            return Some(start.elapsed());
+        }
+        if start.elapsed() > timeout {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Runs `ip -n NS <args>` and returns how long the repair of `repaired`
+/// took, measured from just before the command.
+pub fn break_and_time(node: &Node, args: &str, repaired: impl Fn() -> bool) -> Duration {
+    let start = Instant::now();
+    node.ns.ip(args);
+    assert!(
+        wait_until(SETTLE, &repaired).is_some(),
+        "not repaired after `ip {args}`"
+    );
+    start.elapsed()
+}
+
+pub fn status_line(msg: &str) -> Option<&str> {
+    msg.lines().find_map(|l| l.strip_prefix("STATUS="))
+}
+
+/// The `since_event_us` the daemon logged for its last repair.
+pub fn logged_repair_us(log: &str) -> Option<u64> {
+    log.lines()
+        .rfind(|l| l.contains("trigger=repair") && l.contains("since_event_us="))
+        .and_then(|l| l.split("since_event_us=").nth(1))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+}
