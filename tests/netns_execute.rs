@@ -91,6 +91,7 @@ fn ipv6_autoconf_off_and_back_on() {
         &ns,
         &[Op::EnableIpv6Auto {
             name: "eth1".into(),
+            regenerate: true,
         }],
     );
     assert!(on.succeeded(), "{:?}", on.failures);

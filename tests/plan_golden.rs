@@ -327,6 +327,7 @@ fn disturbance(s: &KernelState, (kind, a, b): (u8, usize, usize)) -> Option<Vec<
         },
         8 => Op::EnableIpv6Auto {
             name: pick(links())?,
+            regenerate: false,
         },
         9 => {
             let r = s

@@ -161,7 +161,7 @@ fn footprint(op: &Op, rel: &Relations) -> Footprint {
         | Op::SetDown { name }
         | Op::SetMtu { name, .. }
         | Op::DisableIpv6Auto { name }
-        | Op::EnableIpv6Auto { name }
+        | Op::EnableIpv6Auto { name, .. }
         | Op::ReleasePort { port: name } => f.write_link(name, rel),
         Op::SetMaster { port, bond } => {
             f.write_link(port, rel);

@@ -248,17 +248,32 @@ pub(crate) fn build(op: &Op, cx: &Context<'_>) -> Result<Stages, NetlinkError> {
                 second,
             ]
         }
-        Op::EnableIpv6Auto { name } => {
+        Op::EnableIpv6Auto { name, regenerate } => {
             if !cx.ipv6 {
                 return Ok(Vec::new());
             }
-            // Through sysctl, not RTM_SETLINK: writing addr_gen_mode there
-            // also regenerates the link-local address of an up link, which
-            // is what undoing `DisableIpv6Auto` needs.
-            vec![vec![
-                sysctl(name, "accept_ra", "1"),
-                sysctl(name, "addr_gen_mode", "0"),
-            ]]
+            if *regenerate {
+                // Through sysctl, not RTM_SETLINK: writing addr_gen_mode there
+                // also regenerates the link-local address of an up link, which
+                // is what undoing `DisableIpv6Auto` needs.
+                vec![vec![
+                    sysctl(name, "accept_ra", "1"),
+                    sysctl(name, "addr_gen_mode", "0"),
+                ]]
+            } else {
+                // A down link: the sysctl would add a link-local it never had;
+                // by netlink the kernel makes one only when the link goes up.
+                let mut set = cx.link_message(name);
+                set.attributes.push(addr_gen_mode(In6AddrGenMode::Eui64));
+                vec![vec![
+                    Action::Netlink {
+                        msg: RouteNetlinkMessage::SetLink(set),
+                        flags: 0,
+                        done_on: Some(Errno::EAFNOSUPPORT),
+                    },
+                    sysctl(name, "accept_ra", "1"),
+                ]]
+            }
         }
         Op::AddAddress { link, address } => single(netlink(
             RouteNetlinkMessage::NewAddress(address_message(
@@ -987,9 +1002,21 @@ mod tests {
     }
 
     #[test]
-    fn enabling_ipv6_autoconf_goes_through_sysctl() {
+    fn enabling_ipv6_autoconf_on_a_down_link_goes_through_netlink() {
         let stages = build_one(&Op::EnableIpv6Auto {
             name: "eth1".into(),
+            regenerate: false,
+        });
+        assert_eq!(stages.len(), 1);
+        assert!(matches!(&stages[0][0], Action::Netlink { .. }));
+        assert!(matches!(&stages[0][1], Action::Sysctl { value: "1", .. }));
+    }
+
+    #[test]
+    fn enabling_ipv6_autoconf_on_an_up_link_goes_through_sysctl() {
+        let stages = build_one(&Op::EnableIpv6Auto {
+            name: "eth1".into(),
+            regenerate: true,
         });
         let paths: Vec<_> = stages[0]
             .iter()

@@ -153,11 +153,14 @@ fn revert(op: &Op, before: &KernelState) -> Result<(Vec<Op>, Vec<String>), Strin
             )
         }
         Op::SetMtu { name, .. } => (vec![], vec![name.clone()]),
-        Op::DisableIpv6Auto { name } | Op::EnableIpv6Auto { name } => {
-            let undo = match (op, link(name)?.ipv6_link_local_off) {
-                (Op::DisableIpv6Auto { .. }, false) => {
-                    vec![Op::EnableIpv6Auto { name: name.clone() }]
-                }
+        Op::DisableIpv6Auto { name } | Op::EnableIpv6Auto { name, .. } => {
+            let l = link(name)?;
+            let undo = match (op, l.ipv6_link_local_off) {
+                // Undone after the link is back in this admin state.
+                (Op::DisableIpv6Auto { .. }, false) => vec![Op::EnableIpv6Auto {
+                    name: name.clone(),
+                    regenerate: l.admin_up,
+                }],
                 (Op::EnableIpv6Auto { .. }, true) => {
                     vec![Op::DisableIpv6Auto { name: name.clone() }]
                 }
@@ -218,7 +221,11 @@ fn rebuild(before: &KernelState, name: &str) -> Result<(Vec<Op>, Vec<String>), S
             mac: l.mac,
         });
         if !l.ipv6_link_local_off {
-            ops.push(Op::EnableIpv6Auto { name: n.clone() });
+            // Recreated down: the link-local comes with its later `SetUp`.
+            ops.push(Op::EnableIpv6Auto {
+                name: n.clone(),
+                regenerate: false,
+            });
         }
         ops.extend(before.addresses_on(n).map(readd_address));
     }
@@ -501,6 +508,7 @@ mod tests {
                 &s,
                 Op::EnableIpv6Auto {
                     name: "eth1".into(),
+                    regenerate: true,
                 },
             ),
             (
@@ -612,7 +620,10 @@ mod tests {
                 },
                 Op::DeleteLink { name: name.clone() },
                 Op::ReleasePort { port: name.clone() },
-                Op::EnableIpv6Auto { name: name.clone() },
+                Op::EnableIpv6Auto {
+                    name: name.clone(),
+                    regenerate: false,
+                },
                 Op::AddAddress {
                     link: name.clone(),
                     address: "192.168.200.7/24".parse().unwrap(),

@@ -193,6 +193,11 @@ pub enum Op {
     /// `DisableIpv6Auto` on a link that had IPv6 autoconfiguration.
     EnableIpv6Auto {
         name: String,
+        /// The link is up when this runs: write the sysctl, which makes the
+        /// kernel add the link-local address at once (as it was before).
+        /// On a down link the mode is set by netlink instead: the sysctl
+        /// would add a link-local the down link never had.
+        regenerate: bool,
     },
     /// Re-adds an address exactly as the kernel held it (protocol, lifetimes).
     /// Only undo emits it: deleting a link takes foreign addresses with it,
@@ -220,7 +225,7 @@ impl Op {
             | Op::SetDown { name }
             | Op::SetMtu { name, .. }
             | Op::DisableIpv6Auto { name }
-            | Op::EnableIpv6Auto { name } => name,
+            | Op::EnableIpv6Auto { name, .. } => name,
             Op::SetBondOptions { bond, .. } => bond,
             Op::SetMaster { port, .. } | Op::ReleasePort { port } => port,
             Op::AddAddress { link, .. } | Op::DeleteAddress { link, .. } => link,
@@ -288,7 +293,7 @@ impl fmt::Display for Op {
                 f.write_str("delete route ")?;
                 write_route(f, r.destination, r.gateway, Some(&r.link), r.metric)
             }
-            Op::EnableIpv6Auto { name } => {
+            Op::EnableIpv6Auto { name, .. } => {
                 write!(f, "set {name} ipv6 addrgenmode eui64 accept_ra 1")
             }
             Op::RestoreAddress { address: a } => {

@@ -164,7 +164,7 @@ pub fn apply(s: &mut KernelState, op: &Op) -> Result<(), SimError> {
             link_mut(s, name)?.ipv6_link_local_off = true;
             Ok(())
         }
-        Op::EnableIpv6Auto { name } => {
+        Op::EnableIpv6Auto { name, .. } => {
             link_mut(s, name)?.ipv6_link_local_off = false;
             Ok(())
         }
