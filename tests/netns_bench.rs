@@ -1,7 +1,14 @@
-//! Throughput against `ip -batch` for the same writes: N macvlan shims,
-//! each created, marked, IPv6-autoconf-free, up, with an address. Opt-in
-//! (`cargo test --release --test netns_bench -- --ignored --nocapture`);
-//! it fails if n3xnet is slower than `ip -batch`.
+//! Benchmark, not a test: `n3xnetctl apply` against `ip -batch` doing the
+//! same writes, for N macvlan shims on one NIC (a veth), each created,
+//! marked, IPv6-autoconf-free, up, with an address; then a second apply,
+//! which must find the node in sync and send no write. Both run as whole
+//! processes in a fresh network namespace per run, release build:
+//!
+//! `cargo test --release --test netns_bench -- --ignored --nocapture`
+//!
+//! `N3XNET_BENCH_N=10,100,1000` (the default) picks the sizes and
+//! `N3XNET_BENCH_ROUNDS=5` the runs per variant; medians are reported.
+//! Results go to BENCHMARKS.md by hand.
 
 mod netns_util;
 
@@ -9,36 +16,65 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use n3xnet::desired::{DesiredAddress, DesiredLink, DesiredNetwork, LinkKind};
-use n3xnet::netlink::{ApplyOptions, Handle};
-use n3xnet::plan::Op;
-use n3xnet::profile::model::{MacvlanMode, Mode};
-use netns_util::{netns_tier, runtime, Netns};
+use netns_util::{netns_tier, Netns};
+use serde_json::Value;
 
-const SHIMS: usize = 200;
-const ROUNDS: usize = 5;
+const NODE: &str = "bench";
 
+/// A node with its NIC eth1 configured as the profile wants it (cluster
+/// address, up, no IPv6 autoconf), so both variants only add the shims.
 fn node() -> (Netns, Netns) {
     let ns = Netns::new();
     let sw = Netns::new();
     ns.nic("eth1", &sw, "sw-eth1");
+    ns.ip("link set eth1 addrgenmode none");
+    ns.ip("addr add 10.99.0.1/24 dev eth1");
     ns.ip("link set eth1 up");
     (ns, sw)
 }
 
-fn address(i: usize) -> String {
-    format!("10.{}.{}.1/24", 100 + i / 256, i % 256)
+/// Shim `i`'s subnet: a /24 of its own, so no two overlap.
+fn subnet(i: usize) -> String {
+    format!("10.{}.{}", 100 + i / 256, i % 256)
 }
 
-fn ip_batch(ns: &Netns) -> Duration {
+/// The profile: eth1 as the cluster NIC and one macvlan NAD per shim, each
+/// with a host address outside its IPAM range.
+fn profile(n: usize) -> String {
+    let mut p = format!(
+        "serverApi = \"https://10.99.0.1:6443\"\n\
+         clusterCidr = \"10.42.0.0/16\"\n\
+         serviceCidr = \"10.43.0.0/16\"\n\n\
+         [interfaces]\ncluster = \"eth1\"\n\n\
+         [ipAddresses]\n{NODE} = {{ cluster = \"10.99.0.1/24\" }}\n"
+    );
+    for i in 0..n {
+        let s = subnet(i);
+        p += &format!(
+            "\n[multus.shim-{i}]\ntype = \"macvlan\"\nmaster = \"eth1\"\nmode = \"bridge\"\n\
+             subnet = \"{s}.0/24\"\nrangeStart = \"{s}.10\"\nrangeEnd = \"{s}.250\"\n\
+             hostInterface = \"mv{i}\"\nhostAddresses = {{ {NODE} = \"{s}.1\" }}\n"
+        );
+    }
+    p
+}
+
+/// What n3xnet sends, as `ip` commands: create, then mark and turn IPv6
+/// autoconf off, up, address (iproute2 6.1 cannot set an address's
+/// protocol, which n3xnet sets in the same request).
+fn ip_script(n: usize) -> String {
     let mut script = String::new();
-    for i in 0..SHIMS {
+    for i in 0..n {
         script += &format!("link add mv{i} link eth1 type macvlan mode bridge\n");
         script += &format!("link set mv{i} alias n3xnet addrgenmode none\n");
     }
-    for i in 0..SHIMS {
-        script += &format!("link set mv{i} up\naddr add {} dev mv{i}\n", address(i));
+    for i in 0..n {
+        script += &format!("link set mv{i} up\naddr add {}.1/24 dev mv{i}\n", subnet(i));
     }
+    script
+}
+
+fn ip_batch(ns: &Netns, script: &str) -> Duration {
     let start = Instant::now();
     let mut child = Command::new("ip")
         .args(["-n", &ns.name, "-batch", "-"])
@@ -55,59 +91,31 @@ fn ip_batch(ns: &Netns) -> Duration {
     start.elapsed()
 }
 
-fn ops() -> Vec<Op> {
-    let mut ops: Vec<Op> = (0..SHIMS)
-        .map(|i| Op::CreateLink {
-            name: format!("mv{i}"),
-            kind: LinkKind::Macvlan {
-                parent: "eth1".into(),
-                mode: MacvlanMode::Bridge,
-            },
-            mtu: None,
-            mac: None,
-        })
-        .collect();
-    for i in 0..SHIMS {
-        ops.push(Op::SetUp {
-            name: format!("mv{i}"),
-        });
-        ops.push(Op::AddAddress {
-            link: format!("mv{i}"),
-            address: address(i).parse().unwrap(),
-        });
-    }
-    ops
-}
-
-fn desired() -> DesiredNetwork {
-    DesiredNetwork {
-        node: "bench".into(),
-        role: None,
-        mode: Mode::Static,
-        cluster_interface: "eth1".into(),
-        cluster_ip: "10.100.0.1".parse().unwrap(),
-        links: (0..SHIMS)
-            .map(|i| DesiredLink {
-                name: format!("mv{i}"),
-                kind: LinkKind::Macvlan {
-                    parent: "eth1".into(),
-                    mode: MacvlanMode::Bridge,
-                },
-                mtu: None,
-                master: None,
-                dhcp: false,
-                network: None,
-                multus: None,
-            })
-            .collect(),
-        addresses: (0..SHIMS)
-            .map(|i| DesiredAddress {
-                link: format!("mv{i}"),
-                address: address(i).parse().unwrap(),
-            })
-            .collect(),
-        routes: vec![],
-    }
+/// Runs `n3xnetctl CMD --json` on the profile inside `ns`: wall time, exit
+/// code and the JSON report.
+fn ctl(cmd: &str, ns: &Netns, profile: &std::path::Path) -> (Duration, i32, Value) {
+    let start = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_n3xnetctl"))
+        .args([
+            cmd,
+            "--json",
+            "--node",
+            NODE,
+            "--netns",
+            &ns.name,
+            "--profile",
+        ])
+        .arg(profile)
+        .output()
+        .unwrap();
+    let took = start.elapsed();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "n3xnetctl {cmd}: {e}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (took, out.status.code().unwrap_or(-1), json)
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -115,51 +123,116 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
+fn median_f(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn env_list(name: &str, default: &str) -> Vec<usize> {
+    std::env::var(name)
+        .unwrap_or_else(|_| default.into())
+        .split(',')
+        .map(|s| s.trim().parse().unwrap())
+        .collect()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Medians of one size.
+struct Row {
+    n: usize,
+    ip: Duration,
+    apply: Duration,
+    reapply: Duration,
+    writes: u64,
+    /// Median of each phase of `apply --json`'s timings.
+    phases: Vec<(&'static str, f64)>,
+}
+
+fn bench(n: usize, rounds: usize, dir: &std::path::Path) -> Row {
+    let path = dir.join(format!("bench-{n}.toml"));
+    std::fs::write(&path, profile(n)).unwrap();
+    let script = ip_script(n);
+
+    // The two variants end in the same state: n3xnet finds ip's in sync.
+    let (ns, _sw) = node();
+    ip_batch(&ns, &script);
+    let (_, code, plan) = ctl("plan", &ns, &path);
+    assert_eq!(code, 0, "ip -batch left something for n3xnet to do: {plan}");
+
+    const PHASES: [&str; 4] = ["dumpMs", "planMs", "executeMs", "verifyMs"];
+    let (mut ip, mut apply, mut reapply, mut writes) = (vec![], vec![], vec![], 0);
+    let mut phases: Vec<Vec<f64>> = vec![vec![]; PHASES.len() + 1];
+    for _ in 0..rounds {
+        let (ns, _sw) = node();
+        ip.push(ip_batch(&ns, &script));
+
+        let (ns, _sw) = node();
+        let (took, code, r) = ctl("apply", &ns, &path);
+        assert_eq!(code, 0, "{r}");
+        assert_eq!(r["outcome"], "applied", "{r}");
+        assert_eq!(r["verified"], true);
+        assert_eq!(r["applied"].as_array().unwrap().len(), 3 * n);
+        writes = r["writes"].as_u64().unwrap();
+        apply.push(took);
+        for (i, p) in PHASES.iter().enumerate() {
+            phases[i].push(r["timings"][p].as_f64().unwrap());
+        }
+        // What the process spends outside apply: start, profile, output.
+        let total = r["timings"]["totalMs"].as_f64().unwrap();
+        phases[PHASES.len()].push(ms(took) - total);
+
+        let (took, code, r) = ctl("apply", &ns, &path);
+        assert_eq!(code, 0, "{r}");
+        assert_eq!(r["outcome"], "in-sync", "{r}");
+        assert_eq!(r["writes"], 0, "an in-sync re-apply wrote: {r}");
+        reapply.push(took);
+    }
+    let names = PHASES.into_iter().chain(["process"]);
+    Row {
+        n,
+        ip: median(ip),
+        apply: median(apply),
+        reapply: median(reapply),
+        writes,
+        phases: names.zip(phases.into_iter().map(median_f)).collect(),
+    }
+}
+
 #[test]
 #[ignore = "benchmark: run with --release --ignored --nocapture"]
-fn no_slower_than_ip_batch() {
+fn apply_against_ip_batch() {
     if !netns_tier() {
         return;
     }
-    let rt = runtime();
-    let (mut ip, mut exec, mut apply, mut noop) = (vec![], vec![], vec![], vec![]);
-    let mut timings = Vec::new();
-    for _ in 0..ROUNDS {
-        let (ns, _sw) = node();
-        ip.push(ip_batch(&ns));
+    let sizes = env_list("N3XNET_BENCH_N", "10,100,1000");
+    let rounds = env_list("N3XNET_BENCH_ROUNDS", "5")[0];
+    let dir = std::env::temp_dir().join(format!("n3xnet-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rows: Vec<Row> = sizes.iter().map(|&n| bench(n, rounds, &dir)).collect();
+    let _ = std::fs::remove_dir_all(&dir);
 
-        let (ns, _sw) = node();
-        rt.block_on(async {
-            let h = Handle::open(Some(&ns.name)).unwrap();
-            let start = Instant::now();
-            let ex = h.execute(&ops()).await;
-            exec.push(start.elapsed());
-            assert!(ex.succeeded(), "{:?}", ex.failures);
-        });
-
-        let (ns, _sw) = node();
-        rt.block_on(async {
-            let h = Handle::open(Some(&ns.name)).unwrap();
-            let d = desired();
-            let start = Instant::now();
-            let r = h.apply(&d, &ApplyOptions::default()).await.unwrap();
-            apply.push(start.elapsed());
-            assert!(r.verified);
-            timings.push(r.timings);
-            let start = Instant::now();
-            let r = h.apply(&d, &ApplyOptions::default()).await.unwrap();
-            noop.push(start.elapsed());
-            assert_eq!(r.writes, 0);
-        });
-    }
-    let (ip, exec, apply, noop) = (median(ip), median(exec), median(apply), median(noop));
     println!(
-        "{SHIMS} macvlan shims (create, alias, addrgenmode none, up, address), median of {ROUNDS}:\n  \
-         ip -batch        {ip:?}\n  n3xnet execute   {exec:?}\n  \
-         n3xnet apply     {apply:?} (dump, plan, execute, verify)\n  \
-         n3xnet re-apply  {noop:?} (in sync: dump + plan, 0 writes)\n  \
-         apply phases of the last round: {:?}",
-        timings.last().unwrap()
+        "\nmacvlan shims + addresses, whole processes, median of {rounds} (ms; per shim in µs)\n\
+         | N | ip -batch | n3xnetctl apply | apply / ip | ip per shim | apply per shim | \
+         writes | re-apply (0 writes) | apply phases: dump / plan / execute / verify / process |\n\
+         |---:|---:|---:|---:|---:|---:|---:|---:|---|"
     );
-    assert!(exec <= ip, "execute {exec:?} slower than ip -batch {ip:?}");
+    for r in &rows {
+        let phases: Vec<String> = r.phases.iter().map(|(_, v)| format!("{v:.1}")).collect();
+        println!(
+            "| {} | {:.1} | {:.1} | {:.2} | {:.0} | {:.0} | {} | {:.1} | {} |",
+            r.n,
+            ms(r.ip),
+            ms(r.apply),
+            r.apply.as_secs_f64() / r.ip.as_secs_f64(),
+            ms(r.ip) * 1000.0 / r.n as f64,
+            ms(r.apply) * 1000.0 / r.n as f64,
+            r.writes,
+            ms(r.reapply),
+            phases.join(" / "),
+        );
+    }
 }
