@@ -42,10 +42,10 @@ pub fn region(state: &KernelState, ops: &[&Op], settled: &[String]) -> KernelSta
         Op::SetMaster { bond, .. } => Some(bond.as_str()),
         _ => None,
     });
-    let mut up: Vec<&str> = names.iter().copied().chain(read).collect();
+    let mut up: Vec<&str> = names.list.iter().copied().chain(read).collect();
     while let Some(name) = up.pop() {
         let Some(l) = state.link(name) else { continue };
-        names.insert(name);
+        names.insert(&l.name);
         up.extend(
             [&l.parent, &l.master]
                 .into_iter()
@@ -55,7 +55,7 @@ pub fn region(state: &KernelState, ops: &[&Op], settled: &[String]) -> KernelSta
         );
     }
 
-    let on = |link: Option<&String>| link.is_some_and(|l| names.contains(l.as_str()));
+    let on = |link: Option<&String>| link.is_some_and(|l| names.contains(l));
     let mut slots: Vec<(Ipv4Net, Option<u32>)> = state
         .routes
         .iter()
@@ -72,13 +72,13 @@ pub fn region(state: &KernelState, ops: &[&Op], settled: &[String]) -> KernelSta
         links: state
             .links
             .iter()
-            .filter(|l| names.contains(l.name.as_str()))
+            .filter(|l| names.contains(&l.name))
             .cloned()
             .collect(),
         addresses: state
             .addresses
             .iter()
-            .filter(|a| names.contains(a.link.as_str()))
+            .filter(|a| names.contains(&a.link))
             .cloned()
             .collect(),
         routes: state
@@ -92,31 +92,92 @@ pub fn region(state: &KernelState, ops: &[&Op], settled: &[String]) -> KernelSta
 
 /// `acted` (those that exist) with every link stacked on or enslaved to
 /// them, transitively.
-fn below<'a>(state: &'a KernelState, acted: &[&str]) -> HashSet<&'a str> {
-    let mut names: HashSet<&str> = state
+fn below<'a>(state: &'a KernelState, acted: &[&str]) -> Names<'a> {
+    let mut names = Names::default();
+    let mut frontier: Vec<&str> = Vec::new();
+    for l in state
         .links
         .iter()
         .filter(|l| acted.contains(&l.name.as_str()))
-        .map(|l| l.name.as_str())
-        .collect();
-    // One pass per level of stacking; the last one finds nothing new.
-    while !names.is_empty() {
+    {
+        if names.insert(&l.name) {
+            frontier.push(&l.name);
+        }
+    }
+    // One pass per level of stacking, looking for what hangs from the
+    // links the last pass found.
+    while !frontier.is_empty() {
         let found: Vec<&str> = state
             .links
             .iter()
-            .filter(|l| !names.contains(l.name.as_str()))
             .filter(|l| {
                 [&l.parent, &l.master]
                     .into_iter()
                     .flatten()
-                    .any(|n| names.contains(n.as_str()))
+                    .any(|n| frontier.contains(&n.as_str()))
             })
             .map(|l| l.name.as_str())
             .collect();
-        if found.is_empty() {
-            break;
-        }
-        names.extend(found);
+        frontier = found.into_iter().filter(|n| names.insert(n)).collect();
     }
     names
+}
+
+/// A set of link names, searched in order while it is small: a region
+/// mostly holds a link or two, and hashing every name of a large state for
+/// each op cost more than the copying it replaced.
+#[derive(Default)]
+struct Names<'a> {
+    list: Vec<&'a str>,
+    /// The same names, once there are more than [`Names::LINEAR`].
+    set: Option<HashSet<&'a str>>,
+}
+
+impl<'a> Names<'a> {
+    const LINEAR: usize = 16;
+
+    fn contains(&self, name: &str) -> bool {
+        match &self.set {
+            Some(set) => set.contains(name),
+            None => self.list.contains(&name),
+        }
+    }
+
+    /// Adds `name`; `false` when it was there already.
+    fn insert(&mut self, name: &'a str) -> bool {
+        if self.contains(name) {
+            return false;
+        }
+        self.list.push(name);
+        match &mut self.set {
+            Some(set) => {
+                set.insert(name);
+            }
+            None if self.list.len() > Self::LINEAR => {
+                self.set = Some(self.list.iter().copied().collect());
+            }
+            None => {}
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_answer_alike_before_and_after_they_grow_a_hash_set() {
+        let all: Vec<String> = (0..40).map(|i| format!("mv{i}")).collect();
+        let mut names = Names::default();
+        for (i, n) in all.iter().enumerate() {
+            assert!(!names.contains(n));
+            assert!(names.insert(n), "{n}");
+            assert!(!names.insert(n), "{n} twice");
+            assert_eq!(names.set.is_some(), i >= Names::LINEAR, "{i}");
+            assert!(all[..=i].iter().all(|m| names.contains(m)));
+            assert!(!names.contains("mv40"));
+        }
+        assert_eq!(names.list.len(), all.len());
+    }
 }
