@@ -187,6 +187,47 @@ fn a_fight_over_the_shim_backs_off_and_says_so() {
     d.wait_status(|s| s["drift"]["pending"].as_array().is_some_and(Vec::is_empty));
 }
 
+/// The NIC is not there yet at start (a driver still loading): the daemon
+/// keeps running, says why in STATUS=, and applies as soon as it appears,
+/// in report mode too (the profile has never been applied).
+#[test]
+fn a_missing_nic_is_reported_then_applied_when_it_appears() {
+    if !netns_tier() {
+        return;
+    }
+    let node = Node::without_nic("drift = \"report\"\n");
+    let mut d = Daemon::start(&node);
+    let msg = d
+        .wait_notify(SETTLE, |m| {
+            status_line(m).is_some_and(|s| s.contains("profile conflicts with the kernel"))
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "no STATUS= about the missing NIC: {:?}\n{}",
+                d.messages,
+                d.log()
+            )
+        });
+    assert!(status_line(&msg).unwrap().contains("eth1"), "{msg}");
+    assert!(
+        status_line(&msg)
+            .unwrap()
+            .starts_with("offline: cluster down (eth1: missing)"),
+        "{msg}"
+    );
+    assert!(d.running());
+    node.plug_nic();
+    d.wait_ready();
+    assert!(
+        wait_until(SETTLE, || node.in_sync()).is_some(),
+        "{}",
+        d.log()
+    );
+    let s = d.wait_status(|s| s["lastApply"]["outcome"] == "applied");
+    assert_eq!(s["lastApply"]["trigger"], "start");
+    assert!(s["drift"]["conflict"].is_null(), "{s:#}");
+}
+
 #[test]
 fn report_mode_reports_and_repairs_nothing() {
     if !netns_tier() {

@@ -349,11 +349,14 @@ impl Core {
             }
             since = None;
         }
+        // After the drift is known too, so READY's STATUS= is current.
+        if !self.ready && self.health.as_ref().is_some_and(|h| h.online) {
+            self.become_ready();
+        }
         self.publish();
     }
 
-    /// Recomputes the health; logs what changed; sends READY=1 when the
-    /// online set holds for the first time.
+    /// Recomputes the health; logs what changed.
     fn observe(&mut self, state: &KernelState, since: Option<Instant>) {
         let config = &self.setup.config;
         let health = Health::compute(
@@ -365,9 +368,6 @@ impl Core {
         if self.health.as_ref() != Some(&health) {
             log_changes(self.health.as_ref(), &health, micros(since));
             self.health = Some(health);
-        }
-        if !self.ready && self.health.as_ref().is_some_and(|h| h.online) {
-            self.become_ready();
         }
     }
 
@@ -434,8 +434,13 @@ impl Core {
             Verdict::Now => {
                 self.backoff_until = None;
                 self.drift.backoff = None;
+                let what = if self.applied {
+                    "drift: repairing"
+                } else {
+                    "applying the profile"
+                };
                 for op in &plan.ops {
-                    tracing::info!(op = %op, link = op.link(), bond = op_bond(op), "drift: repairing");
+                    tracing::info!(op = %op, link = op.link(), bond = op_bond(op), "{what}");
                 }
                 self.governor.record(digest, now.into_std());
                 let trigger = if self.applied {
@@ -509,7 +514,8 @@ impl Core {
     }
 
     async fn reload(&mut self, events: &mut Events) -> Result<(), String> {
-        if self.ready {
+        let was_ready = self.ready;
+        if was_ready {
             self.notifier.reloading();
         }
         self.phase = Phase::Reloading;
@@ -546,7 +552,7 @@ impl Core {
             Phase::Starting
         };
         self.refresh(events, None).await;
-        if self.ready {
+        if was_ready {
             // Ends the reload for systemd.
             let line = self.status_line();
             self.notifier.ready(&line);

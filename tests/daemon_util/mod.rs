@@ -31,10 +31,15 @@ pub struct Node {
 
 impl Node {
     pub fn new(config_extra: &str) -> Node {
+        let node = Node::without_nic(config_extra);
+        node.plug_nic();
+        node
+    }
+
+    /// The node before its NIC `eth1` exists (a driver still loading).
+    pub fn without_nic(config_extra: &str) -> Node {
         let ns = Netns::new();
         let sw = Netns::new();
-        ns.nic("eth1", &sw, "sw-eth1");
-        ns.ip("link set eth1 up");
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("profile.toml"), PROFILE).unwrap();
         fs::write(
@@ -43,6 +48,12 @@ impl Node {
         )
         .unwrap();
         Node { ns, sw, dir }
+    }
+
+    /// `eth1` appears, cabled to the switch, and is set up.
+    pub fn plug_nic(&self) {
+        self.ns.nic("eth1", &self.sw, "sw-eth1");
+        self.ns.ip("link set eth1 up");
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -178,7 +189,18 @@ impl Daemon {
                         return Some(msg);
                     }
                 }
-                Err(_) => return None,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    if Instant::now() >= deadline {
+                        return None;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => panic!("notify socket: {e}"),
             }
         }
     }
