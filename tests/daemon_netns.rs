@@ -228,6 +228,44 @@ fn a_missing_nic_is_reported_then_applied_when_it_appears() {
     assert!(s["drift"]["conflict"].is_null(), "{s:#}");
 }
 
+/// Notifications lost to a full receive buffer (`ENOBUFS`): the daemon,
+/// stopped while the kernel floods it, says so and re-reads the kernel,
+/// repairing a deletion whose notification it may never have seen.
+#[test]
+fn an_event_overrun_is_followed_by_a_full_re_read() {
+    if !netns_tier() {
+        return;
+    }
+    let node = Node::new("");
+    let mut d = Daemon::start(&node);
+    d.wait_ready();
+    d.signal("STOP");
+    node.ns.ip("link del mv-pods");
+    // 12000 link notifications of ~2 KiB: more than the 16 MiB buffer.
+    let flood: String = (0..12000)
+        .map(|i| format!("link set lo mtu {}\n", 60000 + i % 2))
+        .collect();
+    let mut ip = Command::new("ip")
+        .args(["-n", &node.ns.name, "-batch", "-"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut ip.stdin.take().unwrap(), flood.as_bytes()).unwrap();
+    assert!(ip.wait().unwrap().success());
+    d.signal("CONT");
+    assert!(
+        wait_until(SETTLE, || node.in_sync()).is_some(),
+        "{}",
+        d.log()
+    );
+    assert!(
+        d.log().contains("kernel event overrun (ENOBUFS)"),
+        "no overrun; log:\n{}",
+        d.log()
+    );
+    assert!(d.running());
+}
+
 #[test]
 fn report_mode_reports_and_repairs_nothing() {
     if !netns_tier() {

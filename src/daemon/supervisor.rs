@@ -248,6 +248,22 @@ pub fn forward_hangups(
     })
 }
 
+/// Notifications in one burst past which the memory they took is handed
+/// back to the kernel.
+const LARGE_BURST: u32 = 1000;
+
+/// Returns heap memory freed after a flood of notifications to the kernel:
+/// glibc keeps it otherwise, and the idle RSS would stay at the flood's
+/// peak (a 16 MiB socket buffer's worth of parsed messages).
+fn release_memory() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only releases free heap pages; it has no
+    // preconditions.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 async fn tick(interval: Option<&mut tokio::time::Interval>) {
     match interval {
         Some(i) => {
@@ -348,6 +364,9 @@ impl Core {
                 break;
             }
             since = None;
+        }
+        if burst.is_some_and(|b| b.overrun || b.total() > LARGE_BURST) {
+            release_memory();
         }
         // After the drift is known too, so READY's STATUS= is current.
         if !self.ready && self.health.as_ref().is_some_and(|h| h.online) {

@@ -55,7 +55,8 @@ impl Burst {
         }
     }
 
-    fn total(&self) -> u32 {
+    /// Notifications in the burst (an overrun counts as one).
+    pub fn total(&self) -> u32 {
         self.links + self.addresses + self.routes + u32::from(self.overrun)
     }
 
