@@ -3,10 +3,13 @@
 //! Start: load and check the configuration and the profile (a problem is
 //! exit 65, an unreadable file 66, each problem logged), open netlink,
 //! apply the profile transactionally, then supervise on kernel events
-//! ([`supervisor`]) until SIGTERM/SIGINT, which leave the network as it is.
+//! ([`Supervisor`]) until SIGTERM/SIGINT, which leave the network as it is.
 //!
-//! Front ends hook in through [`Control`]: the SIGHUP forwarder does today,
-//! the status file does, D-Bus will.
+//! Front ends hook in through [`Control`] (from [`Supervisor::start`]):
+//! [`Control::status`] is a watch of the [`DaemonStatus`] (health included),
+//! updated on every change; [`Control::reload`] and [`Control::reconcile`]
+//! answer with the outcome. The SIGHUP forwarder and the status file are
+//! front ends today; a D-Bus service is spawned the same way in [`run`].
 
 mod backoff;
 mod logging;

@@ -175,6 +175,11 @@ impl Supervisor {
 
     /// Applies the profile, then supervises until SIGTERM or SIGINT, which
     /// end it with `Ok` and the network left exactly as it is.
+    ///
+    /// The future is not `Send` (the engine's apply keeps a non-`Sync`
+    /// undo closure across awaits): make it the runtime's main future, as
+    /// [`super::run`] does, and spawn front ends (which only need their
+    /// [`Control`]) as tasks beside it.
     pub async fn run(self) -> Result<(), RunError> {
         let Supervisor {
             mut core,
