@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod desired;
+pub mod dhcp;
 pub mod health;
 pub mod k3s;
 pub mod netlink;

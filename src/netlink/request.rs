@@ -364,7 +364,7 @@ fn bond_options(
 }
 
 /// An IPv4 address request as `ip address add ADDR brd + dev LINK` sends it.
-fn address_message(
+pub(super) fn address_message(
     index: u32,
     address: Ipv4Net,
     protocol: u8,
@@ -421,7 +421,7 @@ fn ipv6_link_local(index: u32, ip: Ipv6Addr) -> AddressMessage {
 }
 
 /// A main-table IPv4 unicast route message.
-fn route_message(
+pub(super) fn route_message(
     destination: Ipv4Net,
     gateway: Option<Ipv4Addr>,
     oif: Option<u32>,
