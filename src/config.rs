@@ -15,6 +15,15 @@
 //! [online]
 //! require = ["cluster"]                  # default
 //! timeout = "60s"                        # default; "infinity" waits forever
+//!
+//! [kubernetes]                           # feedback on the node's Node object
+//! enable = true                          # default
+//! dataDir = "/var/lib/rancher/k3s"       # default: k3s's data dir
+//! kubeconfig = "/etc/n3xnet/kube.yaml"   # default: <dataDir>/agent/kubelet.kubeconfig
+//! node = "server-1"                      # default: the daemon's node
+//! prefix = "network.n3x.io/"             # default
+//! debounce = "2s"                        # default
+//! heartbeat = "5min"                     # default; "infinity": none
 //! ```
 //!
 //! There is deliberately no watchdog setting: systemd's `WatchdogSec=`
@@ -59,6 +68,8 @@ pub struct DaemonConfig {
     pub drift: DriftPolicy,
     /// `[online]`: when the node counts as online.
     pub online: OnlineConfig,
+    /// `[kubernetes]`: labels and a condition on the node's Node object.
+    pub kubernetes: KubernetesConfig,
 }
 
 /// What to do about drift found while running. The profile is applied at
@@ -117,6 +128,64 @@ impl Default for OnlineConfig {
     }
 }
 
+/// k3s's default data directory (n3x also uses `/var/lib/k3s`).
+pub const DEFAULT_K3S_DATA_DIR: &str = "/var/lib/rancher/k3s";
+
+/// `[kubernetes]`: how n3xnetd publishes the node's network on its Node
+/// (see [`crate::kubernetes`]). Used by builds with the `kube` feature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KubernetesConfig {
+    /// `kubernetes.enable`: publish at all. Default: true; a node without
+    /// the kubeconfig (yet) only looks for it every 30 s.
+    pub enable: bool,
+    /// `kubernetes.dataDir`: k3s's data directory. Default:
+    /// `/var/lib/rancher/k3s`.
+    pub data_dir: PathBuf,
+    /// `kubernetes.kubeconfig`: the credentials. Default: the kubelet's
+    /// own, `<dataDir>/agent/kubelet.kubeconfig` (`system:node:<name>`, so
+    /// agents need no extra secret). A relative path is taken from the
+    /// configuration file's directory.
+    pub kubeconfig: Option<PathBuf>,
+    /// `kubernetes.node`: the Node's name. Default: the daemon's node.
+    pub node: Option<String>,
+    /// `kubernetes.prefix`: in front of every label and the annotation.
+    /// A DNS subdomain and `/`, outside `kubernetes.io` and `k8s.io`
+    /// (which NodeRestriction keeps from nodes).
+    pub prefix: String,
+    /// `kubernetes.debounce`: a change is written once it held this long.
+    #[serde(with = "duration_ms")]
+    pub debounce: Option<Duration>,
+    /// `kubernetes.heartbeat`: the condition is rewritten this often even
+    /// without change, so a stale one can be told from a dead daemon.
+    /// `None` ("infinity"): never.
+    #[serde(with = "duration_ms")]
+    pub heartbeat: Option<Duration>,
+}
+
+impl Default for KubernetesConfig {
+    fn default() -> Self {
+        KubernetesConfig {
+            enable: true,
+            data_dir: PathBuf::from(DEFAULT_K3S_DATA_DIR),
+            kubeconfig: None,
+            node: None,
+            prefix: "network.n3x.io/".to_owned(),
+            debounce: Some(Duration::from_secs(2)),
+            heartbeat: Some(Duration::from_secs(300)),
+        }
+    }
+}
+
+impl KubernetesConfig {
+    /// The kubeconfig to use.
+    pub fn kubeconfig_path(&self) -> PathBuf {
+        self.kubeconfig
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("agent/kubelet.kubeconfig"))
+    }
+}
+
 /// `timeoutMs` in JSON: milliseconds, `null` for infinity.
 mod duration_ms {
     use std::time::Duration;
@@ -142,8 +211,9 @@ pub enum ConfigError {
     Invalid(Report),
 }
 
-const KNOWN_KEYS: &str = "profile, node, role, drift, online";
+const KNOWN_KEYS: &str = "profile, node, role, drift, online, kubernetes";
 const ONLINE_KEYS: &str = "require, timeout";
+const KUBERNETES_KEYS: &str = "enable, dataDir, kubeconfig, node, prefix, debounce, heartbeat";
 
 impl DaemonConfig {
     /// Reads and checks the configuration file.
@@ -216,6 +286,7 @@ fn decode(root: &Node, base: &Path, d: &mut Diags) -> Option<DaemonConfig> {
         role: None,
         drift: DriftPolicy::default(),
         online: OnlineConfig::default(),
+        kubernetes: KubernetesConfig::default(),
     };
     for e in entries {
         let path = join("", &e.key);
@@ -246,6 +317,7 @@ fn decode(root: &Node, base: &Path, d: &mut Diags) -> Option<DaemonConfig> {
                 }
             }
             "online" => online(n, &path, &mut config.online, d),
+            "kubernetes" => kubernetes(n, &path, base, &mut config.kubernetes, d),
             _ => d.push(
                 &path,
                 Some(format!("unknown key {:?}", e.key)),
@@ -287,19 +359,8 @@ fn online(node: &Node, path: &str, online: &mut OnlineConfig, d: &mut Diags) {
                     .collect();
             }
             "timeout" => {
-                const EXPECTED: &str =
-                    "a duration like \"90s\", \"2min\", \"500ms\", whole seconds, or \"infinity\"";
-                let parsed = match &e.node.value {
-                    Value::Int(s) => u64::try_from(*s).ok().map(|s| Some(Duration::from_secs(s))),
-                    Value::Str(s) => parse_duration(s),
-                    _ => None,
-                };
-                match parsed {
-                    Some(Some(t)) if t.is_zero() => {
-                        d.push(&path, Some(e.node.value.brief()), EXPECTED)
-                    }
-                    Some(t) => online.timeout = t,
-                    None => d.push(&path, Some(e.node.value.brief()), EXPECTED),
+                if let Some(t) = duration(&e.node, &path, false, d) {
+                    online.timeout = t;
                 }
             }
             _ => d.push(
@@ -309,6 +370,98 @@ fn online(node: &Node, path: &str, online: &mut OnlineConfig, d: &mut Diags) {
             ),
         }
     }
+}
+
+/// A duration field: `None` after reporting a problem; zero only when
+/// `zero_ok`.
+fn duration(node: &Node, path: &str, zero_ok: bool, d: &mut Diags) -> Option<Option<Duration>> {
+    const EXPECTED: &str =
+        "a duration like \"90s\", \"2min\", \"500ms\", whole seconds, or \"infinity\"";
+    let parsed = match &node.value {
+        Value::Int(s) => u64::try_from(*s).ok().map(|s| Some(Duration::from_secs(s))),
+        Value::Str(s) => parse_duration(s),
+        _ => None,
+    };
+    match parsed {
+        Some(Some(t)) if t.is_zero() && !zero_ok => None,
+        p => p,
+    }
+    .or_else(|| {
+        d.push(path, Some(node.value.brief()), EXPECTED);
+        None
+    })
+}
+
+fn kubernetes(node: &Node, path: &str, base: &Path, k: &mut KubernetesConfig, d: &mut Diags) {
+    let Some(entries) = entries(node, path, d) else {
+        return;
+    };
+    for e in entries {
+        let path = join(path, &e.key);
+        let n = &e.node;
+        match e.key.as_str() {
+            "enable" => match n.value {
+                Value::Bool(b) => k.enable = b,
+                ref v => d.push(&path, Some(v.brief()), "true or false"),
+            },
+            "dataDir" => {
+                if let Some(p) = string(n, &path, d, "a directory") {
+                    k.data_dir = base.join(p);
+                }
+            }
+            "kubeconfig" => {
+                k.kubeconfig = string(n, &path, d, "the path of a kubeconfig").map(|p| base.join(p))
+            }
+            "node" => k.node = string(n, &path, d, "a Node name").map(str::to_owned),
+            "prefix" => {
+                const EXPECTED: &str = "a DNS subdomain followed by '/', outside kubernetes.io and k8s.io (NodeRestriction refuses those to nodes)";
+                match string(n, &path, d, EXPECTED) {
+                    Some(p) if label_prefix_ok(p) => k.prefix = p.to_owned(),
+                    Some(p) => d.push(&path, Some(format!("{p:?}")), EXPECTED),
+                    None => {}
+                }
+            }
+            "debounce" => {
+                if let Some(t) = duration(n, &path, true, d) {
+                    match t {
+                        Some(t) => k.debounce = Some(t),
+                        None => d.push(&path, Some(n.value.brief()), "a finite duration"),
+                    }
+                }
+            }
+            "heartbeat" => {
+                if let Some(t) = duration(n, &path, false, d) {
+                    k.heartbeat = t;
+                }
+            }
+            _ => d.push(
+                &path,
+                Some(format!("unknown key {:?}", e.key)),
+                format!("one of the known keys: {KUBERNETES_KEYS}"),
+            ),
+        }
+    }
+}
+
+/// A label prefix a node may write: a lower-case DNS subdomain (at most
+/// 253 characters) and `/`, not in `kubernetes.io` or `k8s.io` (whose
+/// labels NodeRestriction allows a node only in a few fixed names).
+pub fn label_prefix_ok(prefix: &str) -> bool {
+    let Some(domain) = prefix.strip_suffix('/') else {
+        return false;
+    };
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    let reserved = ["kubernetes.io", "k8s.io"]
+        .iter()
+        .any(|r| domain == *r || domain.ends_with(&format!(".{r}")));
+    !domain.is_empty() && domain.len() <= 253 && domain.split('.').all(label_ok) && !reserved
 }
 
 /// `"90s"`, `"2min"`, `"1h"`, `"500ms"` (systemd's spelling) or
@@ -404,6 +557,84 @@ mod tests {
         assert!(parse("profile = \"p\"\nonline.timeout = \"0s\"").is_err());
         assert!(parse("profile = \"p\"\nonline.timeout = -1").is_err());
         assert!(parse("profile = \"\"").is_err());
+    }
+
+    #[test]
+    fn kubernetes_defaults_and_every_field() {
+        let c = parse("profile = \"p\"").unwrap();
+        assert_eq!(c.kubernetes, KubernetesConfig::default());
+        assert!(c.kubernetes.enable);
+        assert_eq!(
+            c.kubernetes.kubeconfig_path(),
+            Path::new("/var/lib/rancher/k3s/agent/kubelet.kubeconfig")
+        );
+        assert_eq!(c.kubernetes.debounce, Some(Duration::from_secs(2)));
+        assert_eq!(c.kubernetes.heartbeat, Some(Duration::from_secs(300)));
+        let c = parse(
+            "profile = \"p\"\n[kubernetes]\nenable = false\ndataDir = \"/var/lib/k3s\"\n\
+             node = \"n-1\"\nprefix = \"net.example.com/\"\ndebounce = \"0s\"\nheartbeat = \"infinity\"\n",
+        )
+        .unwrap();
+        let k = &c.kubernetes;
+        assert!(!k.enable);
+        assert_eq!(
+            k.kubeconfig_path(),
+            Path::new("/var/lib/k3s/agent/kubelet.kubeconfig")
+        );
+        assert_eq!(k.node.as_deref(), Some("n-1"));
+        assert_eq!(k.prefix, "net.example.com/");
+        assert_eq!((k.debounce, k.heartbeat), (Some(Duration::ZERO), None));
+        let c = parse("profile = \"p\"\nkubernetes.kubeconfig = \"kube.yaml\"").unwrap();
+        assert_eq!(
+            c.kubernetes.kubeconfig_path(),
+            Path::new("/etc/n3xnet/kube.yaml")
+        );
+    }
+
+    #[test]
+    fn kubernetes_problems_are_named() {
+        let errors = parse(
+            "profile = \"p\"\n[kubernetes]\nenable = \"yes\"\nprefix = \"node-restriction.kubernetes.io/\"\n\
+             heartbeat = \"0s\"\ndebounce = \"infinity\"\ntoken = \"x\"\n",
+        )
+        .unwrap_err();
+        let expect = [
+            "kubernetes.enable: found \"yes\", expected true or false",
+            "kubernetes.prefix: found \"node-restriction.kubernetes.io/\"",
+            "kubernetes.heartbeat: found \"0s\", expected a duration",
+            "kubernetes.debounce: found \"infinity\", expected a finite duration",
+            "kubernetes.token: found unknown key",
+        ];
+        assert_eq!(errors.len(), expect.len(), "{errors:#?}");
+        for (e, x) in errors.iter().zip(expect) {
+            assert!(e.starts_with(x), "{e:?} does not start with {x:?}");
+        }
+    }
+
+    #[test]
+    fn label_prefixes() {
+        for ok in [
+            "network.n3x.io/",
+            "n3x/",
+            "a-b.example.com/",
+            "kubernetes.iox/",
+        ] {
+            assert!(label_prefix_ok(ok), "{ok}");
+        }
+        for bad in [
+            "network.n3x.io",
+            "/",
+            "Net.example/",
+            "kubernetes.io/",
+            "node.kubernetes.io/",
+            "node-restriction.kubernetes.io/",
+            "x.k8s.io/",
+            "a..b/",
+            "-a/",
+            "a/b/",
+        ] {
+            assert!(!label_prefix_ok(bad), "{bad}");
+        }
     }
 
     #[test]

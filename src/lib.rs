@@ -12,6 +12,7 @@ pub mod desired;
 pub mod dhcp;
 pub mod health;
 pub mod k3s;
+pub mod kubernetes;
 pub mod netlink;
 pub mod plan;
 pub mod profile;

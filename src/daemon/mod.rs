@@ -29,7 +29,7 @@ use crate::config::DEFAULT_PATH;
 pub use notify::Notifier;
 pub use setup::{Setup, SetupError};
 pub use status::{
-    ApplySummary, BackoffStatus, DaemonStatus, DriftStatus, Phase, Trigger, STATUS_FILE,
+    now_ms, ApplySummary, BackoffStatus, DaemonStatus, DriftStatus, Phase, Trigger, STATUS_FILE,
     STATUS_SCHEMA_VERSION,
 };
 pub use supervisor::{Command, Control, Reply, RunError, Supervisor};
@@ -103,12 +103,14 @@ pub fn run(args: &Args) -> u8 {
         .or_else(runtime_directory)
         .map(|d| d.join(STATUS_FILE));
     let netns = args.netns.as_deref();
+    let kubernetes = setup.config.kubernetes.clone();
     let result = runtime.block_on(async {
         let (supervisor, control) =
             Supervisor::start(setup, netns, Notifier::from_env(), status_file.clone())?;
         tokio::spawn(supervisor::forward_hangups(control.clone())?);
+        let feedback = crate::kubernetes::spawn(&kubernetes, control.status());
         if let Some(path) = status_file {
-            tokio::spawn(status::serve_file(control.status(), path));
+            tokio::spawn(status::serve_file(control.status(), feedback, path));
         }
         supervisor.run().await
     });
