@@ -7,6 +7,7 @@ mod profile_args;
 mod render;
 mod status;
 mod validate;
+mod wait_online;
 
 use std::process::ExitCode;
 
@@ -44,6 +45,8 @@ pub enum Command {
     Check(engine::Args),
     /// Show the kernel's links, bond ports and LACP state, addresses and routes.
     Status(status::Args),
+    /// Wait until n3xnetd says the node is online (exit 0), or fail naming what blocks it (exit 1 on timeout).
+    WaitOnline(wait_online::Args),
 }
 
 /// Parses the command line and runs the command; returns the exit code.
@@ -68,6 +71,7 @@ pub fn main() -> ExitCode {
         Command::Apply(a) => engine::apply(&a),
         Command::Check(a) => engine::check(&a),
         Command::Status(a) => status::run(&a),
+        Command::WaitOnline(a) => wait_online::run(&a),
     };
     ExitCode::from(code)
 }

@@ -1,0 +1,325 @@
+//! `n3xnetctl wait-online`: block until n3xnetd says the node is online, so
+//! units ordered `After=network-online.target` (k3s) start only then — the
+//! role systemd-networkd-wait-online plays for systemd-networkd.
+//!
+//! The daemon's word is its status file (`<runtime dir>/status.json`,
+//! replaced atomically on every change): online means `ready` (READY=1 was
+//! sent) and the health's online set holding — `ready` alone is not
+//! enough, because the daemon also becomes ready when its own
+//! `online.timeout` passes. The file is watched with inotify, so nothing
+//! polls: the command sleeps until the file (or the directory, when the
+//! daemon has not started yet or has stopped) changes, or the timeout
+//! passes. On timeout it names what blocks: the required networks that are
+//! down with the health model's reason, or why there is no usable status.
+
+use std::io::ErrorKind;
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, WatchDescriptor};
+use serde::Deserialize;
+
+use super::exit;
+use crate::daemon::STATUS_FILE;
+use crate::health::Health;
+
+/// The daemon's runtime directory under its unit (`RuntimeDirectory=n3xnet`).
+pub const DEFAULT_RUNTIME_DIR: &str = "/run/n3xnet";
+
+/// Exit status when the node is not online before the timeout (as
+/// systemd-networkd-wait-online: the unit fails, dependents do not start).
+pub const NOT_ONLINE: u8 = exit::DRIFT_OR_FAILED;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Give up after SECS seconds (0: wait forever).
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    pub timeout: u64,
+    /// n3xnetd's runtime directory (where its status.json is).
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_RUNTIME_DIR)]
+    pub runtime_dir: PathBuf,
+}
+
+/// The fields of `status.json` this command decides on.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StatusView {
+    pid: u32,
+    phase: String,
+    ready: bool,
+    status: String,
+    health: Option<Health>,
+}
+
+/// Whether the node is online, and if not, why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// The health summary.
+    Online(String),
+    Waiting(String),
+}
+
+/// Judges the status file's content (`Err`: why it could not be read).
+/// `alive` says whether a pid still runs: a daemon killed without cleanup
+/// leaves a file that may still say online.
+pub fn judge(content: Result<&str, String>, alive: impl Fn(u32) -> bool) -> Verdict {
+    let text = match content {
+        Ok(t) => t,
+        Err(why) => return Verdict::Waiting(why),
+    };
+    let st: StatusView = match serde_json::from_str(text) {
+        Ok(s) => s,
+        Err(e) => return Verdict::Waiting(format!("unreadable status: {e}")),
+    };
+    if st.phase == "stopped" {
+        return Verdict::Waiting(format!("n3xnetd has stopped: {}", st.status));
+    }
+    if !alive(st.pid) {
+        return Verdict::Waiting(format!("n3xnetd (pid {}) is gone", st.pid));
+    }
+    if !st.ready {
+        return Verdict::Waiting(format!("n3xnetd is starting: {}", st.status));
+    }
+    let Some(health) = st.health else {
+        return Verdict::Waiting(format!("n3xnetd has no health yet: {}", st.status));
+    };
+    if health.online {
+        return Verdict::Online(health.summary);
+    }
+    let blocking: Vec<String> = health
+        .blocking()
+        .map(|n| {
+            let reason = n.reason.as_deref().map(|r| format!(": {r}"));
+            format!(
+                "{} ({}) {}{}",
+                n.name,
+                n.link,
+                n.level.as_str(),
+                reason.unwrap_or_default()
+            )
+        })
+        .collect();
+    Verdict::Waiting(if blocking.is_empty() {
+        // online.require names a network this node does not have.
+        format!(
+            "the online set is not met ({}); check online.require",
+            health.summary
+        )
+    } else {
+        format!("blocked by {}", blocking.join("; "))
+    })
+}
+
+/// Reads and judges `<dir>/status.json` now.
+pub fn check(dir: &Path) -> Verdict {
+    let path = dir.join(STATUS_FILE);
+    let content = std::fs::read_to_string(&path).map_err(|e| match e.kind() {
+        ErrorKind::NotFound if !dir.exists() => {
+            format!("n3xnetd is not running ({} does not exist)", dir.display())
+        }
+        ErrorKind::NotFound => format!("n3xnetd has not written {} yet", path.display()),
+        _ => format!("cannot read {}: {e}", path.display()),
+    });
+    judge(content.as_deref().map_err(Clone::clone), |pid| {
+        Path::new("/proc").join(pid.to_string()).exists()
+    })
+}
+
+/// Wakes the caller when the status file or its directory may have changed.
+struct Watcher {
+    inotify: Inotify,
+    dir: PathBuf,
+    /// The watched path: the runtime dir, or its nearest existing ancestor
+    /// while it does not exist.
+    watched: Option<(PathBuf, WatchDescriptor)>,
+}
+
+impl Watcher {
+    fn new(dir: &Path) -> nix::Result<Self> {
+        Ok(Watcher {
+            inotify: Inotify::init(InitFlags::IN_CLOEXEC | InitFlags::IN_NONBLOCK)?,
+            dir: dir.to_owned(),
+            watched: None,
+        })
+    }
+
+    /// Watches the runtime dir if it exists, else its nearest existing
+    /// ancestor for the dir (or a parent of it) to appear. Called before
+    /// every read of the file, so no change between the two is missed.
+    fn arm(&mut self) -> nix::Result<()> {
+        let dir_mask = AddWatchFlags::IN_CREATE
+            | AddWatchFlags::IN_MOVED_TO
+            | AddWatchFlags::IN_CLOSE_WRITE
+            | AddWatchFlags::IN_DELETE
+            | AddWatchFlags::IN_MOVED_FROM
+            | AddWatchFlags::IN_DELETE_SELF
+            | AddWatchFlags::IN_MOVE_SELF
+            | AddWatchFlags::IN_ONLYDIR;
+        let mut target = self.dir.as_path();
+        while !target.is_dir() {
+            match target.parent() {
+                Some(p) if !p.as_os_str().is_empty() => target = p,
+                _ => {
+                    target = Path::new(".");
+                    break;
+                }
+            }
+        }
+        if let Some((path, wd)) = self.watched.take() {
+            if path == target {
+                self.watched = Some((path, wd));
+            } else {
+                // Gone with its directory already (IN_IGNORED) or not: either
+                // way it must not wake us any more.
+                let _ = self.inotify.rm_watch(wd);
+            }
+        }
+        // Re-adding an existing watch is harmless: the kernel keeps its wd.
+        let wd = self.inotify.add_watch(target, dir_mask)?;
+        self.watched = Some((target.to_owned(), wd));
+        Ok(())
+    }
+
+    /// Sleeps until an event or `deadline` (`None`: forever); drains the
+    /// events. `false` when the deadline passed.
+    fn wait(&self, deadline: Option<Instant>) -> nix::Result<bool> {
+        loop {
+            let timeout = match deadline {
+                None => PollTimeout::NONE,
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Ok(false);
+                    }
+                    // Round up: waking a millisecond early would only loop.
+                    let ms = left.as_micros().div_ceil(1000);
+                    PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX)
+                }
+            };
+            let mut fds = [PollFd::new(self.inotify.as_fd(), PollFlags::POLLIN)];
+            match poll(&mut fds, timeout) {
+                Ok(0) => continue, // re-check the deadline
+                Ok(_) => break,
+                Err(Errno::EINTR) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        loop {
+            match self.inotify.read_events() {
+                Ok(_) => continue,
+                Err(Errno::EAGAIN) => return Ok(true),
+                Err(Errno::EINTR) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// Waits for the online verdict or the deadline; the last verdict.
+pub fn wait(dir: &Path, timeout: Option<Duration>) -> nix::Result<Verdict> {
+    let deadline = timeout.map(|t| Instant::now() + t);
+    let mut watcher = Watcher::new(dir)?;
+    let mut last: Option<Verdict> = None;
+    loop {
+        watcher.arm()?;
+        let verdict = check(dir);
+        if let Verdict::Online(_) = verdict {
+            return Ok(verdict);
+        }
+        if last.as_ref() != Some(&verdict) {
+            if let Verdict::Waiting(why) = &verdict {
+                // The journal of the wait-online unit shows the progress.
+                eprintln!("n3xnetctl wait-online: waiting: {why}");
+            }
+            last = Some(verdict.clone());
+        }
+        if !watcher.wait(deadline)? {
+            // One last look: the change may have landed with the deadline.
+            watcher.arm()?;
+            return Ok(check(dir));
+        }
+    }
+}
+
+pub fn run(a: &Args) -> u8 {
+    let timeout = (a.timeout > 0).then(|| Duration::from_secs(a.timeout));
+    match wait(&a.runtime_dir, timeout) {
+        Ok(Verdict::Online(summary)) => {
+            println!("{summary}");
+            exit::OK
+        }
+        Ok(Verdict::Waiting(why)) => {
+            eprintln!(
+                "n3xnetctl wait-online: not online after {}s: {why}",
+                a.timeout
+            );
+            NOT_ONLINE
+        }
+        Err(e) => {
+            eprintln!(
+                "n3xnetctl wait-online: cannot watch {}: {e}",
+                a.runtime_dir.display()
+            );
+            exit::IO
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(ready: bool, phase: &str, online: bool, reason: Option<&str>) -> String {
+        serde_json::json!({
+            "pid": 42, "phase": phase, "ready": ready, "status": "the STATUS line",
+            "health": {
+                "node": "server-1", "level": if online { "ok" } else { "down" },
+                "online": online, "summary": "the summary", "links": [], "bonds": [],
+                "networks": [{"name": "cluster", "kind": "cluster", "link": "bond0.200",
+                              "required": true, "level": if online { "ok" } else { "down" },
+                              "reason": reason}],
+            }
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn online_only_when_ready_and_the_online_set_holds() {
+        let alive = |_| true;
+        assert_eq!(
+            judge(Ok(&status(true, "running", true, None)), alive),
+            Verdict::Online("the summary".into())
+        );
+        assert_eq!(
+            judge(
+                Ok(&status(true, "running", false, Some("bond0: eth1 down"))),
+                alive
+            ),
+            Verdict::Waiting("blocked by cluster (bond0.200) down: bond0: eth1 down".into())
+        );
+        assert_eq!(
+            judge(Ok(&status(false, "starting", true, None)), alive),
+            Verdict::Waiting("n3xnetd is starting: the STATUS line".into())
+        );
+    }
+
+    #[test]
+    fn a_stopped_or_dead_daemon_is_not_online() {
+        let st = status(true, "running", true, None);
+        assert_eq!(
+            judge(Ok(&st), |_| false),
+            Verdict::Waiting("n3xnetd (pid 42) is gone".into())
+        );
+        assert!(matches!(
+            judge(Ok(&status(true, "stopped", true, None)), |_| true),
+            Verdict::Waiting(w) if w.starts_with("n3xnetd has stopped")
+        ));
+        assert!(matches!(
+            judge(Ok("{\"pid\": 1"), |_| true),
+            Verdict::Waiting(w) if w.starts_with("unreadable status")
+        ));
+    }
+}
