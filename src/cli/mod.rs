@@ -1,5 +1,6 @@
 //! `n3xnetctl`: the operator's window and the offline tools.
 
+mod daemon;
 mod engine;
 pub mod exit;
 mod k3s_flags;
@@ -26,8 +27,9 @@ pub struct Cli {
 }
 
 const EXIT_CODES: &str = "Exit codes: 0 ok / in sync / nothing to do; 1 drift (check) or apply failed and rolled back; \
-2 changes pending (plan); 64 usage; 65 invalid profile; 66 profile or netns not found; 69 kernel lacks a feature; \
-70 internal error; 74 netlink/I-O error; 77 permission denied; 78 profile conflicts with this node (nothing changed).";
+2 changes pending (plan); 64 usage; 65 invalid profile; 66 profile or netns not found; 69 kernel lacks a feature, \
+or n3xnetd not running (pause, resume, reload, reconcile, status --watch); 70 internal error; 74 netlink/I-O/D-Bus error; \
+77 permission denied; 78 profile conflicts with this node (nothing changed).";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -43,8 +45,17 @@ pub enum Command {
     Apply(engine::Args),
     /// Compare the kernel with the profile, attribute by attribute (exit 0 in sync, 1 drift).
     Check(engine::Args),
-    /// Show the kernel's links, bond ports and LACP state, addresses and routes.
+    /// Show the node's network: n3xnetd's health and drift over D-Bus when it runs, and the
+    /// kernel's links, bond ports and LACP state, addresses and routes.
     Status(status::Args),
+    /// Ask n3xnetd to stop repairing drift (it still reports it) until `resume` (root).
+    Pause,
+    /// Ask n3xnetd to repair again, reconciling now (root).
+    Resume,
+    /// Ask n3xnetd to re-read its configuration and profile (exit 65: invalid, old one kept) (root).
+    Reload,
+    /// Ask n3xnetd to apply the profile now, whatever the drift policy and backoff (root).
+    Reconcile,
     /// Wait until n3xnetd says the node is online (exit 0), or fail naming what blocks it (exit 1 on timeout).
     WaitOnline(wait_online::Args),
 }
@@ -71,6 +82,10 @@ pub fn main() -> ExitCode {
         Command::Apply(a) => engine::apply(&a),
         Command::Check(a) => engine::check(&a),
         Command::Status(a) => status::run(&a),
+        Command::Pause => daemon::run(daemon::Request::Pause),
+        Command::Resume => daemon::run(daemon::Request::Resume),
+        Command::Reload => daemon::run(daemon::Request::Reload),
+        Command::Reconcile => daemon::run(daemon::Request::Reconcile),
         Command::WaitOnline(a) => wait_online::run(&a),
     };
     ExitCode::from(code)

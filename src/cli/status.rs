@@ -1,66 +1,262 @@
-//! `n3xnetctl status`: what the kernel holds now, read in one dump (no
-//! daemon yet): links with bond ports and LACP state, VLANs, addresses,
-//! routes and whether there is a default route.
+//! `n3xnetctl status`: the node's network. When n3xnetd runs (for the same
+//! network namespace), its view over D-Bus first: state, health, drift,
+//! last apply; then, and otherwise alone, the kernel read in one dump:
+//! links with bond ports and LACP state, VLANs, addresses, routes and
+//! whether there is a default route. `--watch` follows the daemon's
+//! `HealthChanged` signal instead.
 
+use futures::StreamExt as _;
 use serde::Serialize;
+use serde_json::Value;
+use tokio::signal::unix::{signal, SignalKind};
 
 use crate::state::{KernelState, Link, LinkInfo, STATE_SCHEMA_VERSION};
 
+use super::daemon::{self, block_on};
 use super::engine::{with_handle, Target};
 use super::exit;
+use super::profile_args::Failure;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
     pub target: Target,
+    /// Follow n3xnetd's health: the current one, then a line per change (with --json one
+    /// JSON object per line) until interrupted. Needs a running n3xnetd (exit 69 otherwise).
+    #[arg(long)]
+    pub watch: bool,
+    /// Read the kernel only, even when n3xnetd runs.
+    #[arg(long, conflicts_with = "watch")]
+    pub kernel: bool,
 }
 
 /// `status --json`, schema version [`STATE_SCHEMA_VERSION`]: the
-/// [`KernelState`] fields plus a summary; fields are only ever added within
-/// one version.
+/// [`KernelState`] fields plus a summary and, when n3xnetd answered
+/// (`source: "daemon"`), its status as in `status.json`; fields are only
+/// ever added within one version.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct StatusOut<'a> {
     schema_version: u32,
+    /// `daemon` when n3xnetd answered over D-Bus, `kernel` otherwise.
     source: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     netns: Option<&'a str>,
-    has_default_route: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    has_default_route: Option<bool>,
     #[serde(flatten)]
-    state: &'a KernelState,
+    state: Option<&'a KernelState>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    daemon: Option<&'a Value>,
+    /// Why the kernel could not be read when the daemon answered anyway
+    /// (an unprivileged caller cannot enter another network namespace).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kernel_error: Option<&'a str>,
 }
 
 pub fn run(a: &Args) -> u8 {
     let netns = a.target.netns.as_deref();
-    let state = match with_handle(netns, async |h| h.dump().await) {
-        Ok(s) => s,
-        Err(f) => {
-            eprintln!("n3xnetctl status: {}", f.message);
-            return f.code;
+    if a.watch {
+        return match block_on(watch(netns, a.target.json)).and_then(|r| r) {
+            Ok(()) => exit::OK,
+            Err(f) => fail(&f),
+        };
+    }
+    let daemon = if a.kernel {
+        Err("--kernel given".to_owned())
+    } else {
+        match block_on(daemon_status(netns)) {
+            Ok(r) => r.map_err(|f| f.message),
+            Err(f) => return fail(&f),
         }
     };
-    let has_default_route = state.routes.iter().any(|r| r.destination.prefix_len() == 0);
+    let state = with_handle(netns, async |h| h.dump().await);
+    // Without the daemon the kernel is all there is: its failure is ours.
+    let state = match (&daemon, state) {
+        (_, Ok(s)) => Ok(s),
+        (Ok(_), Err(f)) => Err(f.message),
+        (Err(_), Err(f)) => return fail(&f),
+    };
+    let kernel = state.as_ref().ok();
     if a.target.json {
         let out = StatusOut {
             schema_version: STATE_SCHEMA_VERSION,
-            source: "kernel",
+            source: if daemon.is_ok() { "daemon" } else { "kernel" },
             netns,
-            has_default_route,
-            state: &state,
+            has_default_route: kernel.map(has_default_route),
+            state: kernel,
+            daemon: daemon.as_ref().ok(),
+            kernel_error: state.as_ref().err().map(String::as_str),
         };
         return match serde_json::to_string_pretty(&out) {
             Ok(s) => {
                 println!("{s}");
                 exit::OK
             }
-            Err(e) => {
-                eprintln!("n3xnetctl status: cannot encode JSON: {e}");
-                exit::SOFTWARE
-            }
+            Err(e) => fail(&Failure {
+                code: exit::SOFTWARE,
+                message: format!("cannot encode JSON: {e}"),
+            }),
         };
     }
-    print!("{}", render(&state));
+    match &daemon {
+        Ok(d) => println!("{}", render_daemon(d)),
+        Err(why) => println!("from the kernel; {why}\n"),
+    }
+    match &state {
+        Ok(s) => print!("{}", render(s)),
+        Err(e) => println!("kernel not read: {e}"),
+    }
     exit::OK
+}
+
+fn fail(f: &Failure) -> u8 {
+    eprintln!("n3xnetctl status: {}", f.message);
+    f.code
+}
+
+fn has_default_route(state: &KernelState) -> bool {
+    state.routes.iter().any(|r| r.destination.prefix_len() == 0)
+}
+
+/// n3xnetd's status over D-Bus (its `status.json`), if it runs and
+/// supervises `netns` (`None`: its own namespace). The inner `Err` says why
+/// not, for the fallback's header; the outer one is a runtime failure.
+async fn daemon_status(netns: Option<&str>) -> Result<Value, Failure> {
+    let proxy = daemon::connect().await?;
+    let json = proxy.status_json().await.map_err(daemon::failure)?;
+    let status: Value = serde_json::from_str(&json).map_err(|e| Failure {
+        code: exit::IO,
+        message: format!("n3xnetd sent a status that is not JSON: {e}"),
+    })?;
+    let theirs = status["netns"].as_str();
+    if theirs != netns {
+        return Err(Failure {
+            code: exit::UNAVAILABLE,
+            message: match theirs {
+                Some(n) => format!("n3xnetd supervises the network namespace {n}"),
+                None => "n3xnetd supervises its own network namespace".to_owned(),
+            },
+        });
+    }
+    Ok(status)
+}
+
+/// Prints the daemon's health now, then on every `HealthChanged`, until
+/// SIGINT or SIGTERM.
+async fn watch(netns: Option<&str>, json: bool) -> Result<(), Failure> {
+    let proxy = daemon::connect().await?;
+    // Subscribed before reading the current health: no change is missed.
+    let mut changes = proxy
+        .receive_health_changed()
+        .await
+        .map_err(daemon::failure)?;
+    let status = daemon_status(netns).await?;
+    print_health(&status["health"], json);
+    let signal_failure = |e: std::io::Error| Failure {
+        code: exit::SOFTWARE,
+        message: format!("cannot install a signal handler: {e}"),
+    };
+    let mut term = signal(SignalKind::terminate()).map_err(signal_failure)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(signal_failure)?;
+    loop {
+        tokio::select! {
+            _ = term.recv() => return Ok(()),
+            _ = int.recv() => return Ok(()),
+            change = changes.next() => {
+                let Some(change) = change else {
+                    return Err(Failure {
+                        code: exit::IO,
+                        message: "the D-Bus connection closed".to_owned(),
+                    });
+                };
+                let args = change.args().map_err(daemon::failure)?;
+                let health = serde_json::from_str(args.health_json()).unwrap_or(Value::Null);
+                print_health(&health, json);
+            }
+        }
+    }
+}
+
+/// One line: the health JSON, or the time and the summary.
+fn print_health(health: &Value, json: bool) {
+    if json {
+        println!("{health}");
+    } else {
+        let summary = health["summary"].as_str().unwrap_or("no health yet");
+        println!("{} {summary}", clock(crate::daemon::now_ms()));
+    }
+}
+
+/// `HH:MM:SS.mmm` UTC of a Unix time in milliseconds.
+fn clock(ms: u64) -> String {
+    let s = ms / 1000;
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        s / 3600 % 24,
+        s / 60 % 60,
+        s % 60,
+        ms % 1000
+    )
+}
+
+/// The daemon's part of the human output.
+fn render_daemon(d: &Value) -> String {
+    let str_of = |v: &Value| v.as_str().unwrap_or("-").to_owned();
+    let mut out = format!("from n3xnetd (pid {}) over D-Bus\n", d["pid"]);
+    let mut state = str_of(&d["phase"]);
+    if d["ready"] == true {
+        state += ", ready";
+    }
+    if d["paused"] == true {
+        state += ", PAUSED by operator (drift not repaired)";
+    }
+    out += &format!("state    {state}\n");
+    out += &format!("status   {}\n", str_of(&d["status"]));
+    out += &format!(
+        "node     {} ({}), profile {}, drift {}\n",
+        str_of(&d["node"]),
+        str_of(&d["role"]),
+        str_of(&d["profile"]),
+        str_of(&d["driftPolicy"])
+    );
+    for n in d["health"]["networks"].as_array().into_iter().flatten() {
+        let reason = n["reason"]
+            .as_str()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default();
+        out += &format!(
+            "network  {} {} on {}{reason}\n",
+            str_of(&n["name"]),
+            str_of(&n["level"]),
+            str_of(&n["link"])
+        );
+    }
+    if let Some(c) = d["drift"]["conflict"].as_str() {
+        out += &format!("conflict {c}\n");
+    }
+    for op in d["drift"]["pending"].as_array().into_iter().flatten() {
+        out += &format!("drift    {}\n", str_of(op));
+    }
+    let last = &d["lastApply"];
+    if last.is_object() {
+        let error = last["error"]
+            .as_str()
+            .map(|e| format!(", failed: {e}"))
+            .unwrap_or_default();
+        out += &format!(
+            "applied  {} at {} UTC: {} op(s), {} write(s){error}\n",
+            str_of(&last["trigger"]),
+            clock(last["atMs"].as_u64().unwrap_or(0)),
+            last["ops"].as_array().map_or(0, Vec::len),
+            last["writes"]
+        );
+    }
+    out += &format!("repairs  {}, writes {}\n", d["repairs"], d["writes"]);
+    if let Some(e) = d["reloadError"].as_str() {
+        out += &format!("reload   failed, previous profile kept: {e}\n");
+    }
+    out
 }
 
 fn yes(b: bool) -> &'static str {

@@ -8,10 +8,11 @@
 //! Front ends hook in through [`Control`] (from [`Supervisor::start`]):
 //! [`Control::status`] is a watch of the [`DaemonStatus`] (health included),
 //! updated on every change; [`Control::reload`] and [`Control::reconcile`]
-//! answer with the outcome. The SIGHUP forwarder and the status file are
-//! front ends today; a D-Bus service is spawned the same way in [`run`].
+//! answer with the outcome. The SIGHUP forwarder, the status file and the
+//! D-Bus service (`io.n3x.Net1`) are front ends, spawned beside it in [`run`].
 
 mod backoff;
+mod dbus;
 mod logging;
 mod notify;
 mod setup;
@@ -26,6 +27,7 @@ use clap::Parser;
 use crate::cli::exit;
 use crate::config::DEFAULT_PATH;
 
+pub use dbus::{MethodError, Net1Proxy, BUS_NAME, OBJECT_PATH};
 pub use notify::Notifier;
 pub use setup::{Setup, SetupError};
 pub use status::{
@@ -108,6 +110,7 @@ pub fn run(args: &Args) -> u8 {
         let (supervisor, control) =
             Supervisor::start(setup, netns, Notifier::from_env(), status_file.clone())?;
         tokio::spawn(supervisor::forward_hangups(control.clone())?);
+        tokio::spawn(dbus::serve(control.clone()));
         let feedback = crate::kubernetes::spawn(&kubernetes, control.status());
         if let Some(path) = status_file {
             tokio::spawn(status::serve_file(control.status(), feedback, path));

@@ -33,6 +33,18 @@ pub enum Phase {
     Stopped,
 }
 
+impl Phase {
+    /// The name, as in the status file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Starting => "starting",
+            Phase::Running => "running",
+            Phase::Reloading => "reloading",
+            Phase::Stopped => "stopped",
+        }
+    }
+}
+
 /// What caused an apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -45,6 +57,8 @@ pub enum Trigger {
     Reload,
     /// An explicit request to reconcile now.
     Reconcile,
+    /// An operator resumed repairs after a pause.
+    Resume,
 }
 
 /// The last apply.
@@ -104,6 +118,9 @@ pub struct DaemonStatus {
     pub phase: Phase,
     /// `READY=1` was sent: the online set held, or `online.timeout` passed.
     pub ready: bool,
+    /// An operator paused repairs (`n3xnetctl pause`): drift is reported,
+    /// never repaired, and a reload is checked but not applied until resume.
+    pub paused: bool,
     /// The `STATUS=` line.
     pub status: String,
     /// `None` until the first read of the kernel.

@@ -47,8 +47,14 @@ pub enum Command {
     /// Re-read the configuration and profile; apply a valid one as a
     /// minimal diff, keep running the old one otherwise.
     Reload(Option<Reply>),
-    /// Apply the profile now, whatever the drift policy and backoff say.
+    /// Apply the profile now, whatever the drift policy and backoff say
+    /// (refused while paused: resuming reconciles).
     Reconcile(Option<Reply>),
+    /// Stop repairing until [`Command::Resume`], so an operator can take
+    /// over: drift is still reported; a reload is checked, not applied.
+    Pause(Option<Reply>),
+    /// Repair again, starting with a reconcile now.
+    Resume(Option<Reply>),
 }
 
 /// A front end's handle on a running supervisor: send commands, watch the
@@ -71,6 +77,14 @@ impl Control {
 
     pub async fn reconcile(&self) -> Result<(), String> {
         self.ask(Command::Reconcile).await
+    }
+
+    pub async fn pause(&self) -> Result<(), String> {
+        self.ask(Command::Pause).await
+    }
+
+    pub async fn resume(&self) -> Result<(), String> {
+        self.ask(Command::Resume).await
     }
 
     async fn ask(&self, command: fn(Option<Reply>) -> Command) -> Result<(), String> {
@@ -111,6 +125,8 @@ struct Core {
     health: Option<Health>,
     phase: Phase,
     ready: bool,
+    /// Paused by an operator: nothing is applied until resumed.
+    paused: bool,
     /// The profile was applied successfully since start or the last
     /// reload; until then pending changes are applied under any policy.
     applied: bool,
@@ -149,6 +165,7 @@ impl Supervisor {
             health: None,
             phase: Phase::Starting,
             ready: false,
+            paused: false,
             applied: false,
             online_deadline,
             backoff_until: None,
@@ -323,18 +340,43 @@ impl Core {
     async fn command(&mut self, events: &mut Events, cmd: Command) {
         let (result, reply) = match cmd {
             Command::Reload(reply) => (self.reload(events).await, reply),
+            Command::Reconcile(reply) if self.paused => (
+                Err("paused by operator: resume reconciles (n3xnetctl resume)".to_owned()),
+                reply,
+            ),
             Command::Reconcile(reply) => {
                 tracing::info!("reconcile requested");
-                self.governor.reset();
-                self.backoff_until = None;
-                let r = self.apply(Trigger::Reconcile, None).await;
-                self.refresh(events, None).await;
-                (r.map(|_| ()).map_err(|e| e.to_string()), reply)
+                (self.reconcile_now(events, Trigger::Reconcile).await, reply)
+            }
+            Command::Pause(reply) => {
+                if !self.paused {
+                    tracing::warn!("paused by operator: drift is reported, not repaired");
+                    self.paused = true;
+                    self.backoff_until = None;
+                    self.drift.backoff = None;
+                    self.publish();
+                }
+                (Ok(()), reply)
+            }
+            Command::Resume(reply) if !self.paused => (Ok(()), reply),
+            Command::Resume(reply) => {
+                tracing::info!("resumed by operator: reconciling");
+                self.paused = false;
+                (self.reconcile_now(events, Trigger::Resume).await, reply)
             }
         };
         if let Some(reply) = reply {
             let _ = reply.send(result);
         }
+    }
+
+    /// Applies the profile now, backoff forgotten, then re-reads the kernel.
+    async fn reconcile_now(&mut self, events: &mut Events, trigger: Trigger) -> Result<(), String> {
+        self.governor.reset();
+        self.backoff_until = None;
+        let r = self.apply(trigger, None).await;
+        self.refresh(events, None).await;
+        r.map(|_| ()).map_err(|e| e.to_string())
     }
 
     /// Re-reads everything from the kernel and acts on it. At most two
@@ -425,11 +467,17 @@ impl Core {
         let new = pending != self.drift.pending;
         self.drift.pending = pending;
         self.drift.conflict = None;
-        let repair = !self.applied || self.setup.config.drift == DriftPolicy::Enforce;
+        let repair =
+            !self.paused && (!self.applied || self.setup.config.drift == DriftPolicy::Enforce);
         if !repair {
             if new {
+                let why = if self.paused {
+                    "drift (paused by operator: not repaired)"
+                } else {
+                    "drift (report mode: not repaired)"
+                };
                 for op in &plan.ops {
-                    tracing::warn!(op = %op, link = op.link(), bond = op_bond(op), "drift (report mode: not repaired)");
+                    tracing::warn!(op = %op, link = op.link(), bond = op_bond(op), "{why}");
                 }
             }
             return false;
@@ -566,7 +614,11 @@ impl Core {
                 self.governor.reset();
                 self.backoff_until = None;
                 self.applied = false;
-                let _ = self.apply(Trigger::Reload, None).await;
+                if self.paused {
+                    tracing::warn!("paused by operator: the reloaded profile is applied on resume");
+                } else {
+                    let _ = self.apply(Trigger::Reload, None).await;
+                }
                 Ok(())
             }
         };
@@ -617,6 +669,9 @@ impl Core {
             Some(h) => h.summary.clone(),
             None => "starting: reading the kernel".to_owned(),
         }];
+        if self.paused {
+            parts.push("paused by operator".to_owned());
+        }
         let d = &self.drift;
         if let Some(c) = &d.conflict {
             parts.push(format!("profile conflicts with the kernel: {c}"));
@@ -628,6 +683,7 @@ impl Core {
                     Duration::from_millis(b.next_in_ms).as_secs_f64().ceil(),
                     b.streak
                 ),
+                None if self.paused => format!("drift: {n} change(s) pending (not repaired)"),
                 None if self.applied && self.setup.config.drift == DriftPolicy::Report => {
                     format!("drift: {n} change(s) pending (report mode)")
                 }
@@ -656,6 +712,7 @@ impl Core {
             drift_policy: setup.config.drift,
             phase: self.phase,
             ready: self.ready,
+            paused: self.paused,
             status: self.status_line(),
             health: self.health.clone(),
             drift: self.drift.clone(),
@@ -708,6 +765,7 @@ fn placeholder() -> DaemonStatus {
         drift_policy: DriftPolicy::default(),
         phase: Phase::Starting,
         ready: false,
+        paused: false,
         status: String::new(),
         health: None,
         drift: DriftStatus::default(),

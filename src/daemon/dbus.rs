@@ -1,0 +1,334 @@
+//! The D-Bus front end: `io.n3x.Net1` at `/io/n3x/Net1` on the system bus
+//! (`DBUS_SYSTEM_BUS_ADDRESS` overrides where that is, as for every D-Bus
+//! client), fed by a [`Control`] like every other front end.
+//!
+//! Read-only properties mirror the status (`PropertiesChanged` on every
+//! change, one signal per change); `HealthChanged` carries the health on
+//! every health change; `Reload`, `Reconcile`, `Pause` and `Resume` answer
+//! with `io.n3x.Net1.Error.*` carrying the problems, one per line. Who may
+//! call what is the bus policy's business
+//! (`systemd/dbus-1/system.d/io.n3x.Net1.conf`: methods root only, reads
+//! and signals for anyone), not ours.
+//!
+//! The bus is optional: a daemon without one (early boot, tests, a
+//! container) supervises the network all the same, logs once, and tries
+//! again after 10 s, doubling up to 5 min, so an idle daemon without a bus
+//! wakes up only that rarely. A lost connection is re-established the same
+//! way.
+//!
+//! The client side ([`Net1Proxy`], used by `n3xnetctl`) is declared here
+//! too, so both ends are read from one place.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use zbus::object_server::SignalEmitter;
+use zbus::zvariant::Value;
+use zbus::Connection;
+
+use super::status::DaemonStatus;
+use super::supervisor::Control;
+
+/// The well-known name, the object path and the interface (the same name).
+pub const BUS_NAME: &str = "io.n3x.Net1";
+pub const OBJECT_PATH: &str = "/io/n3x/Net1";
+
+/// The first wait before connecting again, and the longest.
+const RETRY_FIRST: Duration = Duration::from_secs(10);
+const RETRY_MAX: Duration = Duration::from_secs(300);
+
+/// The errors of the methods, `io.n3x.Net1.Error.<variant>`, each with the
+/// problems as its message.
+#[derive(Debug, zbus::DBusError)]
+#[zbus(prefix = "io.n3x.Net1.Error")]
+pub enum MethodError {
+    #[zbus(error)]
+    ZBus(zbus::Error),
+    /// `Reload`: the configuration or the profile is invalid; the running
+    /// profile is kept.
+    Invalid(String),
+    /// The supervisor refused (paused) or the apply failed, or it stopped.
+    Failed(String),
+}
+
+/// A property: its D-Bus name and its value in a status.
+type Property = (&'static str, fn(&DaemonStatus) -> Value<'static>);
+
+/// Every property, for `PropertiesChanged` (the getters below use the same
+/// functions, so a signal never disagrees with a `Get`).
+const PROPERTIES: [Property; 11] = [
+    ("State", |s| Value::from(state(s))),
+    ("Node", |s| Value::from(s.node.clone())),
+    ("Profile", |s| Value::from(profile(s))),
+    ("Ready", |s| Value::from(s.ready)),
+    ("Paused", |s| Value::from(s.paused)),
+    ("Status", |s| Value::from(s.status.clone())),
+    ("Online", |s| Value::from(online(s))),
+    ("Overall", |s| Value::from(overall(s))),
+    ("HealthJson", |s| Value::from(health_json(s))),
+    ("StatusJson", |s| Value::from(status_json(s))),
+    ("Pid", |s| Value::from(s.pid)),
+];
+
+fn state(s: &DaemonStatus) -> &'static str {
+    s.phase.as_str()
+}
+
+fn profile(s: &DaemonStatus) -> String {
+    s.profile.display().to_string()
+}
+
+fn online(s: &DaemonStatus) -> bool {
+    s.health.as_ref().is_some_and(|h| h.online)
+}
+
+/// `ok`, `degraded`, `down`, or `unknown` before the first read of the
+/// kernel.
+fn overall(s: &DaemonStatus) -> &'static str {
+    s.health.as_ref().map_or("unknown", |h| h.level.as_str())
+}
+
+/// The health as JSON (schema [`crate::health::HEALTH_SCHEMA_VERSION`]);
+/// `null` before the first read of the kernel.
+fn health_json(s: &DaemonStatus) -> String {
+    serde_json::to_string(&s.health).unwrap_or_else(|e| json_error(&e))
+}
+
+/// The whole status, as in `status.json`.
+fn status_json(s: &DaemonStatus) -> String {
+    serde_json::to_string(s).unwrap_or_else(|e| json_error(&e))
+}
+
+/// Serializing our own plain types cannot fail; if it ever did, readers
+/// get valid JSON saying why rather than a broken property.
+fn json_error(e: &serde_json::Error) -> String {
+    serde_json::json!({ "error": e.to_string() }).to_string()
+}
+
+/// The object at [`OBJECT_PATH`].
+struct Net1 {
+    control: Control,
+    status: watch::Receiver<Arc<DaemonStatus>>,
+}
+
+impl Net1 {
+    fn now(&self) -> Arc<DaemonStatus> {
+        self.status.borrow().clone()
+    }
+}
+
+#[zbus::interface(name = "io.n3x.Net1")]
+impl Net1 {
+    /// Re-reads the configuration and the profile; applies valid ones as a
+    /// minimal diff (not while paused), keeps the running ones otherwise.
+    async fn reload(&self) -> Result<(), MethodError> {
+        tracing::info!("D-Bus: reload requested");
+        self.control.reload().await.map_err(MethodError::Invalid)
+    }
+
+    /// Applies the profile now, whatever the drift policy and the backoff.
+    async fn reconcile(&self) -> Result<(), MethodError> {
+        self.control.reconcile().await.map_err(MethodError::Failed)
+    }
+
+    /// Stops repairing drift until `Resume`.
+    async fn pause(&self) -> Result<(), MethodError> {
+        self.control.pause().await.map_err(MethodError::Failed)
+    }
+
+    /// Repairs again, reconciling now.
+    async fn resume(&self) -> Result<(), MethodError> {
+        self.control.resume().await.map_err(MethodError::Failed)
+    }
+
+    /// `starting`, `running`, `reloading` or `stopped`.
+    #[zbus(property)]
+    fn state(&self) -> &'static str {
+        state(&self.now())
+    }
+
+    #[zbus(property)]
+    fn node(&self) -> String {
+        self.now().node.clone()
+    }
+
+    #[zbus(property)]
+    fn profile(&self) -> String {
+        profile(&self.now())
+    }
+
+    /// `READY=1` was sent.
+    #[zbus(property)]
+    fn ready(&self) -> bool {
+        self.now().ready
+    }
+
+    #[zbus(property)]
+    fn paused(&self) -> bool {
+        self.now().paused
+    }
+
+    /// The `STATUS=` line.
+    #[zbus(property)]
+    fn status(&self) -> String {
+        self.now().status.clone()
+    }
+
+    /// The online set holds.
+    #[zbus(property)]
+    fn online(&self) -> bool {
+        online(&self.now())
+    }
+
+    #[zbus(property)]
+    fn overall(&self) -> &'static str {
+        overall(&self.now())
+    }
+
+    #[zbus(property)]
+    fn health_json(&self) -> String {
+        health_json(&self.now())
+    }
+
+    #[zbus(property)]
+    fn status_json(&self) -> String {
+        status_json(&self.now())
+    }
+
+    /// The daemon's process id (in its own pid namespace).
+    #[zbus(property)]
+    fn pid(&self) -> u32 {
+        self.now().pid
+    }
+
+    /// The health changed: the new health as JSON, whether the node is
+    /// online, the overall level and the one-line summary.
+    #[zbus(signal)]
+    async fn health_changed(
+        emitter: &SignalEmitter<'_>,
+        health_json: &str,
+        online: bool,
+        overall: &str,
+        summary: &str,
+    ) -> zbus::Result<()>;
+}
+
+/// The client side, for `n3xnetctl`.
+#[zbus::proxy(
+    interface = "io.n3x.Net1",
+    default_service = "io.n3x.Net1",
+    default_path = "/io/n3x/Net1",
+    gen_blocking = false
+)]
+pub trait Net1 {
+    fn reload(&self) -> zbus::Result<()>;
+    fn reconcile(&self) -> zbus::Result<()>;
+    fn pause(&self) -> zbus::Result<()>;
+    fn resume(&self) -> zbus::Result<()>;
+    #[zbus(property)]
+    fn status_json(&self) -> zbus::Result<String>;
+    #[zbus(signal)]
+    fn health_changed(
+        &self,
+        health_json: String,
+        online: bool,
+        overall: String,
+        summary: String,
+    ) -> zbus::Result<()>;
+}
+
+/// Serves `io.n3x.Net1` for as long as the supervisor runs, (re)connecting
+/// with backoff whenever there is no bus. Spawn it beside the supervisor.
+pub async fn serve(control: Control) {
+    let mut retry = RETRY_FIRST;
+    let mut failing = false;
+    loop {
+        match connect(&control).await {
+            Ok(conn) => {
+                tracing::info!("D-Bus: serving {BUS_NAME} on the system bus");
+                failing = false;
+                retry = RETRY_FIRST;
+                tokio::select! {
+                    r = forward(&conn, control.status()) => match r {
+                        // The supervisor has stopped.
+                        Ok(()) => return,
+                        Err(e) => tracing::warn!("D-Bus: cannot emit a signal: {e}; reconnecting"),
+                    },
+                    () = conn.closed() => tracing::warn!("D-Bus: the system bus closed the connection; reconnecting"),
+                }
+            }
+            Err(e) if !failing => {
+                failing = true;
+                tracing::warn!(
+                    "D-Bus: cannot serve {BUS_NAME} on the system bus ({e}): running without \
+                     it, trying again in {} s and less and less often",
+                    retry.as_secs()
+                );
+            }
+            Err(e) => tracing::debug!("D-Bus: still no system bus: {e}"),
+        }
+        tokio::time::sleep(retry).await;
+        retry = (retry * 2).min(RETRY_MAX);
+    }
+}
+
+async fn connect(control: &Control) -> zbus::Result<Connection> {
+    let net1 = Net1 {
+        control: control.clone(),
+        status: control.status(),
+    };
+    zbus::connection::Builder::system()?
+        .serve_at(OBJECT_PATH, net1)?
+        .name(BUS_NAME)?
+        .build()
+        .await
+}
+
+/// Emits `PropertiesChanged` and `HealthChanged` for every status change
+/// until the supervisor stops (`Ok`) or emitting fails.
+async fn forward(
+    conn: &Connection,
+    mut rx: watch::Receiver<Arc<DaemonStatus>>,
+) -> zbus::Result<()> {
+    let emitter = SignalEmitter::new(conn, OBJECT_PATH)?;
+    let interface = zbus::names::InterfaceName::from_static_str(BUS_NAME)?;
+    let mut prev = rx.borrow_and_update().clone();
+    while rx.changed().await.is_ok() {
+        let next = rx.borrow_and_update().clone();
+        let changed: HashMap<&str, Value<'_>> = PROPERTIES
+            .iter()
+            .filter_map(|(name, value)| {
+                let v = value(&next);
+                (value(&prev) != v).then_some((*name, v))
+            })
+            .collect();
+        if !changed.is_empty() {
+            zbus::fdo::Properties::properties_changed(
+                &emitter,
+                interface.clone(),
+                changed,
+                Cow::Borrowed(&[]),
+            )
+            .await?;
+        }
+        if let Some(health) = next
+            .health
+            .as_ref()
+            .filter(|h| prev.health.as_ref() != Some(h))
+        {
+            Net1::health_changed(
+                &emitter,
+                &health_json(&next),
+                health.online,
+                health.level.as_str(),
+                &health.summary,
+            )
+            .await?;
+        }
+        prev = next;
+    }
+    Ok(())
+}

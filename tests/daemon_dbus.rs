@@ -1,0 +1,487 @@
+//! n3xnetd's D-Bus interface `io.n3x.Net1` and `n3xnetctl`'s use of it, on
+//! a private `dbus-daemon` configured like the system bus (default deny of
+//! method calls and name ownership) plus our policy file
+//! `systemd/dbus-1/system.d/io.n3x.Net1.conf`; daemon and CLI find it
+//! through `DBUS_SYSTEM_BUS_ADDRESS`. `busctl` is the independent client
+//! for properties; `ip -j` the witness of the kernel; `setpriv` makes an
+//! unprivileged caller (nobody).
+
+mod daemon_util;
+mod netns_util;
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use daemon_util::{wait_until, Daemon, Node, SETTLE};
+use netns_util::netns_tier;
+use serde_json::Value;
+
+/// The policy file under test.
+const POLICY: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/systemd/dbus-1/system.d/io.n3x.Net1.conf"
+);
+
+/// A private bus with the system bus's default policy and ours; killed on
+/// drop.
+struct Bus {
+    child: Child,
+    /// Holds the socket and the configuration.
+    _dir: tempfile::TempDir,
+    address: String,
+}
+
+impl Bus {
+    fn start() -> Bus {
+        let dir = tempfile::Builder::new()
+            .prefix("n3xnet-bus")
+            .tempdir()
+            .unwrap();
+        // nobody must reach the socket.
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let socket = dir.path().join("system_bus_socket");
+        Bus::start_at(dir, socket)
+    }
+
+    fn start_at(dir: tempfile::TempDir, socket: PathBuf) -> Bus {
+        let config = dir.path().join("system.conf");
+        std::fs::write(
+            &config,
+            format!(
+                r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <auth>EXTERNAL</auth>
+  <listen>unix:path={socket}</listen>
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
+    <deny send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus" send_member="UpdateActivationEnvironment"/>
+  </policy>
+  <include>{POLICY}</include>
+</busconfig>
+"#,
+                socket = socket.display()
+            ),
+        )
+        .unwrap();
+        let child = Command::new("dbus-daemon")
+            .arg(format!("--config-file={}", config.display()))
+            .arg("--nofork")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            // Its complaints (no fd limit to raise, denied calls) are expected.
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-daemon (Debian package dbus; scripts/install-deps base)");
+        assert!(
+            wait_until(SETTLE, || socket.exists()).is_some(),
+            "dbus-daemon never listened"
+        );
+        Bus {
+            child,
+            _dir: dir,
+            address: format!("unix:path={}", socket.display()),
+        }
+    }
+
+    fn env(&self) -> [(&str, &str); 1] {
+        [("DBUS_SYSTEM_BUS_ADDRESS", &self.address)]
+    }
+
+    /// `busctl get-property` of io.n3x.Net1 (as root).
+    fn property(&self, name: &str) -> Option<Value> {
+        let out = Command::new("busctl")
+            .arg(format!("--address={}", self.address))
+            .args(["--json=short", "get-property"])
+            .args(["io.n3x.Net1", "/io/n3x/Net1", "io.n3x.Net1", name])
+            .output()
+            .unwrap();
+        if !out.status.success() {
+            return None;
+        }
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        Some(v["data"].clone())
+    }
+
+    /// Waits until the daemon owns the name and serves its object.
+    fn wait_daemon(&self, d: &Daemon) {
+        assert!(
+            wait_until(SETTLE, || self.property("State").is_some()).is_some(),
+            "n3xnetd never appeared on the bus; log:\n{}",
+            d.log()
+        );
+    }
+
+    /// `n3xnetctl ARGS` on this bus, as root.
+    fn ctl(&self, args: &[&str]) -> Output {
+        self.ctl_cmd(args, false).output().unwrap()
+    }
+
+    /// `n3xnetctl ARGS` on this bus as nobody (uid/gid 65534, no groups).
+    fn ctl_nobody(&self, args: &[&str]) -> Output {
+        self.ctl_cmd(args, true).output().unwrap()
+    }
+
+    fn ctl_cmd(&self, args: &[&str], nobody: bool) -> Command {
+        let mut cmd = if nobody {
+            let mut c = Command::new("setpriv");
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+                .arg(env!("CARGO_BIN_EXE_n3xnetctl"));
+            c
+        } else {
+            Command::new(env!("CARGO_BIN_EXE_n3xnetctl"))
+        };
+        cmd.args(args)
+            .env("DBUS_SYSTEM_BUS_ADDRESS", &self.address)
+            .stdin(Stdio::null());
+        cmd
+    }
+}
+
+impl Drop for Bus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A node, a bus and a daemon on it, ready and serving.
+fn setup() -> (Node, Bus, Daemon) {
+    let node = Node::new("");
+    let bus = Bus::start();
+    let mut d = Daemon::start_with(&node, &bus.env());
+    d.wait_ready();
+    bus.wait_daemon(&d);
+    (node, bus, d)
+}
+
+#[test]
+fn properties_are_public_and_methods_root_only() {
+    if !netns_tier() {
+        return;
+    }
+    let (node, bus, d) = setup();
+    d.wait_status(|s| s["ready"] == true);
+    assert_eq!(bus.property("State").unwrap(), "running");
+    assert_eq!(bus.property("Node").unwrap(), "server-1");
+    assert_eq!(bus.property("Ready").unwrap(), true);
+    assert_eq!(bus.property("Paused").unwrap(), false);
+    assert_eq!(bus.property("Online").unwrap(), true);
+    assert_eq!(bus.property("Overall").unwrap(), "ok");
+    assert_eq!(bus.property("Pid").unwrap(), d.child.id());
+    assert!(bus
+        .property("Profile")
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .ends_with("profile.toml"));
+    let status = bus.property("Status").unwrap();
+    assert!(
+        status.as_str().unwrap().starts_with("online: cluster ok"),
+        "{status}"
+    );
+    let health: Value =
+        serde_json::from_str(bus.property("HealthJson").unwrap().as_str().unwrap()).unwrap();
+    assert_eq!(health["node"], "server-1");
+    assert_eq!(health["online"], true);
+    let full: Value =
+        serde_json::from_str(bus.property("StatusJson").unwrap().as_str().unwrap()).unwrap();
+    assert_eq!(full["netns"], node.ns.name.as_str());
+    assert_eq!(full["phase"], "running");
+
+    // Root: Reload and Reconcile.
+    let out = bus.ctl(&["reload"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = bus.ctl(&["reconcile"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    d.wait_status(|s| s["lastApply"]["trigger"] == "reconcile");
+
+    // A bad profile: Reload answers with the problems, exit 65, the
+    // running profile stays.
+    node.set_profile("this is = = not toml");
+    let out = bus.ctl(&["reload"]);
+    assert_eq!(code(&out), 65, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("running profile is kept"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("profile.toml"), "{}", stderr(&out));
+    d.wait_status(|s| s["reloadError"].is_string());
+    assert!(node.in_sync());
+
+    // nobody reads the status from the daemon, but may not pause it.
+    let out = bus.ctl_nobody(&["status", "--netns", &node.ns.name]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with(&format!("from n3xnetd (pid {}) over D-Bus", d.child.id())),
+        "{}",
+        stdout(&out)
+    );
+    for method in ["pause", "resume", "reload", "reconcile"] {
+        let out = bus.ctl_nobody(&[method]);
+        assert_eq!(code(&out), 77, "{method}: {}{}", stdout(&out), stderr(&out));
+        assert!(
+            stderr(&out).contains("permission denied"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(bus.property("Paused").unwrap(), false);
+    assert_eq!(d.status()["paused"], false);
+}
+
+#[test]
+fn health_changed_follows_a_carrier_loss() {
+    if !netns_tier() {
+        return;
+    }
+    let (node, bus, _d) = setup();
+    let mut watch = bus
+        .ctl_cmd(
+            &["status", "--watch", "--json", "--netns", &node.ns.name],
+            false,
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, lines) = mpsc::channel::<Value>();
+    let out = watch.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { return };
+            if tx.send(serde_json::from_str(&line).unwrap()).is_err() {
+                return;
+            }
+        }
+    });
+    let first = lines
+        .recv_timeout(SETTLE)
+        .expect("the current health first");
+    assert_eq!(first["online"], true, "{first}");
+
+    node.sw.ip("link set sw-eth1 down");
+    let mut seen = Vec::new();
+    let offline = loop {
+        let h = lines
+            .recv_timeout(SETTLE)
+            .unwrap_or_else(|_| panic!("no HealthChanged with online=false; got {seen:?}"));
+        if h["online"] == false {
+            break h;
+        }
+        seen.push(h);
+    };
+    assert!(
+        offline["summary"]
+            .as_str()
+            .unwrap()
+            .contains("eth1: no carrier"),
+        "{offline}"
+    );
+    assert_eq!(bus.property("Online").unwrap(), false);
+    assert_eq!(bus.property("Overall").unwrap(), "down");
+
+    // SIGTERM ends the watch, exit 0.
+    let ok = Command::new("kill")
+        .args(["-TERM", &watch.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let status = watch.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn paused_drift_is_reported_not_repaired_until_resume() {
+    if !netns_tier() {
+        return;
+    }
+    let (node, bus, d) = setup();
+    node.settle();
+    let out = bus.ctl(&["pause"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(bus.property("Paused").unwrap(), true);
+
+    node.ns.ip("addr del 192.168.30.1/24 dev mv-pods");
+    let s = d.wait_status(|s| {
+        s["paused"] == true
+            && s["drift"]["pending"]
+                .as_array()
+                .is_some_and(|p| !p.is_empty())
+    });
+    let line = s["status"].as_str().unwrap();
+    assert!(line.contains("paused by operator"), "{line}");
+    assert!(
+        line.contains("drift: 1 change(s) pending (not repaired)"),
+        "{line}"
+    );
+    assert!(bus
+        .property("Status")
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .contains("paused by operator"));
+    // Stays drifted: no repair within a bound well above the repair time.
+    assert!(
+        wait_until(Duration::from_millis(1500), || node
+            .has_address("mv-pods", "192.168.30.1/24"))
+        .is_none(),
+        "repaired while paused; log:\n{}",
+        d.log()
+    );
+    // n3xnetctl status shows it, from the daemon.
+    let out = bus.ctl(&["status", "--json", "--netns", &node.ns.name]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let st: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(st["source"], "daemon");
+    assert_eq!(st["daemon"]["paused"], true);
+    assert!(!st["daemon"]["drift"]["pending"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    // Reconcile is refused while paused (resume is the way back).
+    let out = bus.ctl(&["reconcile"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("paused by operator"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!node.has_address("mv-pods", "192.168.30.1/24"));
+
+    let out = bus.ctl(&["resume"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        wait_until(SETTLE, || node.has_address("mv-pods", "192.168.30.1/24")).is_some(),
+        "not repaired after resume; log:\n{}",
+        d.log()
+    );
+    let s = d.wait_status(|s| s["paused"] == false && s["lastApply"]["trigger"] == "resume");
+    assert!(!s["status"].as_str().unwrap().contains("paused"), "{s}");
+    assert_eq!(bus.property("Paused").unwrap(), false);
+}
+
+#[test]
+fn status_says_where_it_read_and_falls_back_to_the_kernel() {
+    if !netns_tier() {
+        return;
+    }
+    let (node, bus, d) = setup();
+    let pid = d.child.id();
+    let out = bus.ctl(&["status", "--json", "--netns", &node.ns.name]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let st: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(st["source"], "daemon");
+    assert_eq!(st["schemaVersion"], 1);
+    assert_eq!(st["daemon"]["pid"], pid);
+    assert_eq!(st["daemon"]["node"], "server-1");
+    assert_eq!(st["hasDefaultRoute"], true);
+    assert!(st["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l["name"] == "eth1"));
+    // Another namespace than the daemon's: the kernel, saying why.
+    let out = bus.ctl(&["status"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with("from the kernel; n3xnetd supervises the network namespace"),
+        "{}",
+        stdout(&out)
+    );
+
+    assert!(d.stop().success());
+    let out = bus.ctl(&["status", "--json", "--netns", &node.ns.name]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let st: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(st["source"], "kernel");
+    assert!(st.get("daemon").is_none());
+    assert!(st["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l["name"] == "eth1"));
+    let out = bus.ctl(&["status", "--netns", &node.ns.name]);
+    assert!(
+        stdout(&out).starts_with("from the kernel; n3xnetd is not running"),
+        "{}",
+        stdout(&out)
+    );
+    for method in ["pause", "resume", "reload", "reconcile"] {
+        let out = bus.ctl(&[method]);
+        assert_eq!(code(&out), 69, "{method}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("n3xnetd is not running"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    let out = bus.ctl(&["status", "--watch", "--netns", &node.ns.name]);
+    assert_eq!(code(&out), 69, "{}", stderr(&out));
+}
+
+#[test]
+fn a_daemon_without_a_bus_runs_and_connects_when_one_appears() {
+    if !netns_tier() {
+        return;
+    }
+    let node = Node::new("");
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("later.sock");
+    let address = format!("unix:path={}", socket.display());
+    let mut d = Daemon::start_with(&node, &[("DBUS_SYSTEM_BUS_ADDRESS", &address)]);
+    d.wait_ready();
+    let log = d.log();
+    assert_eq!(
+        log.matches("D-Bus: cannot serve io.n3x.Net1").count(),
+        1,
+        "{log}"
+    );
+    // No bus at all: the CLI says the daemon is not reachable.
+    let out = Command::new(env!("CARGO_BIN_EXE_n3xnetctl"))
+        .arg("pause")
+        .env("DBUS_SYSTEM_BUS_ADDRESS", &address)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 69, "{}", stderr(&out));
+    // The bus comes up: the daemon connects on its next try (10 s).
+    let bus = Bus::start_at(dir, socket);
+    assert!(
+        wait_until(Duration::from_secs(15), || bus.property("State").is_some()).is_some(),
+        "never connected; log:\n{}",
+        d.log()
+    );
+    assert_eq!(bus.property("Node").unwrap(), "server-1");
+    assert!(d.running());
+}
