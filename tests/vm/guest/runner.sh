@@ -11,24 +11,8 @@ hostname "$VM_NAME"
 mkdir -p /mnt/out/ctl /mnt/out/cp /mnt/out/files /var/run /var/lib
 ln -sf /proc/mounts /etc/mtab
 
-# NICs get their names from the MACs the host gave them (eth0..ethN), whatever order
-# the virtio-mmio devices were probed in. Two passes so a name swap cannot collide.
-i=0
-for pair in $VM_NICS; do
-  want=${pair%%=*} addr=${pair#*=}
-  for d in /sys/class/net/*; do
-    [ -e "$d/address" ] || continue  # bonding_masters
-    if [ "$(cat "$d/address")" = "$addr" ] && [ "${d##*/}" != "$want" ]; then
-      ip2 link set dev "${d##*/}" name "n3xtmp$i"
-    fi
-  done
-  i=$((i + 1))
-done
-i=0
-for pair in $VM_NICS; do
-  [ -e "/sys/class/net/n3xtmp$i" ] && ip2 link set dev "n3xtmp$i" name "${pair%%=*}"
-  i=$((i + 1))
-done
+# shellcheck source=tests/vm/guest/nics.sh
+. /mnt/repo/tests/vm/guest/nics.sh
 ip2 link set lo up
 
 cd /mnt/repo

@@ -21,8 +21,9 @@ class Arch:
         """apt package spec: foreign architectures need the ':arch' qualifier."""
         return pkg if self.deb == host_deb_arch() else f"{pkg}:{self.deb}"
 
-    def machine_args(self):
-        """QEMU machine options; the caller adds devices, kernel, initrd, append."""
+    def machine_args(self, memory=None):
+        """QEMU machine options; the caller adds devices, kernel, initrd, append.
+        MEMORY: MB instead of the default."""
         # Modern (non-legacy) virtio-mmio on both machines: legacy virtio-net cannot
         # report speed/duplex, and without them 802.3ad never aggregates.
         common = ["-accel", "tcg", "-smp", "1", "-nographic", "-no-reboot", "-nodefaults",
@@ -30,8 +31,8 @@ class Arch:
                   "-global", "virtio-mmio.force-legacy=false"]
         if self.name == "x86_64":
             # microvm + uncompressed vmlinux (PVH entry): ~2.8 s boot to poweroff.
-            return ["-M", "microvm", "-cpu", "qemu64", "-m", "256"] + common
-        return ["-M", "virt", "-cpu", "cortex-a72", "-m", "512"] + common
+            return ["-M", "microvm", "-cpu", "qemu64", "-m", str(memory or 256)] + common
+        return ["-M", "virt", "-cpu", "cortex-a72", "-m", str(memory or 512)] + common
 
     def kernel_args(self):
         args = [f"console={self.console}", "quiet", "panic=-1", "cryptomgr.notests"]

@@ -16,8 +16,10 @@ from .util import building, need_tool, say
 
 # Loaded by the guest's /init in this order (with their dependency closure). dummy and
 # virtio_console are not needed by today's scenarios but are cheap and expected soon.
+# overlay and autofs4: the @systemd guests (a tmpfs overlay on the 9p root; systemd
+# wants autofs4).
 MODULES = ["virtio_mmio", "virtio_pci", "virtio_net", "9p", "9pnet_virtio", "netfs",
-           "bonding", "8021q", "dummy", "ipvlan", "macvlan", "veth"]
+           "bonding", "8021q", "dummy", "ipvlan", "macvlan", "veth", "overlay", "autofs4"]
 # Without these loading bonding/dummy creates a bond0/dummy0 nobody asked for.
 MODPROBE_CONF = "options bonding max_bonds=0\noptions dummy numdummies=0\n"
 RECIPE = hashlib.sha256(("1\n" + " ".join(MODULES) + MODPROBE_CONF).encode()).hexdigest()[:8]

@@ -11,7 +11,7 @@ import threading
 import time
 import unittest
 
-from . import apt, initramfs, kernel, scenario
+from . import apt, initramfs, kernel, rootfs, scenario
 from .arch import ARCHES, host_deb_arch
 from .elf import Elf
 from .errors import PrereqError, ScenarioError
@@ -127,13 +127,16 @@ def prepare(arches, jobs, logs):
             k = kernel.prepare(arch, cache)
             land = initramfs.userland(arch, cache)
             initrd = initramfs.build(arch, k, land, cache)
-            prune(os.path.join(cache, a), keep={k.path, land.root, initrd})
+            root = (rootfs.prepare(arch, cache)
+                    if any(sc.systemd for sc, ja in jobs if ja == a) else None)
+            keep = {k.path, land.root, initrd} | ({os.path.dirname(root)} if root else set())
+            prune(os.path.join(cache, a), keep=keep)
         t_img = time.monotonic() - t
         needs = sorted({b for sc, ja in jobs if ja == a for b in sc.needs})
         bin_dir = stage_binaries(arch, needs, os.path.join(logs, a, ".bin"))
         say(f"{a}: kernel {k.kver} + initramfs ready in {t_img:.1f}s, binaries "
             f"{' '.join(needs) or '(none)'} in {time.monotonic() - t - t_img:.1f}s")
-        envs[a] = Env(REPO, arch, k, initrd, bin_dir, logs)
+        envs[a] = Env(REPO, arch, k, initrd, bin_dir, logs, root)
     return envs
 
 

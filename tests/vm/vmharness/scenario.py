@@ -15,6 +15,10 @@ optional host-side assertions in NAME.py. The .sh header declares the machines:
     # @expect-fail REGEX           harness self-tests: the run passes only if it fails
                                    with a message matching REGEX
     # @bench                       opt-in (benchmarks): runs only when named
+    # @systemd                     boot the cached debootstrap root with systemd as PID 1
+                                   (x86_64 only; tests/vm/README.md, "systemd scenarios")
+    # @linkdown a.eth1             the NIC's link is down from QEMU's start (QMP set_link
+                                   before the guest boots): a cable unplugged at boot
 """
 
 import dataclasses
@@ -43,6 +47,8 @@ class Scenario:
     expect_fail: str = None
     bench: bool = False  # opt-in: not in the default set, runs only when named
     macs: dict = dataclasses.field(default_factory=dict)  # (vm, nic index) -> MAC
+    systemd: bool = False  # boot the debootstrap root with systemd as PID 1
+    linkdown: list = dataclasses.field(default_factory=list)  # [(vm, nic index)]: down at start
 
     def segments(self):
         """Every NIC's segment: {(vm, idx): segment id}, and the segments' end lists."""
@@ -60,7 +66,9 @@ class Scenario:
 
 
 def load_all():
-    names = sorted(f[:-3] for f in os.listdir(SCENARIO_DIR) if f.endswith(".sh"))
+    # NAME.boot.sh: a @systemd scenario's boot hook, not a scenario.
+    names = sorted(f[:-3] for f in os.listdir(SCENARIO_DIR)
+                   if f.endswith(".sh") and not f.endswith(".boot.sh"))
     return [load(n) for n in names]
 
 
@@ -99,6 +107,10 @@ def load(name, directory=SCENARIO_DIR):
                 s.expect_fail = m.group(2)
             elif key == "bench":
                 s.bench = True
+            elif key == "systemd":
+                s.systemd = True
+            elif key == "linkdown":
+                s.linkdown += [(w, where) for w in words]
             else:
                 raise ScenarioError(f"{where}: unknown header @{key}")
     for vm in s.vms:
@@ -107,6 +119,9 @@ def load(name, directory=SCENARIO_DIR):
     for a in s.arches:
         if a not in ("x86_64", "aarch64"):
             raise ScenarioError(f"{script}: unknown @arch {a}")
+    if s.systemd and s.arches != ["x86_64"]:
+        raise ScenarioError(f"{script}: @systemd scenarios run on x86_64 only")
+    s.linkdown = [_nic_ref(s, w, where) for w, where in s.linkdown]
     seen = set()
     for words, where in raw_links:
         ends = []

@@ -22,7 +22,7 @@ def default_mac(vm_index, nic):
 
 class Vm:
     def __init__(self, name, index, arch, kernel, initrd, shares, netdevs, macs, sockdir,
-                 log_path, t0, extra_append=()):
+                 log_path, t0, extra_append=(), memory=None, links_down=()):
         self.name, self.index, self.arch = name, index, arch
         self.out = next(path for tag, path, _ in shares if tag == "out")
         self.qmp_path = os.path.join(sockdir, f"{name}.qmp")
@@ -32,7 +32,8 @@ class Vm:
         self.proc = None
         self._qmp = None
         self._lock = threading.Lock()
-        cmd = [arch.qemu] + arch.machine_args()
+        self.links_down = list(links_down)
+        cmd = [arch.qemu] + arch.machine_args(memory)
         cmd += ["-kernel", kernel.image, "-initrd", initrd,
                 "-append", " ".join(arch.kernel_args() + list(extra_append)),
                 "-qmp", f"unix:{self.qmp_path},server=on,wait=off"]
@@ -55,6 +56,16 @@ class Vm:
                                      stderr=subprocess.STDOUT)
         self.reader = threading.Thread(target=self._read_console, daemon=True)
         self.reader.start()
+        if self.links_down:
+            # Within milliseconds of QEMU's start, seconds before the guest kernel probes
+            # its NICs: the guest never sees these links up.
+            deadline = time.monotonic() + 10
+            while not os.path.exists(self.qmp_path) and time.monotonic() < deadline:
+                time.sleep(0.005)
+            for nic in self.links_down:
+                self.set_link(nic, False)
+                self.log.write(f"[{time.monotonic() - self.t0:8.3f} host] eth{nic} link down "
+                               "from the start\n")
 
     def _read_console(self):
         for raw in self.proc.stdout:

@@ -1,0 +1,7 @@
+# Boot hook of systemd-online: n3xnetd reports READY after 1 s even offline (its
+# online.timeout), so what holds network-online.target is n3xnet-wait-online itself.
+cat >> "$etc/n3xnet/n3xnet.toml" <<'EOT'
+
+[online]
+timeout = "1s"
+EOT
