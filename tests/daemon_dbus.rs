@@ -393,6 +393,53 @@ fn paused_drift_is_reported_not_repaired_until_resume() {
 }
 
 #[test]
+fn a_reload_while_paused_is_checked_and_applied_on_resume() {
+    if !netns_tier() {
+        return;
+    }
+    let (node, bus, d) = setup();
+    node.settle();
+    let out = bus.ctl(&["pause"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // Invalid: refused with the problems, as when running.
+    node.set_profile("this is = = not toml");
+    let out = bus.ctl(&["reload"]);
+    assert_eq!(code(&out), 65, "{}", stderr(&out));
+    // Valid, with the shim in another mode: accepted, not applied.
+    let vepa = daemon_util::PROFILE.replace("mode = \"bridge\"", "mode = \"vepa\"");
+    assert_ne!(
+        vepa,
+        daemon_util::PROFILE,
+        "the demo profile's shim mode moved"
+    );
+    node.set_profile(&vepa);
+    let out = bus.ctl(&["reload"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let s = d.wait_status(|s| {
+        s["reloadError"].is_null()
+            && s["drift"]["pending"]
+                .as_array()
+                .is_some_and(|p| !p.is_empty())
+    });
+    assert_eq!(s["paused"], true);
+    assert!(
+        wait_until(Duration::from_millis(1000), || node.shim_mode().as_deref()
+            == Some("vepa"))
+        .is_none(),
+        "applied while paused"
+    );
+    assert_eq!(node.shim_mode().as_deref(), Some("bridge"));
+
+    let out = bus.ctl(&["resume"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        wait_until(SETTLE, || node.shim_mode().as_deref() == Some("vepa")).is_some(),
+        "not applied on resume; log:\n{}",
+        d.log()
+    );
+}
+
+#[test]
 fn status_says_where_it_read_and_falls_back_to_the_kernel() {
     if !netns_tier() {
         return;
@@ -475,10 +522,11 @@ fn a_daemon_without_a_bus_runs_and_connects_when_one_appears() {
         .output()
         .unwrap();
     assert_eq!(code(&out), 69, "{}", stderr(&out));
-    // The bus comes up: the daemon connects on its next try (10 s).
+    // The bus comes up: the daemon connects as its socket appears, well
+    // before its next timed try (10 s).
     let bus = Bus::start_at(dir, socket);
     assert!(
-        wait_until(Duration::from_secs(15), || bus.property("State").is_some()).is_some(),
+        wait_until(Duration::from_secs(5), || bus.property("State").is_some()).is_some(),
         "never connected; log:\n{}",
         d.log()
     );

@@ -12,9 +12,9 @@
 //!
 //! The bus is optional: a daemon without one (early boot, tests, a
 //! container) supervises the network all the same, logs once, and tries
-//! again after 10 s, doubling up to 5 min, so an idle daemon without a bus
-//! wakes up only that rarely. A lost connection is re-established the same
-//! way.
+//! again as soon as the bus's socket appears (inotify), or after 10 s,
+//! doubling up to 5 min, so an idle daemon without a bus wakes up only that
+//! rarely. A lost connection is re-established the same way.
 //!
 //! The client side ([`Net1Proxy`], used by `n3xnetctl`) is declared here
 //! too, so both ends are read from one place.
@@ -25,10 +25,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
+use zbus::fdo::RequestNameReply;
 use zbus::object_server::SignalEmitter;
 use zbus::zvariant::Value;
 use zbus::Connection;
 
+use super::bus_socket;
 use super::status::DaemonStatus;
 use super::supervisor::Control;
 
@@ -247,8 +249,12 @@ pub async fn serve(control: Control) {
     let mut failing = false;
     loop {
         match connect(&control).await {
-            Ok(conn) => {
-                tracing::info!("D-Bus: serving {BUS_NAME} on the system bus");
+            Ok((conn, reply)) => {
+                if reply == RequestNameReply::InQueue {
+                    tracing::warn!("D-Bus: {BUS_NAME} is owned by another process: queued for it");
+                } else {
+                    tracing::info!("D-Bus: serving {BUS_NAME} on the system bus");
+                }
                 failing = false;
                 retry = RETRY_FIRST;
                 tokio::select! {
@@ -264,27 +270,56 @@ pub async fn serve(control: Control) {
                 failing = true;
                 tracing::warn!(
                     "D-Bus: cannot serve {BUS_NAME} on the system bus ({e}): running without \
-                     it, trying again in {} s and less and less often",
+                     it, trying again when its socket appears, or in {} s and less and less often",
                     retry.as_secs()
                 );
             }
             Err(e) => tracing::debug!("D-Bus: still no system bus: {e}"),
         }
-        tokio::time::sleep(retry).await;
+        wait_for_bus(retry).await;
         retry = (retry * 2).min(RETRY_MAX);
     }
 }
 
-async fn connect(control: &Control) -> zbus::Result<Connection> {
+/// Sleeps `retry`, or less if the bus's socket appears meanwhile (boot:
+/// `dbus.socket` comes after us).
+async fn wait_for_bus(retry: Duration) {
+    let missing = bus_socket::path().filter(|p| !p.exists());
+    let created = async {
+        match missing {
+            Some(socket) => match bus_socket::created(&socket).await {
+                Ok(()) => {
+                    tracing::debug!(socket = %socket.display(), "D-Bus: the bus socket appeared")
+                }
+                Err(e) => {
+                    tracing::debug!("D-Bus: cannot watch for the bus socket: {e}");
+                    std::future::pending().await
+                }
+            },
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = tokio::time::sleep(retry) => {}
+        () = created => {}
+    }
+}
+
+/// Connects, serves the object and asks for the name (queued behind an
+/// owner, never replacing it).
+async fn connect(control: &Control) -> zbus::Result<(Connection, RequestNameReply)> {
     let net1 = Net1 {
         control: control.clone(),
         status: control.status(),
     };
-    zbus::connection::Builder::system()?
+    let conn = zbus::connection::Builder::system()?
         .serve_at(OBJECT_PATH, net1)?
-        .name(BUS_NAME)?
         .build()
-        .await
+        .await?;
+    let reply = conn
+        .request_name_with_flags(BUS_NAME, Default::default())
+        .await?;
+    Ok((conn, reply))
 }
 
 /// Emits `PropertiesChanged` and `HealthChanged` for every status change

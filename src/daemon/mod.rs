@@ -12,6 +12,7 @@
 //! D-Bus service (`io.n3x.Net1`) are front ends, spawned beside it in [`run`].
 
 mod backoff;
+mod bus_socket;
 mod dbus;
 mod logging;
 mod notify;
