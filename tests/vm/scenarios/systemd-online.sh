@@ -14,7 +14,8 @@ status=$(systemctl show -p StatusText --value n3xnetd.service)
 log "n3xnetd active: $status"
 case $status in offline:*) ;; *) fail "StatusText '$status' does not start with offline:" ;; esac
 carrier_is eth1 0 || fail "eth1 has carrier with its link down"
-wait_for 20 [ "$(systemctl show -p ActiveState --value n3xnet-wait-online.service)" = activating ]
+wait_online_is() { [ "$(systemctl show -p ActiveState --value n3xnet-wait-online.service)" = "$1" ]; }
+wait_for 20 wait_online_is activating
 capture wait-timeout 1 n3xnetctl wait-online --timeout 1
 capture before-target any systemctl is-active network-online.target
 capture before-k3s any systemctl is-active n3x-k3s-stub.service
