@@ -592,12 +592,16 @@ fn network_level(
     }
 }
 
-/// The network link lacks its address: a desired one, or for DHCP any.
+/// The network link lacks its address: a desired one, or for DHCP a
+/// leased one. A lease is an address with a finite lifetime (what
+/// n3xnetd's DHCP client installs): a static address someone put on the
+/// link does not make the node online, a bound lease does.
 fn address_problem(desired: &DesiredNetwork, state: &KernelState, link: &str) -> Option<String> {
-    let have: Vec<Ipv4Net> = state.addresses_on(link).map(|a| a.address).collect();
     if desired.link(link).is_some_and(|l| l.dhcp) {
-        return have.is_empty().then(|| "no DHCP address".to_owned());
+        let leased = state.addresses_on(link).any(|a| a.is_dynamic());
+        return (!leased).then(|| "no DHCP lease".to_owned());
     }
+    let have: Vec<Ipv4Net> = state.addresses_on(link).map(|a| a.address).collect();
     desired
         .addresses_on(link)
         .find(|a| !have.contains(&a.address))
@@ -911,12 +915,23 @@ mod tests {
     }
 
     #[test]
-    fn dhcp_needs_any_address_on_the_link() {
+    fn dhcp_needs_a_leased_address_on_the_link() {
         let text = include_str!("../profiles/dhcp-simple.toml");
         let d = desired(text, "agent-1");
         let mut s = settled(&d, &["eth1"]);
         let h = Health::compute(&d, &s, None, &cluster());
-        assert_eq!(h.summary, "offline: cluster down (eth1: no DHCP address)");
+        assert_eq!(h.summary, "offline: cluster down (eth1: no DHCP lease)");
+        // A static address is not a lease.
+        s.addresses.push(Address {
+            link: "eth1".into(),
+            address: "192.168.1.3/24".parse().unwrap(),
+            valid_lifetime: None,
+            preferred_lifetime: None,
+            protocol: 0,
+        });
+        let h = Health::compute(&d, &s, None, &cluster());
+        assert_eq!(h.summary, "offline: cluster down (eth1: no DHCP lease)");
+        s.addresses.clear();
         s.addresses.push(Address {
             link: "eth1".into(),
             address: "192.168.1.3/24".parse().unwrap(),

@@ -12,6 +12,7 @@
 //! D-Bus service (`io.n3x.Net1`) are front ends, spawned beside it in [`run`].
 
 mod backoff;
+mod dhcp;
 mod bus_socket;
 mod dbus;
 mod logging;
@@ -29,6 +30,7 @@ use crate::cli::exit;
 use crate::config::DEFAULT_PATH;
 
 pub use dbus::{MethodError, Net1Proxy, BUS_NAME, OBJECT_PATH};
+pub use dhcp::LeaseStatus;
 pub use notify::Notifier;
 pub use setup::{Setup, SetupError};
 pub use status::{

@@ -137,6 +137,9 @@ pub struct DaemonStatus {
     /// The last reload's problems; the previous profile is still running.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reload_error: Option<String>,
+    /// The DHCP clients' leases (nodes with a DHCP link only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dhcp: Vec<super::dhcp::LeaseStatus>,
     pub updated_at_ms: u64,
 }
 

@@ -138,6 +138,8 @@ struct Core {
     repairs: u32,
     last_apply: Option<ApplySummary>,
     reload_error: Option<String>,
+    /// The DHCP clients' leases (see [`super::dhcp`]).
+    dhcp: super::dhcp::Leases,
 }
 
 impl Supervisor {
@@ -155,8 +157,10 @@ impl Supervisor {
         let events = handle.events()?;
         let (commands_tx, commands) = mpsc::unbounded_channel();
         let online_deadline = setup.config.online.timeout.map(|t| Instant::now() + t);
+        let dhcp = super::dhcp::start(&setup.desired, netns);
         let mut core = Core {
             handle,
+            dhcp,
             setup,
             notifier,
             governor: Governor::new(Schedule::default()),
@@ -247,6 +251,7 @@ impl Supervisor {
                     core.refresh(&mut events, None).await;
                 }
                 _ = at(online) => core.online_timeout(),
+                Ok(()) = core.dhcp.changed() => core.publish(),
             }
         }
         core.stop();
@@ -693,6 +698,7 @@ impl Core {
                 parts.push(format!("last apply failed: {e}"));
             }
         }
+        parts.extend(super::dhcp::status_notes(&self.dhcp.borrow()));
         if let Some(e) = &self.reload_error {
             parts.push(format!("reload failed, previous profile kept: {e}"));
         }
@@ -720,6 +726,7 @@ impl Core {
             repairs: self.repairs,
             last_apply: self.last_apply.clone(),
             reload_error: self.reload_error.clone(),
+            dhcp: self.dhcp.borrow().clone(),
             updated_at_ms: 0,
         }
     }
@@ -773,6 +780,7 @@ fn placeholder() -> DaemonStatus {
         repairs: 0,
         last_apply: None,
         reload_error: None,
+        dhcp: Vec::new(),
         updated_at_ms: 0,
     }
 }

@@ -16,6 +16,8 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
+use crate::profile::model::MacAddr;
+
 use super::packet::{Dropped, Identity, Offer, Outgoing, Reply, ReplyKind, Request};
 
 /// Milliseconds on the driver's monotonic clock (may be negative for a
@@ -44,7 +46,7 @@ pub struct Lease {
     pub server: Ipv4Addr,
     /// The hardware address the server's ACK came from: where unicast
     /// renewals go (the server, or the relay in front of it).
-    pub server_mac: [u8; 6],
+    pub server_mac: MacAddr,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub router: Option<Ipv4Addr>,
     /// `u32::MAX` is infinite.
@@ -79,7 +81,7 @@ impl Lease {
         Lease {
             address: offer.address,
             server,
-            server_mac,
+            server_mac: MacAddr(server_mac),
             router: offer.router,
             lease_secs: lease,
             t1_secs: t1,
@@ -516,7 +518,7 @@ impl Client {
             message: Self::extend(xid, began, now, lease),
             to: Destination::Unicast {
                 ip: lease.server,
-                mac: lease.server_mac,
+                mac: lease.server_mac.0,
             },
         }
     }
@@ -640,7 +642,7 @@ mod tests {
         let c = bound();
         let l = c.lease().unwrap();
         assert_eq!((l.t1_secs, l.t2_secs, l.lease_secs), (5, 8, 120));
-        assert_eq!(l.server_mac, SERVER_MAC);
+        assert_eq!(l.server_mac.0, SERVER_MAC);
         assert_eq!(c.deadline(), 5000);
     }
 
@@ -796,7 +798,7 @@ mod tests {
         assert_eq!(c.dropped().get(&Dropped::Unexpected), Some(&4));
         let a = c.on_reply(8002, &rogue(&c, ReplyKind::Ack(offer(IP))), [9; 6]);
         assert!(matches!(a[0], Action::Install(_)));
-        assert_eq!(c.lease().unwrap().server_mac, [9; 6]);
+        assert_eq!(c.lease().unwrap().server_mac.0, [9; 6]);
     }
 
     #[test]

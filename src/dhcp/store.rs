@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::client::{Lease, Millis};
+use crate::profile::model::MacAddr;
 
 /// Where leases live unless `$STATE_DIRECTORY` (systemd's
 /// `StateDirectory=n3xnet`) says otherwise.
@@ -58,7 +59,7 @@ pub enum StoreError {
 struct File {
     version: u32,
     /// The NIC the lease was granted to; another MAC's lease is not ours.
-    mac: [u8; 6],
+    mac: MacAddr,
     /// `acquired` in milliseconds since the Unix epoch.
     lease: Lease,
 }
@@ -104,7 +105,7 @@ impl Store {
             path: self.path.clone(),
             source,
         })?;
-        if file.version != VERSION || file.mac != mac {
+        if file.version != VERSION || file.mac != MacAddr(mac) {
             return Ok(None);
         }
         let mut lease = file.lease;
@@ -124,7 +125,7 @@ impl Store {
             .saturating_add(at.unix_ms);
         let file = File {
             version: VERSION,
-            mac,
+            mac: MacAddr(mac),
             lease,
         };
         let write = || -> std::io::Result<()> {
@@ -166,7 +167,7 @@ mod tests {
         Lease {
             address: "192.168.1.3/24".parse().unwrap(),
             server: "192.168.1.254".parse().unwrap(),
-            server_mac: [0x52, 0x54, 0, 1, 1, 0],
+            server_mac: MacAddr([0x52, 0x54, 0, 1, 1, 0]),
             router: None,
             lease_secs: 120,
             t1_secs: 5,
