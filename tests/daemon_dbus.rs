@@ -9,6 +9,7 @@
 mod daemon_util;
 mod netns_util;
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
@@ -162,6 +163,65 @@ impl Drop for Bus {
     }
 }
 
+/// Subscribes (with zbus, as a client would) to the object's
+/// `PropertiesChanged`; every signal arrives as its changed properties,
+/// name to value. Returns once subscribed.
+fn properties_changed(bus: &Bus) -> mpsc::Receiver<Vec<(String, String)>> {
+    let (tx, rx) = mpsc::channel();
+    let (subscribed_tx, subscribed) = mpsc::channel();
+    let address = bus.address.clone();
+    std::thread::spawn(move || {
+        netns_util::runtime().block_on(async move {
+            use futures::StreamExt as _;
+            let conn = zbus::connection::Builder::address(address.as_str())
+                .unwrap()
+                .build()
+                .await
+                .unwrap();
+            let props = zbus::fdo::PropertiesProxy::builder(&conn)
+                .destination("io.n3x.Net1")
+                .unwrap()
+                .path("/io/n3x/Net1")
+                .unwrap()
+                .build()
+                .await
+                .unwrap();
+            let mut signals = props.receive_properties_changed().await.unwrap();
+            subscribed_tx.send(()).unwrap();
+            while let Some(signal) = signals.next().await {
+                let args = signal.args().unwrap();
+                assert_eq!(args.interface_name().as_str(), "io.n3x.Net1");
+                let changed = args
+                    .changed_properties()
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect();
+                if tx.send(changed).is_err() {
+                    return;
+                }
+            }
+        });
+    });
+    subscribed.recv_timeout(SETTLE).expect("subscribed");
+    rx
+}
+
+/// The next `PropertiesChanged` that changes `name`: every property it
+/// changes, name to value.
+fn next_change(
+    changes: &mpsc::Receiver<Vec<(String, String)>>,
+    name: &str,
+) -> HashMap<String, String> {
+    loop {
+        let changed = changes
+            .recv_timeout(SETTLE)
+            .unwrap_or_else(|_| panic!("no PropertiesChanged for {name}"));
+        if changed.iter().any(|(k, _)| k == name) {
+            return changed.into_iter().collect();
+        }
+    }
+}
+
 fn code(out: &Output) -> i32 {
     out.status.code().unwrap_or(-1)
 }
@@ -265,7 +325,7 @@ fn health_changed_follows_a_carrier_loss() {
     if !netns_tier() {
         return;
     }
-    let (node, bus, _d) = setup();
+    let (node, bus, d) = setup();
     let mut watch = bus
         .ctl_cmd(
             &["status", "--watch", "--json", "--netns", &node.ns.name],
@@ -311,6 +371,25 @@ fn health_changed_follows_a_carrier_loss() {
     assert_eq!(bus.property("Online").unwrap(), false);
     assert_eq!(bus.property("Overall").unwrap(), "down");
 
+    // A restarted daemon: the watch prints its health again, then follows
+    // the new one's signals.
+    assert!(d.stop().success());
+    let mut d = Daemon::start_with(&node, &bus.env());
+    let back = lines
+        .recv_timeout(SETTLE)
+        .expect("the health of the daemon back");
+    assert_eq!(back["node"], "server-1", "{back}");
+    node.sw.ip("link set sw-eth1 up");
+    d.wait_ready();
+    loop {
+        let h = lines
+            .recv_timeout(SETTLE)
+            .expect("HealthChanged from the restarted daemon");
+        if h["online"] == true {
+            break;
+        }
+    }
+
     // SIGTERM ends the watch, exit 0.
     let ok = Command::new("kill")
         .args(["-TERM", &watch.id().to_string()])
@@ -329,9 +408,18 @@ fn paused_drift_is_reported_not_repaired_until_resume() {
     }
     let (node, bus, d) = setup();
     node.settle();
+    let changes = properties_changed(&bus);
     let out = bus.ctl(&["pause"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(bus.property("Paused").unwrap(), true);
+    // One signal with what changed: Paused, and the status line saying so.
+    let changed = next_change(&changes, "Paused");
+    assert_eq!(changed["Paused"], "true");
+    assert!(
+        changed["Status"].contains("paused by operator"),
+        "{changed:?}"
+    );
+    assert!(!changed.contains_key("Node"), "{changed:?}");
 
     node.ns.ip("addr del 192.168.30.1/24 dev mv-pods");
     let s = d.wait_status(|s| {
@@ -532,4 +620,23 @@ fn a_daemon_without_a_bus_runs_and_connects_when_one_appears() {
     );
     assert_eq!(bus.property("Node").unwrap(), "server-1");
     assert!(d.running());
+}
+
+#[test]
+fn a_daemon_on_the_bus_sleeps_at_idle() {
+    if !netns_tier() {
+        return;
+    }
+    let (_node, bus, d) = setup();
+    d.wait_status(|s| s["ready"] == true);
+    assert_eq!(bus.property("Ready").unwrap(), true);
+    // Let the linkwatch's delayed operstate events settle.
+    std::thread::sleep(Duration::from_millis(1500));
+    let before = d.wakeups();
+    std::thread::sleep(Duration::from_millis(1500));
+    let woke = d.wakeups() - before;
+    assert!(
+        woke <= 1,
+        "the idle daemon on the bus woke up {woke} times in 1.5 s"
+    );
 }

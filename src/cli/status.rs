@@ -143,12 +143,18 @@ async fn daemon_status(netns: Option<&str>) -> Result<Value, Failure> {
 }
 
 /// Prints the daemon's health now, then on every `HealthChanged`, until
-/// SIGINT or SIGTERM.
+/// SIGINT or SIGTERM. A daemon that leaves the bus is waited for (said on
+/// stderr); when it is back its health is printed again.
 async fn watch(netns: Option<&str>, json: bool) -> Result<(), Failure> {
     let proxy = daemon::connect().await?;
     // Subscribed before reading the current health: no change is missed.
     let mut changes = proxy
         .receive_health_changed()
+        .await
+        .map_err(daemon::failure)?;
+    let mut owners = proxy
+        .inner()
+        .receive_owner_changed()
         .await
         .map_err(daemon::failure)?;
     let status = daemon_status(netns).await?;
@@ -163,12 +169,17 @@ async fn watch(netns: Option<&str>, json: bool) -> Result<(), Failure> {
         tokio::select! {
             _ = term.recv() => return Ok(()),
             _ = int.recv() => return Ok(()),
+            owner = owners.next() => match owner {
+                Some(None) => eprintln!("n3xnetctl status: n3xnetd left the bus; waiting for it"),
+                Some(Some(_)) => {
+                    eprintln!("n3xnetctl status: n3xnetd is back");
+                    print_health(&daemon_status(netns).await?["health"], json);
+                }
+                None => return Err(closed()),
+            },
             change = changes.next() => {
                 let Some(change) = change else {
-                    return Err(Failure {
-                        code: exit::IO,
-                        message: "the D-Bus connection closed".to_owned(),
-                    });
+                    return Err(closed());
                 };
                 let args = change.args().map_err(daemon::failure)?;
                 let health = serde_json::from_str(args.health_json()).unwrap_or(Value::Null);
@@ -178,12 +189,23 @@ async fn watch(netns: Option<&str>, json: bool) -> Result<(), Failure> {
     }
 }
 
-/// One line: the health JSON, or the time and the summary.
+fn closed() -> Failure {
+    Failure {
+        code: exit::IO,
+        message: "the D-Bus connection closed".to_owned(),
+    }
+}
+
+/// One line: the health JSON, or the time and the summary. Nothing before
+/// the daemon's first read of the kernel: its `HealthChanged` follows.
 fn print_health(health: &Value, json: bool) {
+    if health.is_null() {
+        return;
+    }
     if json {
         println!("{health}");
     } else {
-        let summary = health["summary"].as_str().unwrap_or("no health yet");
+        let summary = health["summary"].as_str().unwrap_or("-");
         println!("{} {summary}", clock(crate::daemon::now_ms()));
     }
 }
