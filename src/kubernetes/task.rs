@@ -228,19 +228,18 @@ impl Task {
             _ => self.schedule.failed(now.into_std()),
         };
         self.consistent_read |= e.is_conflict();
+        // Warn once per kind of failure; each retry is still logged, which
+        // the backoff keeps to a handful an hour.
         let repeated = self.error.as_ref().map(ToString::to_string) == Some(e.to_string());
-        if !repeated {
-            match e {
-                FeedbackError::NoKubeconfig(_) => tracing::info!(
-                    "kubernetes: {e}; looking again every {}s",
-                    LOOK_AGAIN.as_secs()
-                ),
-                _ => tracing::warn!(
-                    node = %self.node,
-                    retry_in_ms = wait.as_millis() as u64,
-                    "kubernetes: {e}"
-                ),
-            }
+        let retry_in_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+        match e {
+            FeedbackError::NoKubeconfig(_) if !repeated => tracing::info!(
+                "kubernetes: {e}; looking again every {}s",
+                LOOK_AGAIN.as_secs()
+            ),
+            FeedbackError::NoKubeconfig(_) => {}
+            _ if !repeated => tracing::warn!(node = %self.node, retry_in_ms, "kubernetes: {e}"),
+            _ => tracing::info!(node = %self.node, retry_in_ms, "kubernetes: still failing: {e}"),
         }
         // Made again on the retry: the credentials may have been rotated.
         self.client = None;
@@ -265,6 +264,10 @@ impl Task {
         config.connect_timeout = Some(REQUEST_TIMEOUT);
         config.read_timeout = Some(REQUEST_TIMEOUT);
         config.write_timeout = Some(REQUEST_TIMEOUT);
+        // kube-rs would retry 429/503/504 itself, up to 15 times over
+        // minutes, inside one pass; the schedule's backoff is the one
+        // policy, and says so in the status.
+        config.default_retry = false;
         Client::try_from(config).map_err(|source| FeedbackError::Client {
             path: path.clone(),
             source,
