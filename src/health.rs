@@ -5,7 +5,8 @@
 //! [`KernelState`] (and the previous health, to count flaps), so every rule
 //! here is tested from state fixtures without root. The daemon recomputes it
 //! on every netlink event burst; it is its `STATUS=` line, its status file
-//! and (later) its D-Bus `Health` property, and wait-online decides on it.
+//! and its D-Bus `HealthJson` property and `HealthChanged` signal, and
+//! wait-online decides on it.
 //!
 //! Levels: `ok` (everything as it should be), `degraded` (carrying traffic
 //! with less redundancy: a bond port down) and `down` (not carrying traffic).

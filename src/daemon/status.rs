@@ -1,7 +1,7 @@
 //! The daemon's status: one serializable snapshot, published on a watch
 //! channel every time it changes. The status file
-//! (`$RUNTIME_DIRECTORY/status.json`) is one subscriber; D-Bus properties
-//! and signals are meant to be another.
+//! (`$RUNTIME_DIRECTORY/status.json`) is one subscriber; the D-Bus
+//! properties and signals (`super::dbus`) another.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};

@@ -41,7 +41,7 @@ use super::status::{
 /// The answer to a command: `Err` carries every problem, one per line.
 pub type Reply = oneshot::Sender<Result<(), String>>;
 
-/// What a front end (SIGHUP today, D-Bus next) asks of the supervisor.
+/// What a front end (SIGHUP, D-Bus) asks of the supervisor.
 #[derive(Debug)]
 pub enum Command {
     /// Re-read the configuration and profile; apply a valid one as a
