@@ -382,7 +382,11 @@ impl Session {
         }
     }
 
+    /// Carries out `actions`, publishing the new state first: the
+    /// supervisor then knows of a lease before the kernel event of its
+    /// address reaches it (READY's `STATUS=` includes the lease's notes).
     async fn carry_out(&mut self, actions: Vec<Action>) {
+        self.publisher.set(self.status());
         for action in actions {
             let link = self.setup.link.as_str();
             match action {
