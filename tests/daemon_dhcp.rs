@@ -346,7 +346,8 @@ fn server_gone_renew_rebind_then_expiry_removes_the_address() {
 
     let expired = d
         .wait_notify(LEASE + SETTLE, |m| {
-            status_line(m).is_some_and(|s| s.contains("expired; address removed"))
+            status_line(m)
+                .is_some_and(|s| s.starts_with("offline") && s.contains("expired; address removed"))
         })
         .unwrap_or_else(|| panic!("no STATUS= about the expiry; log:\n{}", d.log()));
     assert_eq!(
@@ -508,4 +509,61 @@ fn a_lease_other_than_the_reservation_is_flagged() {
             && r["metric"] == 1024),
         "{routes:#?}"
     );
+}
+
+/// Sends hostile datagrams to the node's port 68 from the switch: random
+/// bytes, a truncated message, an ACK for our MAC the client never asked
+/// for, and an ACK for another client.
+const HOSTILE: &str = r#"
+import os, socket, struct
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("192.168.1.254", 67))
+def ack(chaddr, xid):
+    ip = socket.inet_aton
+    head = struct.pack("!BBBBIHH4s4s4s4s", 2, 1, 6, 0, xid, 0, 0,
+                       ip("0.0.0.0"), ip("192.168.1.77"), ip("0.0.0.0"), ip("0.0.0.0"))
+    head += chaddr + b"\0" * 10 + b"\0" * 192 + bytes([99, 130, 83, 99])
+    opts = bytes([53, 1, 5, 54, 4, 192, 168, 1, 253, 1, 4, 255, 255, 255, 0,
+                  51, 4, 0, 0, 0, 120, 255])
+    return head + opts
+mac = bytes.fromhex("525400010103")
+for p in [os.urandom(300), b"\x02" * 10, ack(mac, 12345), ack(b"\x01" * 6, 1)]:
+    s.sendto(p, ("192.168.1.3", 68))
+"#;
+
+#[test]
+fn hostile_packets_are_dropped_and_counted() {
+    if !netns_tier() {
+        return;
+    }
+    let node = agent_1();
+    let mut server = Dnsmasq::profile_server(&node, &[]);
+    let mut d = start_daemon(&node);
+    d.wait_ready();
+    wait_lease(&d, SETTLE, |l| l["state"] == "bound");
+    // The server's port is ours now (T1 is a minute away).
+    server.stop();
+    let out = node.sw.exec(&["python3", "-c", HOSTILE]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lease = wait_lease(&d, SETTLE, |l| {
+        l["dropped"]["malformed"] == 2
+            && l["dropped"]["unexpected"] == 1
+            && l["dropped"]["wrong-chaddr"] == 1
+    });
+    // Nothing changed: same lease, same address, daemon running.
+    assert_eq!(lease["state"], "bound");
+    assert_eq!(lease["server"], "192.168.1.254");
+    assert_eq!(
+        eth1_addresses(&node)
+            .into_iter()
+            .map(|a| a.0)
+            .collect::<Vec<_>>(),
+        [RESERVED]
+    );
+    assert!(d.running());
 }
