@@ -284,6 +284,16 @@ fn properties_are_public_and_methods_root_only() {
     let out = bus.ctl(&["reconcile"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     d.wait_status(|s| s["lastApply"]["trigger"] == "reconcile");
+    // The journal says who asked.
+    let log = d.log();
+    assert!(
+        log.contains("D-Bus: reload requested by uid 0 pid "),
+        "{log}"
+    );
+    assert!(
+        log.contains("D-Bus: reconcile requested by uid 0 pid "),
+        "{log}"
+    );
 
     // A bad profile: Reload answers with the problems, exit 65, the
     // running profile stays.
@@ -318,6 +328,8 @@ fn properties_are_public_and_methods_root_only() {
     }
     assert_eq!(bus.property("Paused").unwrap(), false);
     assert_eq!(d.status()["paused"], false);
+    // Refused by the bus: the daemon never saw the calls.
+    assert!(!d.log().contains("requested by uid 65534"), "{}", d.log());
 }
 
 #[test]

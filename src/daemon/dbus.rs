@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 use zbus::fdo::RequestNameReply;
+use zbus::message::Header;
 use zbus::object_server::SignalEmitter;
 use zbus::zvariant::Value;
 use zbus::Connection;
@@ -126,23 +127,42 @@ impl Net1 {
 impl Net1 {
     /// Re-reads the configuration and the profile; applies valid ones as a
     /// minimal diff (not while paused), keeps the running ones otherwise.
-    async fn reload(&self) -> Result<(), MethodError> {
-        tracing::info!("D-Bus: reload requested");
+    async fn reload(
+        &self,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<(), MethodError> {
+        log_caller("reload", &header, conn).await;
         self.control.reload().await.map_err(MethodError::Invalid)
     }
 
     /// Applies the profile now, whatever the drift policy and the backoff.
-    async fn reconcile(&self) -> Result<(), MethodError> {
+    async fn reconcile(
+        &self,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<(), MethodError> {
+        log_caller("reconcile", &header, conn).await;
         self.control.reconcile().await.map_err(MethodError::Failed)
     }
 
     /// Stops repairing drift until `Resume`.
-    async fn pause(&self) -> Result<(), MethodError> {
+    async fn pause(
+        &self,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<(), MethodError> {
+        log_caller("pause", &header, conn).await;
         self.control.pause().await.map_err(MethodError::Failed)
     }
 
     /// Repairs again, reconciling now.
-    async fn resume(&self) -> Result<(), MethodError> {
+    async fn resume(
+        &self,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<(), MethodError> {
+        log_caller("resume", &header, conn).await;
         self.control.resume().await.map_err(MethodError::Failed)
     }
 
@@ -216,6 +236,29 @@ impl Net1 {
         overall: &str,
         summary: &str,
     ) -> zbus::Result<()>;
+}
+
+/// Logs who asked for `what` (uid and pid, as the bus vouches for them):
+/// an operator's hand on the node's network belongs in its journal.
+async fn log_caller(what: &str, header: &Header<'_>, conn: &Connection) {
+    let creds = async {
+        let sender = header.sender().ok_or(zbus::Error::MissingField)?;
+        zbus::fdo::DBusProxy::new(conn)
+            .await?
+            .get_connection_credentials(sender.clone().into())
+            .await
+            .map_err(zbus::Error::from)
+    };
+    match creds.await {
+        Ok(c) => tracing::info!(
+            uid = c.unix_user_id(),
+            pid = c.process_id(),
+            "D-Bus: {what} requested by uid {} pid {}",
+            c.unix_user_id().map_or("?".to_owned(), |u| u.to_string()),
+            c.process_id().map_or("?".to_owned(), |p| p.to_string()),
+        ),
+        Err(e) => tracing::info!("D-Bus: {what} requested (caller unknown: {e})"),
+    }
 }
 
 /// The client side, for `n3xnetctl`.
