@@ -317,6 +317,15 @@ fn properties_are_public_and_methods_root_only() {
         "{}",
         stdout(&out)
     );
+    // nobody cannot enter the namespace: the daemon's part alone, saying
+    // why the kernel's is missing.
+    let out = bus.ctl_nobody(&["status", "--json", "--netns", &node.ns.name]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let st: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(st["source"], "daemon");
+    assert_eq!(st["daemon"]["node"], "server-1");
+    assert!(st["kernelError"].is_string(), "{st}");
+    assert!(st.get("links").is_none(), "{st}");
     for method in ["pause", "resume", "reload", "reconcile"] {
         let out = bus.ctl_nobody(&[method]);
         assert_eq!(code(&out), 77, "{method}: {}{}", stdout(&out), stderr(&out));
@@ -559,6 +568,12 @@ fn status_says_where_it_read_and_falls_back_to_the_kernel() {
         .unwrap()
         .iter()
         .any(|l| l["name"] == "eth1"));
+    // --kernel: the kernel alone, daemon or not.
+    let out = bus.ctl(&["status", "--kernel", "--json", "--netns", &node.ns.name]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let st: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(st["source"], "kernel");
+    assert!(st.get("daemon").is_none());
     // Another namespace than the daemon's: the kernel, saying why.
     let out = bus.ctl(&["status"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
