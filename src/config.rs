@@ -24,6 +24,7 @@
 //! prefix = "network.n3x.io/"             # default
 //! debounce = "2s"                        # default
 //! heartbeat = "5min"                     # default; "infinity": none
+//! nfdFeatureFile = "/etc/kubernetes/node-feature-discovery/features.d/n3xnet"  # default: none
 //! ```
 //!
 //! There is deliberately no watchdog setting: systemd's `WatchdogSec=`
@@ -161,6 +162,11 @@ pub struct KubernetesConfig {
     /// `None` ("infinity"): never.
     #[serde(with = "duration_ms")]
     pub heartbeat: Option<Duration>,
+    /// `kubernetes.nfdFeatureFile`: also write the labels to this
+    /// node-feature-discovery feature file (`features.d`), whatever
+    /// `enable` says. Default: none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nfd_feature_file: Option<PathBuf>,
 }
 
 impl Default for KubernetesConfig {
@@ -173,6 +179,7 @@ impl Default for KubernetesConfig {
             prefix: "network.n3x.io/".to_owned(),
             debounce: Some(Duration::from_secs(2)),
             heartbeat: Some(Duration::from_secs(300)),
+            nfd_feature_file: None,
         }
     }
 }
@@ -213,7 +220,8 @@ pub enum ConfigError {
 
 const KNOWN_KEYS: &str = "profile, node, role, drift, online, kubernetes";
 const ONLINE_KEYS: &str = "require, timeout";
-const KUBERNETES_KEYS: &str = "enable, dataDir, kubeconfig, node, prefix, debounce, heartbeat";
+const KUBERNETES_KEYS: &str =
+    "enable, dataDir, kubeconfig, node, prefix, debounce, heartbeat, nfdFeatureFile";
 
 impl DaemonConfig {
     /// Reads and checks the configuration file.
@@ -413,6 +421,9 @@ fn kubernetes(node: &Node, path: &str, base: &Path, k: &mut KubernetesConfig, d:
                 k.kubeconfig = string(n, &path, d, "the path of a kubeconfig").map(|p| base.join(p))
             }
             "node" => k.node = string(n, &path, d, "a Node name").map(str::to_owned),
+            "nfdFeatureFile" => {
+                k.nfd_feature_file = string(n, &path, d, "the path of a file").map(|p| base.join(p))
+            }
             "prefix" => {
                 const EXPECTED: &str = "a DNS subdomain followed by '/', outside kubernetes.io and k8s.io (NodeRestriction refuses those to nodes)";
                 match string(n, &path, d, EXPECTED) {
@@ -584,7 +595,14 @@ mod tests {
         assert_eq!(k.node.as_deref(), Some("n-1"));
         assert_eq!(k.prefix, "net.example.com/");
         assert_eq!((k.debounce, k.heartbeat), (Some(Duration::ZERO), None));
-        let c = parse("profile = \"p\"\nkubernetes.kubeconfig = \"kube.yaml\"").unwrap();
+        let c = parse(
+            "profile = \"p\"\nkubernetes.kubeconfig = \"kube.yaml\"\nkubernetes.nfdFeatureFile = \"/f/n3x\"",
+        )
+        .unwrap();
+        assert_eq!(
+            c.kubernetes.nfd_feature_file.as_deref(),
+            Some(Path::new("/f/n3x"))
+        );
         assert_eq!(
             c.kubernetes.kubeconfig_path(),
             Path::new("/etc/n3xnet/kube.yaml")

@@ -66,7 +66,16 @@ fn labels_and_condition_appear_follow_a_cable_pull_and_leave_others_alone() {
             "annotations": {"network.n3x.io/owned-labels": "network.n3x.io/bond9.active,network.n3x.io/health"}
         }}),
     );
-    let node = Node::new(&config(&api, "debounce = \"500ms\"\n"));
+    // The second sink, the NFD feature file (in the server's directory,
+    // removed with it).
+    let nfd = api.dir.path().join("features.d-n3xnet");
+    let node = Node::new(&config(
+        &api,
+        &format!(
+            "debounce = \"500ms\"\nnfdFeatureFile = \"{}\"\n",
+            nfd.display()
+        ),
+    ));
     let mut d = Daemon::start(&node);
     d.wait_ready();
     let n = wait_node(&api, SETTLE, "labels and condition after start", |n| {
@@ -121,6 +130,12 @@ fn labels_and_condition_appear_follow_a_cable_pull_and_leave_others_alone() {
     assert!(took < FLIP_BOUND, "took {took:?}");
     let c = condition(&n, COND).unwrap();
     assert_eq!(c["reason"], "NetworkNotReady");
+    let features = std::fs::read_to_string(&nfd).unwrap();
+    assert!(
+        features.lines().any(|l| l == "network.n3x.io/health=down")
+            && features.lines().any(|l| l == "network.n3x.io/online=false"),
+        "{features}"
+    );
     assert_ne!(c["lastTransitionTime"], Value::Null);
     assert_eq!(label(&n, "team"), Some("edge"));
 
@@ -133,6 +148,18 @@ fn labels_and_condition_appear_follow_a_cable_pull_and_leave_others_alone() {
         .map(|e| e["reason"].as_str().unwrap())
         .collect();
     assert_eq!(reasons, ["NetworkNotReady", "NetworkReady"]);
+    let features = std::fs::read_to_string(&nfd).unwrap();
+    let lines: Vec<&str> = features.lines().skip(1).collect();
+    assert_eq!(
+        lines,
+        [
+            "network.n3x.io/cluster=ok",
+            "network.n3x.io/health=ok",
+            "network.n3x.io/multus.pods=ok",
+            "network.n3x.io/online=true",
+            "network.n3x.io/profile=profile",
+        ]
+    );
     let e = &events[0];
     assert_eq!(e["involvedObject"]["kind"], "Node");
     assert_eq!(e["involvedObject"]["name"], "server-1");

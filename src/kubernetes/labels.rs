@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::daemon::DaemonStatus;
 use crate::health::Health;
 
 /// Label name (without the prefix) to value.
@@ -47,6 +48,17 @@ pub fn labels(health: Option<&Health>, profile: &str, prefix: &str) -> Labels {
         put(&format!("{}.ports-up", b.name), &b.ports_up.to_string());
     }
     out
+}
+
+/// The labels for the daemon's current status; the profile's name is its
+/// file's name without extension (`bonding-vlans`).
+pub fn for_status(status: &DaemonStatus, prefix: &str) -> Labels {
+    let profile = status
+        .profile
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    labels(status.health.as_ref(), &profile, prefix)
 }
 
 /// `s` as a valid label value (also a valid label name part, when not

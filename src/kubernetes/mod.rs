@@ -7,6 +7,7 @@
 //! - [`node`]: the request bodies (merge patch of labels and the ownership
 //!   annotation, strategic merge patch of the condition, Events);
 //! - [`schedule`]: debounce, heartbeat, backoff;
+//! - [`nfd`]: the same labels as a node-feature-discovery feature file;
 //! - `task` (cargo feature `kube`): the daemon task that talks to the API
 //!   server through kube-rs, fed by the daemon's status watch.
 //!
@@ -14,6 +15,7 @@
 
 pub mod condition;
 pub mod labels;
+pub mod nfd;
 pub mod node;
 pub mod schedule;
 #[cfg(feature = "kube")]
@@ -35,9 +37,17 @@ pub use task::{run, FeedbackError};
 pub type Feedback = watch::Receiver<Option<KubernetesStatus>>;
 
 /// Starts the feedback task beside the supervisor, fed by its status
-/// watch, when `config` enables it and the build has the `kube` feature;
-/// the task's own status. Call from within the daemon's runtime.
+/// watch, when `config` enables it and the build has the `kube` feature,
+/// and the NFD feature file writer when configured; the task's own
+/// status. Call from within the daemon's runtime.
 pub fn spawn(config: &KubernetesConfig, daemon: watch::Receiver<Arc<DaemonStatus>>) -> Feedback {
+    if let Some(path) = &config.nfd_feature_file {
+        tokio::spawn(nfd::serve(
+            path.clone(),
+            config.prefix.clone(),
+            daemon.clone(),
+        ));
+    }
     let (tx, rx) = watch::channel(None);
     #[cfg(feature = "kube")]
     if config.enable {

@@ -20,7 +20,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::condition::{rfc3339, Condition};
-use super::labels::labels;
+use super::labels;
 use super::node::{event, label_patch, status_patch, NodeView};
 use super::schedule::{Due, Published, Schedule};
 use super::{KubernetesStatus, SyncState};
@@ -132,7 +132,6 @@ struct Task {
     config: KubernetesConfig,
     kubeconfig: PathBuf,
     node: String,
-    profile: String,
     schedule: Schedule,
     client: Option<Client>,
     /// The client is (re)made then; `None`: now.
@@ -154,11 +153,6 @@ impl Task {
         out: watch::Sender<Option<KubernetesStatus>>,
     ) -> Task {
         let node = config.node.clone().unwrap_or_else(|| status.node.clone());
-        let profile = status
-            .profile
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
         tracing::info!(
             node = %node,
             kubeconfig = %config.kubeconfig_path().display(),
@@ -169,7 +163,6 @@ impl Task {
             schedule: Schedule::new(config.debounce.unwrap_or_default(), config.heartbeat),
             config,
             node,
-            profile,
             client: None,
             client_at: None,
             error: None,
@@ -182,10 +175,9 @@ impl Task {
     }
 
     fn published(&self, status: &DaemonStatus) -> Published {
-        let health = status.health.as_ref();
         Published {
-            labels: labels(health, &self.profile, &self.config.prefix),
-            condition: Condition::from_health(health),
+            labels: labels::for_status(status, &self.config.prefix),
+            condition: Condition::from_health(status.health.as_ref()),
         }
     }
 
