@@ -567,3 +567,25 @@ fn hostile_packets_are_dropped_and_counted() {
     );
     assert!(d.running());
 }
+
+#[test]
+fn a_lease_address_removed_by_someone_else_is_put_back() {
+    if !netns_tier() {
+        return;
+    }
+    let node = agent_1();
+    let _server = Dnsmasq::profile_server(&node, &[]);
+    let mut d = start_daemon(&node);
+    d.wait_ready();
+    wait_lease(&d, SETTLE, |l| l["state"] == "bound");
+    node.ns.ip(&format!("addr del {RESERVED} dev eth1"));
+    let back = wait_until(SETTLE, || {
+        eth1_addresses(&node)
+            .iter()
+            .any(|(a, valid, dynamic)| a == RESERVED && *dynamic && *valid > 100)
+    });
+    assert!(back.is_some(), "not put back; log:\n{}", d.log());
+    assert!(d.log().contains("removed by someone else"), "{}", d.log());
+    // Online (again, if the supervisor saw the gap at all).
+    d.wait_status(|s| s["health"]["online"] == true && s["status"] == "online: cluster ok");
+}

@@ -28,7 +28,7 @@ use crate::dhcp::frame;
 use crate::dhcp::packet::{self, Identity};
 use crate::dhcp::socket::{self, PacketSocket};
 use crate::dhcp::store::{self, Clocks, Store};
-use crate::netlink::{Handle, LeaseRoute, NetlinkError};
+use crate::netlink::{Events, Handle, LeaseRoute, NetlinkError};
 
 /// The metric of a DHCP default route (networkd's default too), so a
 /// static default route of the profile's (metric 0 or its own) wins.
@@ -42,6 +42,11 @@ const SETUP_RETRY: [Duration; 4] = [
     Duration::from_secs(5),
     Duration::from_secs(15),
 ];
+
+/// The least time between two re-adds of a lease's address or route that
+/// someone else removed: a program fighting us gets one answer per period,
+/// not one per event.
+const RESTORE_PERIOD: Duration = Duration::from_secs(5);
 
 /// Large enough for any DHCP reply in one Ethernet frame.
 const RECEIVE_BUFFER: usize = 2048;
@@ -233,6 +238,8 @@ impl Publisher {
 enum SessionError {
     #[error(transparent)]
     Netlink(#[from] NetlinkError),
+    #[error("the rtnetlink event subscription closed")]
+    EventsClosed,
     #[error("link {0} does not exist")]
     NoLink(String),
     #[error("link {0} has no MAC address")]
@@ -286,11 +293,16 @@ struct Session {
     /// The default route currently installed.
     route: Option<LeaseRoute>,
     publisher: Publisher,
+    /// Address changes on the link, to put back a lease's address or
+    /// route that someone removed (the planner leaves them to us).
+    events: Events,
+    last_restore: Option<Instant>,
 }
 
 impl Session {
     async fn open(setup: &LinkSetup, publisher: Publisher) -> Result<Session, SessionError> {
         let handle = Handle::open(setup.netns.as_deref())?;
+        let events = handle.events()?;
         let state = handle.dump().await?;
         let link = state
             .link(&setup.link)
@@ -338,6 +350,8 @@ impl Session {
             // first install.
             route: None,
             publisher,
+            events,
+            last_restore: None,
         })
     }
 
@@ -378,6 +392,11 @@ impl Session {
                     let now = self.now();
                     self.pending = self.client.on_timer(now);
                 }
+                burst = self.events.next_burst() => match burst {
+                    Some(b) if b.addresses > 0 || b.routes > 0 || b.overrun => self.restore().await,
+                    Some(_) => {}
+                    None => return SessionError::EventsClosed,
+                },
             }
         }
     }
@@ -481,6 +500,55 @@ impl Session {
                 Err(e) => tracing::error!(link, "cannot add the DHCP default route: {e}"),
             }
         }
+    }
+
+    /// Puts the lease's address and default route back when someone
+    /// removed them (at most once per [`RESTORE_PERIOD`]). The kernel's own
+    /// expiry of the address is left to the client's timer, which runs
+    /// out at the same moment.
+    async fn restore(&mut self) {
+        let Some(lease) = self.client.lease().cloned() else {
+            return;
+        };
+        if lease.remaining_secs(self.now()) < 2
+            || self
+                .last_restore
+                .is_some_and(|t| t.elapsed() < RESTORE_PERIOD)
+        {
+            return;
+        }
+        self.events.discard();
+        let state = match self.handle.dump().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(link = %self.setup.link, "cannot read the kernel state: {e}");
+                return;
+            }
+        };
+        let link = self.setup.link.as_str();
+        let has_address = state.addresses_on(link).any(|a| a.address == lease.address);
+        let has_route = self.route.is_none_or(|r| {
+            state.routes.iter().any(|k| {
+                k.destination.prefix_len() == 0
+                    && k.gateway == Some(r.gateway)
+                    && k.metric.unwrap_or(0) == r.metric
+                    && k.link.as_deref() == Some(link)
+            })
+        });
+        if has_address && has_route {
+            return;
+        }
+        tracing::warn!(
+            link,
+            address = %lease.address,
+            "DHCP: the lease's {} was removed by someone else; putting it back",
+            if has_address { "default route" } else { "address" }
+        );
+        self.last_restore = Some(Instant::now());
+        // Re-added from scratch: a missing address took its routes along.
+        self.route = None;
+        self.install(&lease).await;
+        self.publisher.set(self.status());
     }
 
     async fn remove(&mut self, lease: &Lease) {
