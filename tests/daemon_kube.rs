@@ -69,12 +69,10 @@ fn labels_and_condition_appear_follow_a_cable_pull_and_leave_others_alone() {
     // The second sink, the NFD feature file (in the server's directory,
     // removed with it).
     let nfd = api.dir.path().join("features.d-n3xnet");
+    // The default debounce (2 s): the 3 s bound holds with it.
     let node = Node::new(&config(
         &api,
-        &format!(
-            "debounce = \"500ms\"\nnfdFeatureFile = \"{}\"\n",
-            nfd.display()
-        ),
+        &format!("nfdFeatureFile = \"{}\"\n", nfd.display()),
     ));
     let mut d = Daemon::start(&node);
     d.wait_ready();
