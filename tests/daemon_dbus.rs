@@ -12,7 +12,7 @@ mod netns_util;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -31,8 +31,10 @@ const POLICY: &str = concat!(
 /// drop.
 struct Bus {
     child: Child,
-    /// Holds the socket and the configuration.
-    _dir: tempfile::TempDir,
+    /// The directory of the socket and the configuration, when the bus
+    /// owns it (deleted after the bus is killed, on drop).
+    dir: Option<tempfile::TempDir>,
+    socket: PathBuf,
     address: String,
 }
 
@@ -45,11 +47,14 @@ impl Bus {
         // nobody must reach the socket.
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         let socket = dir.path().join("system_bus_socket");
-        Bus::start_at(dir, socket)
+        let mut bus = Bus::start_at(&socket);
+        bus.dir = Some(dir);
+        bus
     }
 
-    fn start_at(dir: tempfile::TempDir, socket: PathBuf) -> Bus {
-        let config = dir.path().join("system.conf");
+    /// A bus listening on `socket`, whose directory the caller keeps.
+    fn start_at(socket: &Path) -> Bus {
+        let config = socket.with_extension("conf");
         std::fs::write(
             &config,
             format!(
@@ -97,7 +102,8 @@ impl Bus {
         );
         Bus {
             child,
-            _dir: dir,
+            dir: None,
+            socket: socket.to_owned(),
             address: format!("unix:path={}", socket.display()),
         }
     }
@@ -153,6 +159,23 @@ impl Bus {
             .env("DBUS_SYSTEM_BUS_ADDRESS", &self.address)
             .stdin(Stdio::null());
         cmd
+    }
+}
+
+impl Bus {
+    /// SIGTERM, as systemd stops it: the bus removes its socket.
+    fn stop(mut self) {
+        let ok = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+        self.child.wait().unwrap();
+        assert!(
+            wait_until(SETTLE, || !self.socket.exists()).is_some(),
+            "the bus left its socket"
+        );
     }
 }
 
@@ -639,13 +662,28 @@ fn a_daemon_without_a_bus_runs_and_connects_when_one_appears() {
     assert_eq!(code(&out), 69, "{}", stderr(&out));
     // The bus comes up: the daemon connects as its socket appears, well
     // before its next timed try (10 s).
-    let bus = Bus::start_at(dir, socket);
+    let bus = Bus::start_at(&socket);
     assert!(
         wait_until(Duration::from_secs(5), || bus.property("State").is_some()).is_some(),
         "never connected; log:\n{}",
         d.log()
     );
     assert_eq!(bus.property("Node").unwrap(), "server-1");
+
+    // The bus restarts (its socket goes, then comes back): the daemon
+    // notices the connection closing and connects to the new bus.
+    bus.stop();
+    let bus = Bus::start_at(&socket);
+    assert!(
+        wait_until(Duration::from_secs(5), || bus.property("State").is_some()).is_some(),
+        "never reconnected; log:\n{}",
+        d.log()
+    );
+    assert!(
+        d.log().contains("closed the connection; reconnecting"),
+        "{}",
+        d.log()
+    );
     assert!(d.running());
 }
 
