@@ -522,6 +522,12 @@ fn paused_drift_is_reported_not_repaired_until_resume() {
     let s = d.wait_status(|s| s["paused"] == false && s["lastApply"]["trigger"] == "resume");
     assert!(!s["status"].as_str().unwrap().contains("paused"), "{s}");
     assert_eq!(bus.property("Paused").unwrap(), false);
+    // Resume when not paused reconciles all the same.
+    let at = s["lastApply"]["atMs"].as_u64().unwrap();
+    std::thread::sleep(Duration::from_millis(5));
+    let out = bus.ctl(&["resume"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    d.wait_status(|s| s["lastApply"]["atMs"].as_u64().unwrap() > at);
 }
 
 #[test]

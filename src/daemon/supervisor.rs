@@ -53,7 +53,7 @@ pub enum Command {
     /// Stop repairing until [`Command::Resume`], so an operator can take
     /// over: drift is still reported; a reload is checked, not applied.
     Pause(Option<Reply>),
-    /// Repair again, starting with a reconcile now.
+    /// Repair again, starting with a reconcile now (also when not paused).
     Resume(Option<Reply>),
 }
 
@@ -363,9 +363,10 @@ impl Core {
                 }
                 (Ok(()), reply)
             }
-            Command::Resume(reply) if !self.paused => (Ok(()), reply),
+            // Not paused: reconciles all the same, so that after `resume`
+            // the profile holds whatever state the daemon was in.
             Command::Resume(reply) => {
-                tracing::info!("resumed by operator: reconciling");
+                tracing::info!(paused = self.paused, "resumed by operator: reconciling");
                 self.paused = false;
                 (self.reconcile_now(events, Trigger::Resume).await, reply)
             }
