@@ -263,7 +263,8 @@ fn dhcp_simple_agent_1_end_to_end() {
     assert_eq!(lease["differsFromReserved"], false);
     assert_eq!(lease["defaultRoute"], false);
     assert!(lease["renewInSecs"].as_u64().unwrap() <= 60);
-    assert!(node.path("dhcp-eth1.json").exists());
+    // Kept on disk for a restart.
+    assert!(wait_until(SETTLE, || node.path("dhcp-eth1.json").exists()).is_some());
 
     // The server saw our hostname and MAC; dnsmasq logs the client id.
     let log = server.log();
@@ -588,4 +589,43 @@ fn a_lease_address_removed_by_someone_else_is_put_back() {
     assert!(d.log().contains("removed by someone else"), "{}", d.log());
     // Online (again, if the supervisor saw the gap at all).
     d.wait_status(|s| s["health"]["online"] == true && s["status"] == "online: cluster ok");
+}
+
+#[test]
+fn an_address_in_use_is_declined_and_another_lease_taken() {
+    if !netns_tier() {
+        return;
+    }
+    let node = agent_1();
+    // Someone on the segment already holds the reserved address.
+    node.sw.ip("addr add 192.168.1.3/24 dev sw-eth1");
+    let holder = node.sw.link("sw-eth1")["address"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let server = Dnsmasq::profile_server(&node, &[]);
+    let d = start_daemon(&node);
+    let declined = wait_lease(&d, SETTLE, |l| l["event"].is_string());
+    assert_eq!(
+        declined["event"],
+        format!("declined 192.168.1.3 offered by 192.168.1.254: in use by {holder}").as_str()
+    );
+    assert!(eth1_addresses(&node).is_empty());
+    assert!(
+        wait_until(SETTLE, || server
+            .log()
+            .contains("DHCPDECLINE(sw-eth1) 192.168.1.3"))
+        .is_some(),
+        "{}",
+        server.log()
+    );
+    // After RFC 2131's 10 s, discovery again: dnsmasq holds the declined
+    // address back and offers one of its range, which is flagged.
+    let lease = wait_lease(&d, Duration::from_secs(10) + SETTLE, |l| {
+        l["state"] == "bound"
+    });
+    assert_ne!(lease["address"], RESERVED);
+    assert_eq!(lease["differsFromReserved"], true);
+    assert!(lease.get("event").is_none());
+    assert_eq!(eth1_addresses(&node).len(), 1);
 }

@@ -23,10 +23,11 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::desired::DesiredNetwork;
+use crate::dhcp::arp;
 use crate::dhcp::client::{Action, Client, Destination, Lease, Millis};
 use crate::dhcp::frame;
 use crate::dhcp::packet::{self, Identity};
-use crate::dhcp::socket::{self, PacketSocket};
+use crate::dhcp::socket::{self, PacketSocket, Protocol};
 use crate::dhcp::store::{self, Clocks, Store};
 use crate::netlink::{Events, Handle, LeaseRoute, NetlinkError};
 
@@ -57,8 +58,9 @@ const RECEIVE_BUFFER: usize = 2048;
 #[serde(rename_all = "camelCase")]
 pub struct LeaseStatus {
     pub link: String,
-    /// `selecting`, `requesting`, `bound`, `renewing`, `rebinding`, or
-    /// `starting` until the link and its socket are there.
+    /// `selecting`, `requesting`, `probing` (ARP, for 1 s after the ACK),
+    /// `bound`, `renewing`, `rebinding`, or `starting` until the link and
+    /// its socket are there.
     pub state: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<Ipv4Net>,
@@ -297,6 +299,9 @@ struct Session {
     /// route that someone removed (the planner leaves them to us).
     events: Events,
     last_restore: Option<Instant>,
+    /// While an acknowledged address is probed: the ARP socket and the
+    /// address.
+    arp: Option<(PacketSocket, Ipv4Addr)>,
 }
 
 impl Session {
@@ -312,14 +317,7 @@ impl Session {
             .ok_or_else(|| SessionError::NoMac(setup.link.clone()))?
             .0;
         let ifindex = link.index;
-        let socket_error = |source| SessionError::Socket {
-            link: setup.link.clone(),
-            source,
-        };
-        let fd = handle
-            .in_netns(|| socket::open(ifindex))?
-            .map_err(socket_error)?;
-        let socket = PacketSocket::register(fd, ifindex).map_err(socket_error)?;
+        let socket = open_socket(&handle, &setup.link, ifindex, Protocol::Dhcp)?;
         let id = Identity {
             mac,
             hostname: setup.hostname.clone(),
@@ -352,6 +350,7 @@ impl Session {
             publisher,
             events,
             last_restore: None,
+            arp: None,
         })
     }
 
@@ -362,9 +361,13 @@ impl Session {
     /// Runs until the socket fails.
     async fn run(&mut self) -> SessionError {
         let mut buf = vec![0u8; RECEIVE_BUFFER];
+        let mut arp_buf = [0u8; 64];
         loop {
             let actions = std::mem::take(&mut self.pending);
             self.carry_out(actions).await;
+            if self.client.state() != "probing" {
+                self.arp = None;
+            }
             self.publisher.set(self.status());
             let deadline = self.client.deadline();
             let wake = u64::try_from(deadline)
@@ -391,6 +394,9 @@ impl Session {
                 _ = at(wake) => {
                     let now = self.now();
                     self.pending = self.client.on_timer(now);
+                }
+                received = recv_on(self.arp.as_ref().map(|(s, _)| s), &mut arp_buf) => {
+                    self.on_arp(received.map(|(n, _)| &arp_buf[..n]));
                 }
                 burst = self.events.next_burst() => match burst {
                     Some(b) if b.addresses > 0 || b.routes > 0 || b.overrun => self.restore().await,
@@ -428,6 +434,7 @@ impl Session {
                         tracing::warn!(link, "cannot send the DHCP {:?}: {e}", message.request);
                     }
                 }
+                Action::Probe(ip) => self.probe(ip),
                 Action::Install(lease) => self.install(&lease).await,
                 Action::Remove(lease) => self.remove(&lease).await,
                 Action::Save(lease) => {
@@ -500,6 +507,53 @@ impl Session {
                 Err(e) => tracing::error!(link, "cannot add the DHCP default route: {e}"),
             }
         }
+    }
+
+    /// An ARP packet while probing: a conflict declines the address.
+    fn on_arp(&mut self, received: std::io::Result<&[u8]>) {
+        let Some((_, ip)) = &self.arp else { return };
+        let ip = *ip;
+        match received {
+            Ok(packet) => {
+                if let Some(holder) = arp::holder(packet, self.id.mac, ip) {
+                    tracing::warn!(
+                        link = %self.setup.link,
+                        address = %ip,
+                        holder = %holder,
+                        "DHCP: {ip} is in use by {holder}: declining it"
+                    );
+                    let now = self.now();
+                    self.pending = self.client.on_conflict(now, holder);
+                }
+            }
+            Err(e) => {
+                // The probe's timer still ends the wait.
+                tracing::warn!(link = %self.setup.link, "ARP probe socket: {e}");
+                self.arp = None;
+            }
+        }
+    }
+
+    /// Sends the ARP probes for `ip` (twice: one lost frame must not let
+    /// a conflict through) and listens for answers until the client leaves
+    /// the probing state.
+    fn probe(&mut self, ip: Ipv4Addr) {
+        let link = self.setup.link.as_str();
+        let socket = match open_socket(&self.handle, link, self.ifindex, Protocol::Arp) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(link, "cannot probe {ip} with ARP: {e}; using it unchecked");
+                return;
+            }
+        };
+        let probe = arp::probe(self.id.mac, ip);
+        for _ in 0..2 {
+            if let Err(e) = socket.send(&probe, None) {
+                tracing::warn!(link, "cannot send the ARP probe for {ip}: {e}");
+            }
+        }
+        tracing::debug!(link, address = %ip, "DHCP: probing the address with ARP");
+        self.arp = Some((socket, ip));
     }
 
     /// Puts the lease's address and default route back when someone
@@ -612,6 +666,33 @@ impl Session {
             event: self.client.event().map(str::to_owned),
             error: None,
         }
+    }
+}
+
+/// A packet socket on `ifindex`, opened in the handle's namespace.
+fn open_socket(
+    handle: &Handle,
+    link: &str,
+    ifindex: u32,
+    protocol: Protocol,
+) -> Result<PacketSocket, SessionError> {
+    let socket_error = |source| SessionError::Socket {
+        link: link.to_owned(),
+        source,
+    };
+    let fd = handle
+        .in_netns(|| socket::open(ifindex, protocol))?
+        .map_err(socket_error)?;
+    PacketSocket::register(fd, ifindex, protocol).map_err(socket_error)
+}
+
+async fn recv_on(
+    socket: Option<&PacketSocket>,
+    buf: &mut [u8],
+) -> std::io::Result<(usize, [u8; 6])> {
+    match socket {
+        Some(s) => s.recv(buf).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -4,11 +4,16 @@
 //! the lease, save or forget it). Tests drive it with a fake clock.
 //!
 //! ```text
-//!  start ──► SELECTING ──offer──► REQUESTING ──ack──► BOUND ──T1──► RENEWING ──T2──► REBINDING
-//!   (known      ▲  ▲                  │ nak/no answer     ▲              │ ack            │ ack
-//!    lease:     │  └──────────────────┘                   └──────────────┴────────────────┘
-//!    RENEWING)  └────────────── nak or expiry: address removed ◄──────────────────────────┘
+//!  start ──► SELECTING ──offer──► REQUESTING ──ack──► PROBING ──1 s──► BOUND ──T1──► RENEWING ──T2──► REBINDING
+//!   (known      ▲  ▲  ▲               │ nak/no answer     │ ARP conflict:   ▲              │ ack            │ ack
+//!    lease:     │  │  └───────────────┘                   │ DECLINE, 10 s   └──────────────┴────────────────┘
+//!    RENEWING)  │  └──────────────────────────────────────┘
+//!               └────────────── nak or expiry: address removed ◄─────────────────────────────────────────┘
 //! ```
+//!
+//! PROBING is the RFC 2131 4.4.1 check that nobody holds the address: the
+//! driver sends ARP probes for it ([`Action::Probe`]) and reports a
+//! conflict with [`Client::on_conflict`].
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -35,6 +40,11 @@ const JITTER: Millis = SECOND;
 const MIN_EXTEND_RETRY: Millis = 60 * SECOND;
 /// REQUESTs sent for one offer before starting over with a DISCOVER.
 const MAX_SELECT_REQUESTS: u32 = 4;
+/// How long an acknowledged address is probed with ARP before it is used.
+const PROBE_WAIT: Millis = SECOND;
+/// RFC 2131 3.1 (5): after a DECLINE, wait at least 10 s before starting
+/// over.
+const DECLINE_WAIT: Millis = 10 * SECOND;
 
 /// A bound lease.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,6 +157,9 @@ pub enum Action {
     Save(Lease),
     /// Delete the saved lease.
     Forget,
+    /// Check with ARP that nobody on the link holds this address (until
+    /// the client leaves the probing state).
+    Probe(Ipv4Addr),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,6 +178,13 @@ enum Phase {
         server: Ipv4Addr,
         server_mac: [u8; 6],
         offer: Offer,
+    },
+    /// The ACK is in; ARP says whether the address is free.
+    Probing {
+        until: Millis,
+        server: Ipv4Addr,
+        server_mac: [u8; 6],
+        ack: Offer,
     },
     Bound,
     Renewing {
@@ -228,6 +248,7 @@ impl Client {
         match self.phase {
             Phase::Selecting { .. } => "selecting",
             Phase::Requesting { .. } => "requesting",
+            Phase::Probing { .. } => "probing",
             Phase::Bound => "bound",
             Phase::Renewing { .. } => "renewing",
             Phase::Rebinding { .. } => "rebinding",
@@ -255,6 +276,7 @@ impl Client {
         let at = |f: fn(&Lease) -> Millis| lease.map_or(Millis::MAX, f);
         match &self.phase {
             Phase::Selecting { next, .. } | Phase::Requesting { next, .. } => *next,
+            Phase::Probing { until, .. } => *until,
             Phase::Bound => at(Lease::renew_at),
             Phase::Renewing { next, .. } => (*next).min(at(Lease::rebind_at)),
             Phase::Rebinding { next, .. } => (*next).min(at(Lease::expires_at)),
@@ -310,6 +332,18 @@ impl Client {
                 let (xid, began, server, ip) = (*xid, *began, *server, offer.address.addr());
                 vec![self.broadcast(Request::Select, xid, began, now, Some(ip), Some(server))]
             }
+            (
+                Phase::Probing {
+                    until,
+                    server,
+                    server_mac,
+                    ack,
+                },
+                _,
+            ) if now >= *until => {
+                let (server, server_mac, ack) = (*server, *server_mac, ack.clone());
+                self.bind(now, &ack, server, server_mac)
+            }
             (Phase::Bound | Phase::Renewing { .. }, Some(l)) if now >= l.rebind_at() => {
                 self.rebind(now, &l)
             }
@@ -328,6 +362,35 @@ impl Client {
         }
     }
 
+    /// ARP says `holder` has the address being probed: decline it and
+    /// start over after [`DECLINE_WAIT`]. Ignored in any other state.
+    pub fn on_conflict(&mut self, now: Millis, holder: MacAddr) -> Vec<Action> {
+        let Phase::Probing { server, ack, .. } = &self.phase else {
+            return Vec::new();
+        };
+        let (server, ip) = (*server, ack.address.addr());
+        self.event = Some(format!(
+            "declined {ip} offered by {server}: in use by {holder}"
+        ));
+        self.phase = Phase::Selecting {
+            xid: self.rng.next_u32(),
+            began: now,
+            sent: 0,
+            next: now + DECLINE_WAIT,
+        };
+        vec![Action::Send {
+            message: Outgoing {
+                request: Request::Decline,
+                xid: self.rng.next_u32(),
+                secs: 0,
+                ciaddr: None,
+                requested: Some(ip),
+                server: Some(server),
+            },
+            to: Destination::Broadcast,
+        }]
+    }
+
     /// A vetted reply, received from hardware address `from`.
     pub fn on_reply(&mut self, now: Millis, reply: &Reply, from: [u8; 6]) -> Vec<Action> {
         match self.judge(now, reply, from) {
@@ -344,7 +407,7 @@ impl Client {
             return Err(Dropped::WrongChaddr);
         }
         let xid = match &self.phase {
-            Phase::Bound => return Err(Dropped::Unexpected),
+            Phase::Bound | Phase::Probing { .. } => return Err(Dropped::Unexpected),
             Phase::Selecting { xid, .. }
             | Phase::Requesting { xid, .. }
             | Phase::Renewing { xid, .. }
@@ -381,7 +444,14 @@ impl Client {
                 )])
             }
             (Phase::Requesting { server, .. }, ReplyKind::Ack(ack)) if *server == reply.server => {
-                Ok(self.bind(now, ack, reply.server, from))
+                let ip = ack.address.addr();
+                self.phase = Phase::Probing {
+                    until: now + PROBE_WAIT,
+                    server: reply.server,
+                    server_mac: from,
+                    ack: ack.clone(),
+                };
+                Ok(vec![Action::Probe(ip)])
             }
             (Phase::Requesting { server, .. }, ReplyKind::Nak) if *server == reply.server => {
                 Ok(self.discover(now))
@@ -601,7 +671,7 @@ mod tests {
             | Phase::Requesting { xid, .. }
             | Phase::Renewing { xid, .. }
             | Phase::Rebinding { xid, .. } => *xid,
-            Phase::Bound => 0,
+            Phase::Bound | Phase::Probing { .. } => 0,
         }
     }
 
@@ -631,11 +701,19 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let a = c.on_reply(0, &reply(&c, ReplyKind::Ack(offer(IP))), SERVER_MAC);
+        assert_eq!(a, [Action::Probe(IP)]);
+        assert_eq!(c.state(), "probing");
+        assert!(c.lease().is_none());
+        assert_eq!(c.deadline(), PROBE_WAIT);
+        let a = c.on_timer(PROBE_WAIT);
         assert_eq!(c.state(), "bound");
         let lease = c.lease().unwrap().clone();
         assert_eq!(a, [Action::Install(lease.clone()), Action::Save(lease)]);
         c
     }
+
+    /// [`bound`]'s times are from the end of the probe.
+    const T0: Millis = PROBE_WAIT;
 
     #[test]
     fn discover_offer_request_ack_binds_with_the_servers_times() {
@@ -643,7 +721,7 @@ mod tests {
         let l = c.lease().unwrap();
         assert_eq!((l.t1_secs, l.t2_secs, l.lease_secs), (5, 8, 120));
         assert_eq!(l.server_mac.0, SERVER_MAC);
-        assert_eq!(c.deadline(), 5000);
+        assert_eq!(c.deadline(), T0 + 5000);
     }
 
     #[test]
@@ -694,7 +772,7 @@ mod tests {
     #[test]
     fn renews_at_t1_unicast_then_rebinds_at_t2_broadcast_then_expires() {
         let mut c = bound();
-        let a = c.on_timer(5000);
+        let a = c.on_timer(T0 + 5000);
         assert_eq!(
             sent(&a),
             [(
@@ -707,21 +785,21 @@ mod tests {
         );
         assert_eq!(c.state(), "renewing");
         // Half of the 3 s to T2 is under the 60 s floor: next stop is T2.
-        assert_eq!(c.deadline(), 8000);
+        assert_eq!(c.deadline(), T0 + 8000);
         assert_eq!(
-            sent(&c.on_timer(8000)),
+            sent(&c.on_timer(T0 + 8000)),
             [(Request::Extend, Destination::Broadcast)]
         );
         assert_eq!(c.state(), "rebinding");
         // 112 s left: retransmit at 56 s... floored to 60 s.
-        assert_eq!(c.deadline(), 68_000);
+        assert_eq!(c.deadline(), T0 + 68_000);
         assert_eq!(
-            sent(&c.on_timer(68_000)),
+            sent(&c.on_timer(T0 + 68_000)),
             [(Request::Extend, Destination::Broadcast)]
         );
-        assert_eq!(c.deadline(), 120_000);
+        assert_eq!(c.deadline(), T0 + 120_000);
         let lease = c.lease().unwrap().clone();
-        let a = c.on_timer(120_000);
+        let a = c.on_timer(T0 + 120_000);
         assert_eq!(a[0], Action::Remove(lease));
         assert_eq!(a[1], Action::Forget);
         assert_eq!(sent(&a[2..]), [(Request::Discover, Destination::Broadcast)]);
@@ -736,27 +814,67 @@ mod tests {
     #[test]
     fn an_ack_while_renewing_extends_the_lease_without_removing_it() {
         let mut c = bound();
-        c.on_timer(5000);
-        let a = c.on_reply(5100, &reply(&c, ReplyKind::Ack(offer(IP))), SERVER_MAC);
+        c.on_timer(T0 + 5000);
+        let a = c.on_reply(T0 + 5100, &reply(&c, ReplyKind::Ack(offer(IP))), SERVER_MAC);
         let lease = c.lease().unwrap().clone();
-        assert_eq!(lease.acquired, 5100);
+        assert_eq!(lease.acquired, T0 + 5100);
         assert_eq!(a, [Action::Install(lease.clone()), Action::Save(lease)]);
         assert_eq!(c.state(), "bound");
-        assert_eq!(c.deadline(), 10_100);
+        assert_eq!(c.deadline(), T0 + 10_100);
     }
 
     #[test]
     fn nak_while_renewing_removes_the_address_and_restarts() {
         let mut c = bound();
-        c.on_timer(5000);
+        c.on_timer(T0 + 5000);
         let lease = c.lease().unwrap().clone();
-        let a = c.on_reply(5100, &reply(&c, ReplyKind::Nak), SERVER_MAC);
+        let a = c.on_reply(T0 + 5100, &reply(&c, ReplyKind::Nak), SERVER_MAC);
         assert_eq!(a[..2], [Action::Remove(lease), Action::Forget]);
         assert_eq!(c.state(), "selecting");
         assert!(c
             .event()
             .unwrap()
             .contains("refused by 192.168.1.254 (NAK)"));
+    }
+
+    #[test]
+    fn an_address_in_use_is_declined_and_discovery_waits_10_s() {
+        let (mut c, _) = Client::start(identity(), 1, 0, None);
+        c.on_reply(0, &reply(&c, ReplyKind::Offer(offer(IP))), SERVER_MAC);
+        c.on_reply(10, &reply(&c, ReplyKind::Ack(offer(IP))), SERVER_MAC);
+        assert_eq!(c.state(), "probing");
+        // Replies while probing are not for us.
+        assert!(c
+            .on_reply(20, &reply(&c, ReplyKind::Nak), SERVER_MAC)
+            .is_empty());
+        let holder = MacAddr([2, 0, 0, 0, 0, 9]);
+        let a = c.on_conflict(500, holder);
+        match &a[..] {
+            [Action::Send { message, to }] => {
+                assert_eq!(message.request, Request::Decline);
+                assert_eq!(message.requested, Some(IP));
+                assert_eq!(message.server, Some(SERVER));
+                assert_eq!(*to, Destination::Broadcast);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(c.lease().is_none());
+        assert_eq!(
+            c.event(),
+            Some("declined 192.168.1.3 offered by 192.168.1.254: in use by 02:00:00:00:00:09")
+        );
+        assert_eq!(c.state(), "selecting");
+        assert_eq!(c.deadline(), 500 + DECLINE_WAIT);
+        assert!(c.on_timer(500 + DECLINE_WAIT - 1).is_empty());
+        assert_eq!(
+            sent(&c.on_timer(500 + DECLINE_WAIT)),
+            [(Request::Discover, Destination::Broadcast)]
+        );
+        // A conflict outside probing changes nothing.
+        assert!(c.on_conflict(20_000, holder).is_empty());
+        let mut b = bound();
+        assert!(b.on_conflict(T0 + 1, holder).is_empty());
+        assert_eq!(b.state(), "bound");
     }
 
     #[test]
@@ -779,24 +897,24 @@ mod tests {
         };
         // Bound: nothing is expected at all.
         assert!(c
-            .on_reply(1, &rogue(&c, ReplyKind::Offer(offer(other))), [9; 6])
+            .on_reply(T0 + 1, &rogue(&c, ReplyKind::Offer(offer(other))), [9; 6])
             .is_empty());
         // Renewing: only the lease's server may answer.
-        c.on_timer(5000);
+        c.on_timer(T0 + 5000);
         assert!(c
-            .on_reply(5001, &rogue(&c, ReplyKind::Ack(offer(IP))), [9; 6])
+            .on_reply(T0 + 5001, &rogue(&c, ReplyKind::Ack(offer(IP))), [9; 6])
             .is_empty());
         assert!(c
-            .on_reply(5001, &rogue(&c, ReplyKind::Nak), [9; 6])
+            .on_reply(T0 + 5001, &rogue(&c, ReplyKind::Nak), [9; 6])
             .is_empty());
         // Rebinding: another server may extend our address, not give another.
-        c.on_timer(8000);
+        c.on_timer(T0 + 8000);
         assert!(c
-            .on_reply(8001, &rogue(&c, ReplyKind::Ack(offer(other))), [9; 6])
+            .on_reply(T0 + 8001, &rogue(&c, ReplyKind::Ack(offer(other))), [9; 6])
             .is_empty());
         assert_eq!(c.lease().unwrap().address.addr(), IP);
         assert_eq!(c.dropped().get(&Dropped::Unexpected), Some(&4));
-        let a = c.on_reply(8002, &rogue(&c, ReplyKind::Ack(offer(IP))), [9; 6]);
+        let a = c.on_reply(T0 + 8002, &rogue(&c, ReplyKind::Ack(offer(IP))), [9; 6]);
         assert!(matches!(a[0], Action::Install(_)));
         assert_eq!(c.lease().unwrap().server_mac.0, [9; 6]);
     }

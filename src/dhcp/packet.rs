@@ -42,6 +42,8 @@ pub enum Request {
     Select,
     /// RENEWING (unicast) and REBINDING (broadcast): `ciaddr` set.
     Extend,
+    /// The acknowledged address is in use (`requested` and `server` set).
+    Decline,
 }
 
 /// One message to send, before encoding.
@@ -98,12 +100,17 @@ pub fn build(id: &Identity, out: &Outgoing) -> Result<Vec<u8>, EncodeError> {
     opts.insert(DhcpOption::MessageType(match out.request {
         Request::Discover => MessageType::Discover,
         Request::Select | Request::Extend => MessageType::Request,
+        Request::Decline => MessageType::Decline,
     }));
     opts.insert(DhcpOption::ClientIdentifier(id.client_id()));
-    if !id.hostname.is_empty() {
-        opts.insert(DhcpOption::Hostname(id.hostname.clone()));
+    // RFC 2131 table 5: a DECLINE carries nothing else but the address
+    // and the server.
+    if out.request != Request::Decline {
+        if !id.hostname.is_empty() {
+            opts.insert(DhcpOption::Hostname(id.hostname.clone()));
+        }
+        opts.insert(DhcpOption::ParameterRequestList(WANTED.to_vec()));
     }
-    opts.insert(DhcpOption::ParameterRequestList(WANTED.to_vec()));
     if let Some(ip) = out.requested {
         opts.insert(DhcpOption::RequestedIpAddress(ip));
     }
@@ -406,6 +413,31 @@ pub(crate) mod tests {
         assert_eq!(m.opts().msg_type(), Some(MessageType::Request));
         assert!(m.opts().get(OptionCode::ServerIdentifier).is_none());
         assert!(m.opts().get(OptionCode::RequestedIpAddress).is_none());
+    }
+
+    #[test]
+    fn decline_names_the_address_and_server_only() {
+        let ip = Ipv4Addr::new(192, 168, 1, 3);
+        let out = Outgoing {
+            request: Request::Decline,
+            xid: 9,
+            secs: 0,
+            ciaddr: None,
+            requested: Some(ip),
+            server: Some(SERVER),
+        };
+        let m = Message::from_bytes(&build(&identity(), &out).unwrap()).unwrap();
+        assert_eq!(m.opts().msg_type(), Some(MessageType::Decline));
+        assert_eq!(
+            m.opts().get(OptionCode::RequestedIpAddress),
+            Some(&DhcpOption::RequestedIpAddress(ip))
+        );
+        assert_eq!(
+            m.opts().get(OptionCode::ServerIdentifier),
+            Some(&DhcpOption::ServerIdentifier(SERVER))
+        );
+        assert!(m.opts().get(OptionCode::Hostname).is_none());
+        assert!(m.opts().get(OptionCode::ParameterRequestList).is_none());
     }
 
     #[test]

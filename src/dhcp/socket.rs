@@ -1,6 +1,7 @@
-//! The packet socket a DHCP client talks through: `AF_PACKET`,
+//! The packet sockets a DHCP client talks through: `AF_PACKET`,
 //! `SOCK_DGRAM` (the kernel handles the Ethernet header), bound to one
-//! link, with a classic BPF filter so only UDP to port 68 wakes us up.
+//! link. The DHCP one has a classic BPF filter so only UDP to port 68
+//! wakes us up; the ARP one exists only while an address is probed.
 //! A packet socket works before the link has an address, which a UDP
 //! socket would need to receive broadcast replies reliably.
 
@@ -11,29 +12,49 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 
+use super::arp::ETH_P_ARP;
 use super::packet::CLIENT_PORT;
 
 const ETH_P_IP: u16 = 0x0800;
 const BROADCAST_MAC: [u8; 6] = [0xff; 6];
+
+/// What a packet socket carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// IPv4, filtered down to UDP datagrams to port 68.
+    Dhcp,
+    Arp,
+}
+
+impl Protocol {
+    fn ethertype(self) -> u16 {
+        match self {
+            Protocol::Dhcp => ETH_P_IP,
+            Protocol::Arp => ETH_P_ARP,
+        }
+    }
+}
 
 /// A packet socket bound to one link.
 #[derive(Debug)]
 pub struct PacketSocket {
     fd: AsyncFd<OwnedFd>,
     ifindex: i32,
+    ethertype: u16,
 }
 
-/// Opens the socket on `ifindex` in the calling thread's network namespace
-/// (the daemon calls it inside the supervised one). Not yet registered with
-/// the runtime: see [`PacketSocket::register`].
-pub fn open(ifindex: u32) -> io::Result<OwnedFd> {
+/// Opens a `protocol` socket on `ifindex` in the calling thread's network
+/// namespace (the daemon calls it inside the supervised one). Not yet
+/// registered with the runtime: see [`PacketSocket::register`].
+pub fn open(ifindex: u32, protocol: Protocol) -> io::Result<OwnedFd> {
+    let ethertype = protocol.ethertype();
     let ifindex = i32::try_from(ifindex).map_err(io::Error::other)?;
     // SAFETY: plain socket(2); the result is checked before use.
     let raw = unsafe {
         libc::socket(
             libc::AF_PACKET,
             libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-            i32::from(ETH_P_IP.to_be()),
+            i32::from(ethertype.to_be()),
         )
     };
     if raw < 0 {
@@ -41,8 +62,10 @@ pub fn open(ifindex: u32) -> io::Result<OwnedFd> {
     }
     // SAFETY: `raw` is a fresh descriptor we own.
     let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-    attach_filter(&fd)?;
-    let addr = link_address(ifindex, [0; 6]);
+    if protocol == Protocol::Dhcp {
+        attach_filter(&fd)?;
+    }
+    let addr = link_address(ifindex, ethertype, [0; 6]);
     // SAFETY: `addr` is a valid sockaddr_ll of the size given.
     let rc = unsafe {
         libc::bind(
@@ -59,7 +82,7 @@ pub fn open(ifindex: u32) -> io::Result<OwnedFd> {
 
 impl PacketSocket {
     /// Registers a socket from [`open`] with the current tokio runtime.
-    pub fn register(fd: OwnedFd, ifindex: u32) -> io::Result<PacketSocket> {
+    pub fn register(fd: OwnedFd, ifindex: u32, protocol: Protocol) -> io::Result<PacketSocket> {
         // SAFETY: the OwnedFd moves into the AsyncFd, which keeps it open
         // and unchanged until it is dropped.
         let fd = unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }
@@ -67,10 +90,11 @@ impl PacketSocket {
         Ok(PacketSocket {
             fd,
             ifindex: i32::try_from(ifindex).map_err(io::Error::other)?,
+            ethertype: protocol.ethertype(),
         })
     }
 
-    /// The next IPv4 packet (from its IP header on) and the hardware
+    /// The next packet (from its network header on) and the hardware
     /// address it came from.
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<(usize, [u8; 6])> {
         loop {
@@ -82,11 +106,11 @@ impl PacketSocket {
         }
     }
 
-    /// Sends an IPv4 packet to `mac` (`None`: Ethernet broadcast). Does not
+    /// Sends a packet to `mac` (`None`: Ethernet broadcast). Does not
     /// wait: a full send queue is an error like any other, and the state
     /// machine's retransmission covers it.
     pub fn send(&self, packet: &[u8], mac: Option<[u8; 6]>) -> io::Result<()> {
-        let addr = link_address(self.ifindex, mac.unwrap_or(BROADCAST_MAC));
+        let addr = link_address(self.ifindex, self.ethertype, mac.unwrap_or(BROADCAST_MAC));
         // SAFETY: `packet` and `addr` are valid for the sizes given.
         let rc = unsafe {
             libc::sendto(
@@ -105,11 +129,11 @@ impl PacketSocket {
     }
 }
 
-fn link_address(ifindex: i32, mac: [u8; 6]) -> libc::sockaddr_ll {
+fn link_address(ifindex: i32, ethertype: u16, mac: [u8; 6]) -> libc::sockaddr_ll {
     // SAFETY: sockaddr_ll is plain old data; all zeroes is valid.
     let mut a: libc::sockaddr_ll = unsafe { mem::zeroed() };
     a.sll_family = libc::AF_PACKET as u16;
-    a.sll_protocol = ETH_P_IP.to_be();
+    a.sll_protocol = ethertype.to_be();
     a.sll_ifindex = ifindex;
     a.sll_halen = 6;
     a.sll_addr[..6].copy_from_slice(&mac);
