@@ -12,9 +12,9 @@
 //! D-Bus service (`io.n3x.Net1`) are front ends, spawned beside it in [`run`].
 
 mod backoff;
-mod dhcp;
 mod bus_socket;
 mod dbus;
+mod dhcp;
 mod logging;
 mod notify;
 mod setup;
