@@ -254,6 +254,9 @@ fn render_daemon(d: &Value) -> String {
             str_of(&n["link"])
         );
     }
+    for l in d["dhcp"].as_array().into_iter().flatten() {
+        out += &format!("dhcp     {}\n", render_lease(l));
+    }
     if let Some(c) = d["drift"]["conflict"].as_str() {
         out += &format!("conflict {c}\n");
     }
@@ -277,6 +280,37 @@ fn render_daemon(d: &Value) -> String {
     out += &format!("repairs  {}, writes {}\n", d["repairs"], d["writes"]);
     if let Some(e) = d["reloadError"].as_str() {
         out += &format!("reload   failed, previous profile kept: {e}\n");
+    }
+    out
+}
+
+/// One DHCP lease of the daemon's status, its times counted from now.
+fn render_lease(l: &Value) -> String {
+    let str_of = |v: &Value| v.as_str().unwrap_or("-").to_owned();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i128);
+    let secs_from_now = |v: &Value| v.as_u64().map(|at| (i128::from(at) - now).max(0) / 1000);
+    let mut out = format!("{} {}", str_of(&l["link"]), str_of(&l["state"]));
+    if let Some(a) = l["address"].as_str() {
+        out += &format!(" {a} from {}", str_of(&l["server"]));
+        if let Some(r) = l["router"].as_str() {
+            out += &format!(", router {r}");
+        }
+        if let (Some(renew), Some(expiry)) = (
+            secs_from_now(&l["renewAtMs"]),
+            secs_from_now(&l["expiresAtMs"]),
+        ) {
+            out += &format!(", renew in {renew} s, expires in {expiry} s");
+        }
+        if l["differsFromReserved"] == true {
+            out += &format!(", NOT the reserved {}", str_of(&l["reserved"]));
+        }
+    }
+    for key in ["event", "error"] {
+        if let Some(e) = l[key].as_str() {
+            out += &format!(" ({e})");
+        }
     }
     out
 }
@@ -385,4 +419,35 @@ pub fn render(state: &KernelState) -> String {
         None => "\ndefault route: none\n".to_string(),
     };
     out
+}
+
+#[cfg(test)]
+mod dhcp_tests {
+    use super::render_lease;
+
+    #[test]
+    fn a_lease_line_counts_its_times_from_now_and_flags_a_mismatch() {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        let lease = serde_json::json!({
+            "link": "eth1", "state": "bound", "address": "192.168.1.150/24",
+            "server": "192.168.1.254", "renewAtMs": now + 30_500, "expiresAtMs": now + 90_500,
+            "reserved": "192.168.1.3", "differsFromReserved": true,
+        });
+        assert_eq!(
+            render_lease(&lease),
+            "eth1 bound 192.168.1.150/24 from 192.168.1.254, renew in 30 s, expires in 90 s, \
+             NOT the reserved 192.168.1.3"
+        );
+        let lost = serde_json::json!({
+            "link": "eth1", "state": "selecting",
+            "event": "lease 192.168.1.3/24 from 192.168.1.254 expired; address removed",
+        });
+        assert_eq!(
+            render_lease(&lost),
+            "eth1 selecting (lease 192.168.1.3/24 from 192.168.1.254 expired; address removed)"
+        );
+    }
 }
