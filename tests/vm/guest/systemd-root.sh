@@ -25,7 +25,7 @@ die() {
 
 ROOT=/newroot
 mkdir -p /mnt/root /ovl "$ROOT"
-mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,ro root /mnt/root ||
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=loose,ro root /mnt/root ||
   die "cannot mount the 9p share 'root'"
 mount -t tmpfs -o mode=0755 tmpfs /ovl || die "cannot mount the overlay's tmpfs"
 mkdir -p /ovl/upper /ovl/work
@@ -73,6 +73,25 @@ for unit in "$repo"/systemd/*.service; do
       ln -sf "/etc/systemd/system/$name" "$etc/systemd/system/$t.$suffix/$name"
     done
   done
+done
+
+# Units a test VM does not need: they cost seconds under TCG or wait for devices udev
+# would announce (serial-getty@ttyS0 waits 90 s without udev). systemd-networkd is
+# masked too: n3xnetd conflicts with it. Masked in /etc rather than on the kernel
+# command line so a boot hook can unmask some (the networkd differential test).
+for u in getty@tty1.service serial-getty@ttyS0.service console-getty.service \
+    systemd-logind.service systemd-udevd.service systemd-udevd-control.socket \
+    systemd-udevd-kernel.socket systemd-udev-trigger.service systemd-udev-settle.service \
+    systemd-hwdb-update.service systemd-sysusers.service systemd-firstboot.service \
+    systemd-journal-flush.service systemd-random-seed.service systemd-update-utmp.service \
+    systemd-update-utmp-runlevel.service systemd-tmpfiles-clean.timer apt-daily.timer \
+    apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer fstrim.timer \
+    ldconfig.service systemd-networkd.service systemd-networkd.socket \
+    systemd-networkd-wait-online.service systemd-pstore.service systemd-binfmt.service \
+    proc-sys-fs-binfmt_misc.automount sys-kernel-debug.mount sys-kernel-tracing.mount \
+    dev-mqueue.mount dev-hugepages.mount sys-fs-fuse-connections.mount \
+    sys-kernel-config.mount; do
+  ln -sf /dev/null "$etc/systemd/system/$u"
 done
 
 echo "$VM_NAME" > "$etc/hostname"

@@ -17,10 +17,11 @@ from .errors import PrereqError
 from .util import building, need_tool, say
 
 SUITE = "bookworm"
-# systemd-networkd ships in the systemd package (the differential test); kmod so
+# systemd-networkd ships in the systemd package; udev because networkd configures a link
+# only once udev has initialized it (the differential test; masked elsewhere); kmod so
 # systemd-modules-load and the kernel's request_module work; busybox for the scenario
 # shell (usleep, the lib.sh helpers); dbus for busctl and the D-Bus API.
-PACKAGES = ["systemd", "systemd-sysv", "iproute2", "dbus", "kmod", "busybox"]
+PACKAGES = ["systemd", "systemd-sysv", "iproute2", "dbus", "kmod", "busybox", "udev"]
 RECIPE = "1"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 

@@ -133,33 +133,11 @@ def _make_vms(sc, env, logdir, sockdir, t0):
 # systemd, journald and dbus want more than the busybox guests' 256 MB; the overlay's
 # upper layer (our binaries, modules) lives in RAM too.
 SYSTEMD_MEMORY_MB = 512
-# Units a test VM does not need (they cost seconds under TCG or wait for devices udev
-# would announce: serial-getty@ttyS0 waits 90 s without udev). systemd-networkd is
-# masked: n3xnetd conflicts with it (the differential test unmasks it).
-SYSTEMD_MASKED = [
-    "getty@tty1.service", "serial-getty@ttyS0.service", "console-getty.service",
-    "systemd-logind.service", "systemd-udevd.service", "systemd-udevd-control.socket",
-    "systemd-udevd-kernel.socket", "systemd-udev-trigger.service",
-    "systemd-udev-settle.service", "systemd-hwdb-update.service",
-    "systemd-sysusers.service", "systemd-firstboot.service",
-    "systemd-journal-flush.service", "systemd-random-seed.service",
-    "systemd-update-utmp.service", "systemd-update-utmp-runlevel.service",
-    "systemd-tmpfiles-clean.timer", "apt-daily.timer", "apt-daily-upgrade.timer",
-    "dpkg-db-backup.timer", "e2scrub_all.timer", "fstrim.timer", "ldconfig.service",
-    "systemd-networkd.service", "systemd-networkd.socket",
-    "systemd-networkd-wait-online.service", "systemd-pstore.service",
-    "systemd-binfmt.service", "proc-sys-fs-binfmt_misc.automount",
-    "sys-kernel-debug.mount", "sys-kernel-tracing.mount", "dev-mqueue.mount",
-    "dev-hugepages.mount", "sys-fs-fuse-connections.mount", "sys-kernel-config.mount",
-]
-
-
 def systemd_args():
     """Kernel command line of a @systemd guest: /init hands over to
     tests/vm/guest/systemd-root.sh, which switch_roots to systemd."""
-    return (["n3x.systemd=1", "systemd.show_status=0", "systemd.log_target=console",
-             "systemd.journald.forward_to_console=1"]
-            + [f"systemd.mask={u}" for u in SYSTEMD_MASKED])
+    return ["n3x.systemd=1", "systemd.show_status=0", "systemd.log_target=console",
+            "systemd.journald.forward_to_console=1"]
 
 
 def _serve(sc, vms, logdir, note, t0):

@@ -1,0 +1,88 @@
+"""systemd-networkd-diff: the kernel state systemd-networkd makes from `n3xnetctl render
+networkd` equals the one n3xnetd applies, after normalizing what must differ between two
+VMs or two runs:
+
+- ifindex: allocation order (networkd and n3xnetd create links in different orders);
+- MAC addresses: the harness gives each VM its own NIC MACs (52:54:00:4e:<vm>:<nic>);
+  each is replaced by the NIC it belongs to, so "bond0 has eth1's MAC" still compares;
+- address lifetimes (count down) — static addresses are "forever" on both anyway;
+- `ifalias` "n3xnet": n3xnetd's ownership mark on the links it creates (by design);
+- the bond's MAC: a known difference, checked as such. networkd waits for udev, whose
+  99-default.link (MACAddressPolicy=persistent) gives bond0 a MAC hashed from the
+  machine id before networkd enslaves the ports, so bond0, its VLANs and (active-backup)
+  its ports carry that MAC and eth1 shows a `permaddr`; n3xnetd enslaves at once and
+  bond0 takes eth1's MAC (n3x's semantics, asserted by apply.py). The rendered files do
+  not pin it (`MACAddress=` needs the NIC's MAC; `MACAddressPolicy=none` needs a .link).
+  Each side's bond MAC is replaced by "<bond0 mac>" and `permaddr` dropped, after
+  checking that on the networkd side it is the one MAC all five links share.
+
+Everything else (link kinds, flags, operstate, MTU, qdisc, bond and VLAN options, port
+state, addresses, IPv4/IPv6 routes of every table) must be equal; every difference is
+listed in the failure."""
+
+import json
+import re
+
+from vmharness import n3x
+from vmharness.kstate import expect, expect_eq
+
+VM_INDEX = {"networkd": 1, "n3xnetd": 2}
+LINKS = ("lo", "eth0", "eth1", "eth2", "bond0", "bond0.100", "bond0.200")
+MAC_RE = re.compile(r"52:54:00:4e:([0-9a-f]{2}):([0-9a-f]{2})")
+DROP = {"ifindex", "link_index", "valid_life_time", "preferred_life_time"}
+
+
+def normalize(obj, vm):
+    if isinstance(obj, dict):
+        return {k: normalize(v, vm) for k, v in obj.items() if k not in DROP}
+    if isinstance(obj, list):
+        return [normalize(v, vm) for v in obj]
+    if isinstance(obj, str):
+        def nic(m):
+            if int(m.group(1), 16) != VM_INDEX[vm]:
+                return f"<MAC of another VM: {m.group(0)}>"
+            return f"<mac eth{int(m.group(2), 16)}>"
+        return MAC_RE.sub(nic, obj)
+    return obj
+
+
+OWNED_MARK = "n3xnet"
+BONDED = ("eth1", "eth2", "bond0", "bond0.100", "bond0.200")
+
+
+def bond_mac_neutral(entry, bond_mac):
+    e = {k: v for k, v in entry.items()
+         if k != "permaddr" and not (k == "ifalias" and v == OWNED_MARK)}
+    if e.get("address") == bond_mac:
+        e["address"] = "<bond0 mac>"
+    return e
+
+
+def view(run, vm):
+    st = run.vm(vm).checkpoint("online")
+    bond_mac = st.link("bond0")["address"]
+    links = {e["ifname"]: normalize(bond_mac_neutral(e, bond_mac), vm)
+             for e in st.links if e["ifname"] in LINKS}
+    addrs = {e["ifname"]: normalize(bond_mac_neutral(e, bond_mac), vm)
+             for e in st.addr if e["ifname"] in LINKS}
+    routes = sorted(json.dumps(normalize(r, vm), sort_keys=True)
+                    for r in st.routes4 + st.routes6)
+    return st, {"link": links, "addr": addrs, "route": routes}
+
+
+def check(run):
+    nd_state, nd = view(run, "networkd")
+    n3_state, n3 = view(run, "n3xnetd")
+    n3x.bonding_vlans(n3_state, node_index=1)
+    expect_eq(n3_state.link("bond0")["address"], n3_state.link("eth1")["address"],
+              "n3xnetd: bond0 has eth1's MAC")
+    nd_mac = nd_state.link("bond0")["address"]
+    expect_eq({name: nd_state.link(name)["address"] for name in BONDED},
+              {name: nd_mac for name in BONDED}, "networkd: one MAC on the bond and its links")
+    expect(sorted(nd["link"]) == sorted(LINKS), f"networkd VM links: {sorted(nd['link'])}")
+    diffs = []
+    for what in ("link", "addr"):
+        n3x._diff_by_name(diffs, what, nd[what], n3[what])
+    diffs += [f"route only with networkd: {r}" for r in sorted(set(nd["route"]) - set(n3["route"]))]
+    diffs += [f"route only with n3xnetd: {r}" for r in sorted(set(n3["route"]) - set(nd["route"]))]
+    expect(not diffs, "networkd (left) and n3xnetd (right) differ:\n  " + "\n  ".join(diffs))
