@@ -295,7 +295,11 @@ fn no_write_when_nothing_changes_but_the_heartbeat() {
     std::thread::sleep(Duration::from_millis(500));
     let before = api.writes().len();
     let first = api.node("server-1");
+    let wakeups = d.wakeups();
     std::thread::sleep(Duration::from_millis(2000));
+    // The feedback task sleeps too between heartbeats.
+    let woke = d.wakeups() - wakeups;
+    assert!(woke <= 1, "the idle daemon woke up {woke} times in 2 s");
     let quiet = api.writes();
     assert_eq!(
         quiet.len(),
