@@ -431,7 +431,7 @@ fn a_second_server_does_not_move_a_bound_lease() {
         "--dhcp-option=3",
     ];
     args.extend_from_slice(&FAST_RENEWAL);
-    let first = Dnsmasq::start(&node.sw, "br0", node.dir.path(), "first", &args);
+    let mut first = Dnsmasq::start(&node.sw, "br0", node.dir.path(), "first", &args);
     let mut d = start_daemon(&node);
     d.wait_ready();
     wait_lease(&d, SETTLE, |l| {
@@ -444,7 +444,11 @@ fn a_second_server_does_not_move_a_bound_lease() {
         "eth0",
         node.dir.path(),
         "second",
-        &["--dhcp-range=192.168.1.150,192.168.1.160,255.255.255.0,2m"],
+        // Authoritative: it refuses (NAKs) addresses it does not know.
+        &[
+            "--dhcp-range=192.168.1.150,192.168.1.160,255.255.255.0,2m",
+            "--dhcp-authoritative",
+        ],
     );
     let monitor = Monitor::start(&node.ns, node.dir.path());
     // A restart (where a naive client discovers again) and renewals.
@@ -470,6 +474,25 @@ fn a_second_server_does_not_move_a_bound_lease() {
     wait_lease(&d, SETTLE, |l| {
         l["state"] == "bound" && l["address"] == RESERVED && l["server"] == "192.168.1.254"
     });
+
+    // The lease's server goes away: at T2 the client asks every server,
+    // and the second one, which does not know the reservation, refuses
+    // (a non-authoritative dnsmasq would stay silent).
+    // Only the lease's own server may take the lease back: it is kept.
+    first.stop();
+    wait_lease(&d, SETTLE, |l| l["state"] == "rebinding");
+    assert!(
+        wait_until(SETTLE, || second.log().contains("DHCPNAK")).is_some(),
+        "{}",
+        second.log()
+    );
+    let lease = wait_lease(&d, SETTLE, |l| {
+        l["dropped"]["unexpected"].as_u64() >= Some(1)
+    });
+    assert_eq!(lease["state"], "rebinding");
+    assert_eq!(lease["address"], RESERVED);
+    assert_eq!(eth1_addresses(&node)[0].0, RESERVED);
+    assert_eq!(monitor.eth1_deletions(), Vec::<String>::new());
 }
 
 #[test]

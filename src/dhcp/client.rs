@@ -471,15 +471,17 @@ impl Client {
             (Phase::Rebinding { .. }, ReplyKind::Ack(ack)) if ours(ack, &self.lease) => {
                 Ok(self.bind(now, ack, reply.server, from))
             }
-            (Phase::Renewing { .. }, ReplyKind::Nak)
+            // Only the lease's own server may take it back. RFC 2131 lets
+            // any server's NAK end a rebinding, but then a second server
+            // that does not know the reservation (dnsmasq NAKs an address
+            // outside its range) would flap a node whose server is merely
+            // down: the lease is kept until it expires instead.
+            (Phase::Renewing { .. } | Phase::Rebinding { .. }, ReplyKind::Nak)
                 if self
                     .lease
                     .as_ref()
                     .is_some_and(|l| l.server == reply.server) =>
             {
-                Ok(self.lose(now, &format!("refused by {} (NAK)", reply.server)))
-            }
-            (Phase::Rebinding { .. }, ReplyKind::Nak) => {
                 Ok(self.lose(now, &format!("refused by {} (NAK)", reply.server)))
             }
             _ => Err(Dropped::Unexpected),
@@ -912,11 +914,25 @@ mod tests {
         assert!(c
             .on_reply(T0 + 8001, &rogue(&c, ReplyKind::Ack(offer(other))), [9; 6])
             .is_empty());
+        // Nor take it back: only the lease's own server may NAK it.
+        assert!(c
+            .on_reply(T0 + 8001, &rogue(&c, ReplyKind::Nak), [9; 6])
+            .is_empty());
         assert_eq!(c.lease().unwrap().address.addr(), IP);
-        assert_eq!(c.dropped().get(&Dropped::Unexpected), Some(&4));
+        assert_eq!(c.dropped().get(&Dropped::Unexpected), Some(&5));
         let a = c.on_reply(T0 + 8002, &rogue(&c, ReplyKind::Ack(offer(IP))), [9; 6]);
         assert!(matches!(a[0], Action::Install(_)));
         assert_eq!(c.lease().unwrap().server_mac.0, [9; 6]);
+    }
+
+    #[test]
+    fn the_leases_own_server_can_take_it_back_while_rebinding() {
+        let mut c = bound();
+        c.on_timer(T0 + 8000);
+        assert_eq!(c.state(), "rebinding");
+        let a = c.on_reply(T0 + 8001, &reply(&c, ReplyKind::Nak), SERVER_MAC);
+        assert!(matches!(a[..2], [Action::Remove(_), Action::Forget]));
+        assert_eq!(c.state(), "selecting");
     }
 
     #[test]
