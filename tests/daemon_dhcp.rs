@@ -342,8 +342,20 @@ fn server_gone_renew_rebind_then_expiry_removes_the_address() {
 
     wait_lease(&d, SETTLE, |l| l["state"] == "renewing");
     wait_lease(&d, SETTLE, |l| l["state"] == "rebinding");
-    // Still holding the address while rebinding.
+    // Still holding the address while rebinding, and saying so.
     assert_eq!(eth1_addresses(&node)[0].0, RESERVED);
+    let rebinding = d
+        .wait_notify(SETTLE, |m| {
+            status_line(m).is_some_and(|s| s.contains("not answering"))
+        })
+        .expect("a STATUS= about the rebinding");
+    assert!(
+        status_line(&rebinding).unwrap().starts_with(
+            "online: cluster ok; eth1: DHCP server 192.168.1.254 not answering, \
+             lease 192.168.1.3/24 expires at "
+        ),
+        "{rebinding}"
+    );
 
     let expired = d
         .wait_notify(LEASE + SETTLE, |m| {

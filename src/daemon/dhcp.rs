@@ -108,6 +108,7 @@ pub struct LeaseStatus {
 pub type Leases = watch::Receiver<Vec<LeaseStatus>>;
 
 /// What needs saying in `STATUS=` about the leases: a lost lease, a
+/// lease running out because its server does not answer (rebinding), a
 /// lease other than the reserved address, a client that cannot run.
 pub fn status_notes(leases: &[LeaseStatus]) -> Vec<String> {
     let mut notes = Vec::new();
@@ -117,6 +118,15 @@ pub fn status_notes(leases: &[LeaseStatus]) -> Vec<String> {
         }
         if let Some(e) = &l.event {
             notes.push(format!("{}: DHCP {e}", l.link));
+        }
+        if let (true, Some(a), Some(s), Some(at)) =
+            (l.state == "rebinding", l.address, l.server, l.expires_at_ms)
+        {
+            notes.push(format!(
+                "{}: DHCP server {s} not answering, lease {a} expires at {} UTC",
+                l.link,
+                clock(at)
+            ));
         }
         if l.differs_from_reserved {
             if let (Some(a), Some(r)) = (l.address, l.reserved) {
@@ -129,6 +139,12 @@ pub fn status_notes(leases: &[LeaseStatus]) -> Vec<String> {
         }
     }
     notes
+}
+
+/// `HH:MM:SS` of a Unix time in milliseconds (UTC).
+fn clock(unix_ms: u64) -> String {
+    let s = unix_ms / 1000 % 86_400;
+    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
 
 /// Starts a client for every DHCP link of `desired` in `netns`, on a
@@ -718,4 +734,51 @@ fn seed(mac: [u8; 6]) -> u64 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
     u64::from_le_bytes(m) ^ nanos.rotate_left(17) ^ u64::from(std::process::id()) << 48
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notes_say_what_needs_attention() {
+        let base = LeaseStatus {
+            link: "eth1".into(),
+            state: "bound".into(),
+            address: Some("192.168.1.3/24".parse().unwrap()),
+            server: Some("192.168.1.254".parse().unwrap()),
+            reserved: Some("192.168.1.3".parse().unwrap()),
+            // 1970-01-02 01:02:03.5
+            expires_at_ms: Some((86_400 + 3723) * 1000 + 500),
+            ..LeaseStatus::default()
+        };
+        assert!(status_notes(std::slice::from_ref(&base)).is_empty());
+        let rebinding = LeaseStatus {
+            state: "rebinding".into(),
+            ..base.clone()
+        };
+        assert_eq!(
+            status_notes(&[rebinding]),
+            ["eth1: DHCP server 192.168.1.254 not answering, lease 192.168.1.3/24 expires at 01:02:03 UTC"]
+        );
+        let other = LeaseStatus {
+            address: Some("192.168.1.150/24".parse().unwrap()),
+            differs_from_reserved: true,
+            ..base.clone()
+        };
+        assert_eq!(
+            status_notes(&[other]),
+            ["eth1: DHCP leased 192.168.1.150, not the reserved 192.168.1.3"]
+        );
+        let broken = LeaseStatus {
+            state: "starting".into(),
+            error: Some("link eth1 does not exist".into()),
+            address: None,
+            ..base
+        };
+        assert_eq!(
+            status_notes(&[broken]),
+            ["eth1: DHCP: link eth1 does not exist"]
+        );
+    }
 }
