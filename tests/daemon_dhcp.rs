@@ -664,3 +664,37 @@ fn an_address_in_use_is_declined_and_another_lease_taken() {
     assert!(lease.get("event").is_none());
     assert_eq!(eth1_addresses(&node).len(), 1);
 }
+
+#[test]
+fn carrier_back_confirms_the_lease_at_once() {
+    if !netns_tier() {
+        return;
+    }
+    let node = agent_1();
+    let server = Dnsmasq::profile_server(&node, &[]);
+    let mut d = start_daemon(&node);
+    d.wait_ready();
+    wait_lease(&d, SETTLE, |l| l["state"] == "bound");
+    let requests = || server.log().matches("DHCPREQUEST(").count();
+    let before = requests();
+    // A cable pull and plug: T1 is a minute away, yet the lease is
+    // confirmed with the server at once.
+    node.sw.ip("link set sw-eth1 down");
+    let carrier = || {
+        node.ns.link("eth1")["flags"]
+            .to_string()
+            .contains("LOWER_UP")
+    };
+    assert!(wait_until(SETTLE, || !carrier()).is_some());
+    node.sw.ip("link set sw-eth1 up");
+    assert!(
+        wait_until(SETTLE, || requests() > before).is_some(),
+        "no renewal after the carrier came back:\n{}\n{}",
+        server.log(),
+        d.log()
+    );
+    assert!(d.log().contains("carrier back"), "{}", d.log());
+    wait_lease(&d, SETTLE, |l| {
+        l["state"] == "bound" && l["address"] == RESERVED
+    });
+}

@@ -29,7 +29,8 @@ use crate::dhcp::frame;
 use crate::dhcp::packet::{self, Identity};
 use crate::dhcp::socket::{self, PacketSocket, Protocol};
 use crate::dhcp::store::{self, Clocks, Store};
-use crate::netlink::{Events, Handle, LeaseRoute, NetlinkError};
+use crate::netlink::{Burst, Events, Handle, LeaseRoute, NetlinkError};
+use crate::state::KernelState;
 
 /// The metric of a DHCP default route (networkd's default too), so a
 /// static default route of the profile's (metric 0 or its own) wins.
@@ -311,9 +312,12 @@ struct Session {
     /// The default route currently installed.
     route: Option<LeaseRoute>,
     publisher: Publisher,
-    /// Address changes on the link, to put back a lease's address or
-    /// route that someone removed (the planner leaves them to us).
+    /// Kernel changes: the link's carrier coming back, and a lease's
+    /// address or route that someone removed (the planner leaves them to
+    /// us).
     events: Events,
+    /// The link's carrier as last seen.
+    carrier: bool,
     last_restore: Option<Instant>,
     /// While an acknowledged address is probed: the ARP socket and the
     /// address.
@@ -333,6 +337,7 @@ impl Session {
             .ok_or_else(|| SessionError::NoMac(setup.link.clone()))?
             .0;
         let ifindex = link.index;
+        let carrier = link.carrier;
         let socket = open_socket(&handle, &setup.link, ifindex, Protocol::Dhcp)?;
         let id = Identity {
             mac,
@@ -365,6 +370,7 @@ impl Session {
             route: None,
             publisher,
             events,
+            carrier,
             last_restore: None,
             arp: None,
         })
@@ -415,8 +421,7 @@ impl Session {
                     self.on_arp(received.map(|(n, _)| &arp_buf[..n]));
                 }
                 burst = self.events.next_burst() => match burst {
-                    Some(b) if b.addresses > 0 || b.routes > 0 || b.overrun => self.restore().await,
-                    Some(_) => {}
+                    Some(b) => self.on_kernel_change(b).await,
                     None => return SessionError::EventsClosed,
                 },
             }
@@ -572,11 +577,34 @@ impl Session {
         self.arp = Some((socket, ip));
     }
 
+    /// A burst of kernel notifications: one dump tells whether the carrier
+    /// came back and whether the lease's objects are still there.
+    async fn on_kernel_change(&mut self, burst: Burst) {
+        self.events.discard();
+        let state = match self.handle.dump().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(link = %self.setup.link, "cannot read the kernel state: {e}");
+                return;
+            }
+        };
+        let carrier = state.link(&self.setup.link).is_some_and(|l| l.carrier);
+        if carrier && !self.carrier {
+            tracing::info!(link = %self.setup.link, "DHCP: carrier back; confirming the lease or discovering now");
+            let now = self.now();
+            self.pending = self.client.on_link_up(now);
+        }
+        self.carrier = carrier;
+        if burst.addresses > 0 || burst.routes > 0 || burst.overrun {
+            self.restore(&state).await;
+        }
+    }
+
     /// Puts the lease's address and default route back when someone
     /// removed them (at most once per [`RESTORE_PERIOD`]). The kernel's own
     /// expiry of the address is left to the client's timer, which runs
     /// out at the same moment.
-    async fn restore(&mut self) {
+    async fn restore(&mut self, state: &KernelState) {
         let Some(lease) = self.client.lease().cloned() else {
             return;
         };
@@ -587,14 +615,6 @@ impl Session {
         {
             return;
         }
-        self.events.discard();
-        let state = match self.handle.dump().await {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(link = %self.setup.link, "cannot read the kernel state: {e}");
-                return;
-            }
-        };
         let link = self.setup.link.as_str();
         let has_address = state.addresses_on(link).any(|a| a.address == lease.address);
         let has_route = self.route.is_none_or(|r| {

@@ -362,6 +362,23 @@ impl Client {
         }
     }
 
+    /// The link's carrier came back: the cable may now lead to another
+    /// network, or to a server that was out of reach. A bound client
+    /// confirms its lease with a renewal now (a NAK ends it); one that is
+    /// renewing or rebinding asks again now; one still looking for a lease
+    /// discovers now instead of at the end of a backoff of up to 64 s.
+    pub fn on_link_up(&mut self, now: Millis) -> Vec<Action> {
+        match &mut self.phase {
+            Phase::Bound => self.renew(now),
+            Phase::Renewing { next, .. } | Phase::Rebinding { next, .. } => {
+                *next = now;
+                self.on_timer(now)
+            }
+            Phase::Selecting { .. } => self.discover(now),
+            Phase::Requesting { .. } | Phase::Probing { .. } => Vec::new(),
+        }
+    }
+
     /// ARP says `holder` has the address being probed: decline it and
     /// start over after [`DECLINE_WAIT`]. Ignored in any other state.
     pub fn on_conflict(&mut self, now: Millis, holder: MacAddr) -> Vec<Action> {
@@ -877,6 +894,41 @@ mod tests {
         let mut b = bound();
         assert!(b.on_conflict(T0 + 1, holder).is_empty());
         assert_eq!(b.state(), "bound");
+    }
+
+    #[test]
+    fn carrier_back_confirms_at_once_or_discovers_at_once() {
+        let mut c = bound();
+        assert_eq!(
+            sent(&c.on_link_up(T0 + 100)),
+            [(
+                Request::Extend,
+                Destination::Unicast {
+                    ip: SERVER,
+                    mac: SERVER_MAC
+                }
+            )]
+        );
+        assert_eq!(c.state(), "renewing");
+        // Renewing: asks again now instead of at T2.
+        assert_eq!(
+            sent(&c.on_link_up(T0 + 200)),
+            [(
+                Request::Extend,
+                Destination::Unicast {
+                    ip: SERVER,
+                    mac: SERVER_MAC
+                }
+            )]
+        );
+        let (mut c, _) = Client::start(identity(), 3, 0, None);
+        for _ in 0..4 {
+            c.on_timer(c.deadline());
+        }
+        assert!(c.deadline() > 30_000);
+        let a = c.on_link_up(31_000);
+        assert_eq!(sent(&a), [(Request::Discover, Destination::Broadcast)]);
+        assert!(c.deadline() <= 36_000);
     }
 
     #[test]
