@@ -1,5 +1,7 @@
-"""systemd-cable: the daemon's view (status --json through D-Bus) follows the pull."""
+"""systemd-cable: the daemon's view (status --json through D-Bus) follows the pull; the
+restarted daemon wrote nothing and the kernel did not move."""
 
+from vmharness import n3x
 from vmharness.kstate import expect, expect_eq
 
 
@@ -22,3 +24,13 @@ def check(run):
               "cluster network while eth1 is pulled")
     expect("bond0: eth1 down" in run.file("dbus-pulled").stdout, "D-Bus Status while pulled")
     expect_eq(run.checkpoint("pulled").bond("bond0").active_slave, "eth2", "active port")
+    check_restart(run)
+
+
+def check_restart(run):
+    before, after = run.file("statusfile-before").json(), run.file("statusfile-after").json()
+    expect(before["writes"] > 0, "the first start applied the profile")
+    expect(after["pid"] != before["pid"], "status.json is the new daemon's")
+    expect_eq((after["ready"], after["writes"], after["lastApply"]["writes"]), (True, 0, 0),
+              "restarted daemon: ready, writes, last apply writes")
+    n3x.same_kernel_state(run.checkpoint("before"), run.checkpoint("after"))

@@ -5,6 +5,10 @@
 # before the pull: a debug n3xnetctl takes ~3 s to start under TCG, polling would
 # measure the CLI, not the daemon. `status --json` (from the daemon) then carries the
 # port's state (systemd-cable.py); the link returns and all say ok again.
+# Then, on this in-sync node, `systemctl restart n3xnetd` changes nothing: 0 netlink
+# writes (status.json `writes`), no bond port flaps (link failure counts) and no carrier
+# changes on any managed link; ifindexes and the whole kernel state are equal before
+# and after (one boot for both: the systemd tier's CI time).
 # @systemd
 # @vms     server-1
 # @needs   n3xnetd n3xnetctl
@@ -47,3 +51,24 @@ wait_for -s "$t0" 2 dbus_says "online: cluster ok, storage ok"
 metric plug_to_dbus_ms "$WAITED_MS"
 capture status-restored 0 n3xnetctl status --json
 kill "$watcher" "$monitor"
+
+LINKS="eth1 eth2 bond0 bond0.100 bond0.200"
+counters() {
+  for l in $LINKS; do echo "$l carrier_changes $(cat /sys/class/net/$l/carrier_changes)"; done
+  grep -e "^Slave Interface" -e "^Link Failure Count" /proc/net/bonding/bond0
+}
+wait_for 10 bond_active_is bond0 eth1
+pid=$(systemctl show -p MainPID --value n3xnetd.service)
+counters > "$OUT/files/counters-before"
+checkpoint before
+capture statusfile-before 0 cat /run/n3xnet/status.json
+
+capture restart 0 systemctl restart n3xnetd.service
+new=$(systemctl show -p MainPID --value n3xnetd.service)
+[ "$new" != "$pid" ] || fail "MainPID unchanged ($pid) across the restart"
+assert_eq active "$(systemctl show -p ActiveState --value n3xnetd.service)" "after restart"
+capture statusfile-after 0 cat /run/n3xnet/status.json
+counters > "$OUT/files/counters-after"
+checkpoint after
+assert_eq "$(cat "$OUT/files/counters-before")" "$(cat "$OUT/files/counters-after")" \
+  "carrier changes and bond link failure counts across the restart"
