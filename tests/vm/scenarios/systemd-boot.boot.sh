@@ -1,3 +1,4 @@
+# shellcheck shell=sh disable=SC2154  # $etc, $VM_NAME: set by guest/systemd-root.sh
 # Boot hook of systemd-boot (sourced by systemd-root.sh with $etc = the new root's /etc):
 # record the kernel and the unit's state when systemd runs ExecStartPost=, i.e. right
 # after READY=1 and before the unit counts as active.

@@ -13,8 +13,7 @@
 # @vms     server-1
 # @needs   n3xnetd n3xnetctl
 # @timeout 120
-BUS="io.n3x.Net1 /io/n3x/Net1 io.n3x.Net1"
-dbus_status() { busctl get-property $BUS Status; }
+dbus_status() { busctl get-property io.n3x.Net1 /io/n3x/Net1 io.n3x.Net1 Status; }
 dbus_says() { dbus_status | grep -q "$1"; }
 WATCH=$OUT/files/watch.out MONITOR=$OUT/files/monitor.out
 watch_says() { grep -q "$1" "$WATCH"; }
@@ -42,7 +41,7 @@ wait_for -s "$t0" 1 watch_says "bond0: eth1 down"
 metric pull_to_status_watch_ms "$WAITED_MS"
 within_1s "status --watch names eth1"
 capture status-pulled 0 n3xnetctl status --json
-capture dbus-pulled 0 busctl get-property $BUS Status
+capture dbus-pulled 0 dbus_status
 checkpoint pulled
 
 _now; t0=$NOW_MS
@@ -54,7 +53,7 @@ kill "$watcher" "$monitor"
 
 LINKS="eth1 eth2 bond0 bond0.100 bond0.200"
 counters() {
-  for l in $LINKS; do echo "$l carrier_changes $(cat /sys/class/net/$l/carrier_changes)"; done
+  for l in $LINKS; do echo "$l carrier_changes $(cat "/sys/class/net/$l/carrier_changes")"; done
   grep -e "^Slave Interface" -e "^Link Failure Count" /proc/net/bonding/bond0
 }
 wait_for 10 bond_active_is bond0 eth1

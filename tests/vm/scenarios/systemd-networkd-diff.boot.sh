@@ -1,3 +1,4 @@
+# shellcheck shell=sh disable=SC2154  # $etc, $VM_NAME: set by guest/systemd-root.sh
 # Boot hook of systemd-networkd-diff: both VMs are node server-1 and start nothing at
 # boot (the scenario starts the services, timed). Both run udev, as a real node does
 # (networkd configures a link only once udev has initialized it, and udev's .link
