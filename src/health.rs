@@ -119,6 +119,11 @@ pub struct LinkHealth {
     /// `missing`, `admin down`, `no carrier`, `operstate dormant`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The kernel's carrier-down counter when this was computed: the next
+    /// computation counts the losses in between, even those whose carrier
+    /// came back before the health was looked at again.
+    #[serde(skip)]
+    pub carrier_down_count: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -350,9 +355,18 @@ fn link_health(name: &str, link: Option<&Link>, prev: Option<&LinkHealth>) -> Li
             flaps,
             level: Level::Down,
             reason: Some("missing".into()),
+            carrier_down_count: None,
         };
     };
-    let lost_carrier = prev.is_some_and(|p| p.carrier) && !l.carrier;
+    let losses = match (
+        prev.and_then(|p| p.carrier_down_count),
+        l.carrier_down_count,
+    ) {
+        // A recreated link starts counting again: what it lost before is gone.
+        (Some(before), Some(now)) => now.saturating_sub(before),
+        // No counter (old kernel, first sight): a loss seen is a loss.
+        _ => u32::from(prev.is_some_and(|p| p.carrier) && !l.carrier),
+    };
     let reason = if !l.admin_up {
         Some("admin down".to_owned())
     } else if !l.carrier {
@@ -373,13 +387,14 @@ fn link_health(name: &str, link: Option<&Link>, prev: Option<&LinkHealth>) -> Li
         admin_up: l.admin_up,
         carrier: l.carrier,
         operstate: Some(l.operstate),
-        flaps: flaps + u32::from(lost_carrier),
+        flaps: flaps.saturating_add(losses),
         level: if reason.is_some() {
             Level::Down
         } else {
             Level::Ok
         },
         reason,
+        carrier_down_count: l.carrier_down_count,
     }
 }
 
@@ -641,6 +656,7 @@ mod tests {
             alias: None,
             ipv6_link_local_off: false,
             bond_port: None,
+            carrier_down_count: None,
         }
     }
 
@@ -913,6 +929,23 @@ mod tests {
         let h = Health::compute(&d, &gone, Some(&h), &cluster());
         let h = Health::compute(&d, &up, Some(&h), &cluster());
         assert_eq!(h.link("mv-pods").unwrap().flaps, 0);
+    }
+
+    #[test]
+    fn flaps_follow_the_kernel_counter_even_when_the_carrier_came_back_unseen() {
+        let d = desired(DEMO, "server-1");
+        let mut s = settled(&d, &["eth1"]);
+        link(&mut s, "eth1").carrier_down_count = Some(4);
+        let h = Health::compute(&d, &s, None, &cluster());
+        assert_eq!(h.link("eth1").unwrap().flaps, 0, "losses before start");
+        // Two losses and returns within one burst: carrier on at both looks.
+        link(&mut s, "eth1").carrier_down_count = Some(6);
+        let h = Health::compute(&d, &s, Some(&h), &cluster());
+        assert_eq!(h.link("eth1").unwrap().flaps, 2);
+        // Recreated link: its counter starts again, nothing is subtracted.
+        link(&mut s, "eth1").carrier_down_count = Some(0);
+        let h = Health::compute(&d, &s, Some(&h), &cluster());
+        assert_eq!(h.link("eth1").unwrap().flaps, 2);
     }
 
     #[test]

@@ -80,6 +80,11 @@ pub struct Link {
     /// Bond port state, when `master` is a bond.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bond_port: Option<BondPort>,
+    /// `IFLA_CARRIER_DOWN_COUNT`: carrier losses since the link was created.
+    /// The health model counts flaps from it, so a loss and return inside
+    /// one burst of events still counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier_down_count: Option<u32>,
 }
 
 impl Link {

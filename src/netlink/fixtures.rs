@@ -19,6 +19,7 @@ pub(crate) fn link(index: u32, name: &str) -> Link {
         alias: None,
         ipv6_link_local_off: false,
         bond_port: None,
+        carrier_down_count: None,
     }
 }
 

@@ -60,6 +60,7 @@ pub(crate) fn link(msg: &LinkMessage, names: &Names) -> Option<Link> {
         // A link without IPv6 (no AF_INET6 block) makes no link-local either.
         ipv6_link_local_off: true,
         bond_port: None,
+        carrier_down_count: None,
     };
     let mut lower = None;
     let mut lower_elsewhere = false;
@@ -75,6 +76,7 @@ pub(crate) fn link(msg: &LinkMessage, names: &Names) -> Option<Link> {
             LinkAttribute::LinkNetNsId(_) => lower_elsewhere = true,
             LinkAttribute::IfAlias(a) => link.alias = Some(a.clone()),
             LinkAttribute::OperState(s) => link.operstate = operstate(*s),
+            LinkAttribute::CarrierDownCount(n) => link.carrier_down_count = Some(*n),
             LinkAttribute::LinkInfo(infos) => {
                 (link.info, link.bond_port) = link_info(infos, names);
             }

@@ -68,6 +68,7 @@ pub fn nic(index: u32, name: &str, up: bool) -> Link {
         alias: None,
         ipv6_link_local_off: false,
         bond_port: None,
+        carrier_down_count: None,
     }
 }
 

@@ -320,6 +320,7 @@ fn create(
         alias: Some(OWNER_ALIAS.to_string()),
         ipv6_link_local_off: true,
         bond_port: None,
+        carrier_down_count: None,
     });
     if let LinkKind::Bond(o) = kind {
         if let Err(e) = set_bond_options(s, name, &BondChange::all_of(o), false) {
