@@ -208,6 +208,11 @@ fn an_api_outage_never_delays_networking_and_converges_after() {
     let s = d.wait_status(|s| s["kubernetes"]["state"] == "retrying");
     let summary = s["kubernetes"]["summary"].as_str().unwrap();
     assert!(summary.starts_with("kubernetes: retrying in "), "{summary}");
+    // The operator sees it in STATUS= too.
+    d.wait_notify(SETTLE, |m| {
+        status_line(m).is_some_and(|s| s.contains("kubernetes: retrying in "))
+    })
+    .expect("STATUS= says the feedback is retrying");
 
     // Networking goes on: a cable pull reaches STATUS= at once, a deleted
     // shim is repaired at once.

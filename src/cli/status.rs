@@ -257,6 +257,11 @@ fn render_daemon(d: &Value) -> String {
     for l in d["dhcp"].as_array().into_iter().flatten() {
         out += &format!("dhcp     {}\n", render_lease(l));
     }
+    if let Some(k) = d["kubernetes"]["summary"].as_str() {
+        let node = str_of(&d["kubernetes"]["node"]);
+        let k = k.strip_prefix("kubernetes: ").unwrap_or(k);
+        out += &format!("kube     {k} (Node {node})\n");
+    }
     if let Some(c) = d["drift"]["conflict"].as_str() {
         out += &format!("conflict {c}\n");
     }
@@ -449,5 +454,27 @@ mod dhcp_tests {
             render_lease(&lost),
             "eth1 selecting (lease 192.168.1.3/24 from 192.168.1.254 expired; address removed)"
         );
+    }
+}
+
+#[cfg(test)]
+mod daemon_tests {
+    use super::render_daemon;
+
+    #[test]
+    fn the_kubernetes_feedback_gets_a_line() {
+        let d = serde_json::json!({
+            "phase": "running", "ready": true, "status": "online: cluster ok",
+            "kubernetes": {"state": "retrying", "node": "server-1",
+                           "summary": "kubernetes: retrying in 4s (403 Forbidden)"},
+        });
+        let out = render_daemon(&d);
+        assert!(
+            out.lines()
+                .any(|l| l == "kube     retrying in 4s (403 Forbidden) (Node server-1)"),
+            "{out}"
+        );
+        let without = serde_json::json!({"phase": "running", "status": "online"});
+        assert!(!render_daemon(&without).contains("kube"));
     }
 }

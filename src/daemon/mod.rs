@@ -110,13 +110,13 @@ pub fn run(args: &Args) -> u8 {
     let netns = args.netns.as_deref();
     let kubernetes = setup.config.kubernetes.clone();
     let result = runtime.block_on(async {
-        let (supervisor, control) =
+        let (mut supervisor, control) =
             Supervisor::start(setup, netns, Notifier::from_env(), status_file.clone())?;
         tokio::spawn(supervisor::forward_hangups(control.clone())?);
         tokio::spawn(dbus::serve(control.clone()));
-        let feedback = crate::kubernetes::spawn(&kubernetes, control.status());
+        supervisor.attach_feedback(crate::kubernetes::spawn(&kubernetes, control.status()));
         if let Some(path) = status_file {
-            tokio::spawn(status::serve_file(control.status(), feedback, path));
+            tokio::spawn(status::serve_file(control.status(), path));
         }
         supervisor.run().await
     });

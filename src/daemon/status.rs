@@ -13,7 +13,7 @@ use tokio::sync::watch;
 
 use crate::config::DriftPolicy;
 use crate::health::Health;
-use crate::kubernetes::{Feedback, KubernetesStatus};
+use crate::kubernetes::KubernetesStatus;
 use crate::netlink::Outcome;
 
 /// Version of the status JSON; fields are only ever added within one.
@@ -140,6 +140,9 @@ pub struct DaemonStatus {
     /// The DHCP clients' leases (nodes with a DHCP link only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dhcp: Vec<super::dhcp::LeaseStatus>,
+    /// Where the Kubernetes feedback stands (when it is enabled).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kubernetes: Option<KubernetesStatus>,
     pub updated_at_ms: u64,
 }
 
@@ -151,25 +154,10 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// `status.json`: the supervisor's status and, beside it, what the
-/// Kubernetes feedback task (which runs on its own, never holding up the
-/// supervisor) says about itself.
-#[derive(Serialize)]
-struct StatusFile<'a> {
-    #[serde(flatten)]
-    daemon: &'a DaemonStatus,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    kubernetes: Option<&'a KubernetesStatus>,
-}
-
 /// Writes `status` atomically (temporary file, then rename), so a reader
 /// never sees half a file.
 pub fn write_file(path: &Path, status: &DaemonStatus) -> std::io::Result<()> {
-    write_json(path, status)
-}
-
-fn write_json(path: &Path, value: &impl Serialize) -> std::io::Result<()> {
-    let json = serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?;
+    let json = serde_json::to_vec_pretty(status).map_err(std::io::Error::other)?;
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
@@ -180,30 +168,15 @@ fn write_json(path: &Path, value: &impl Serialize) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
-/// Keeps `path` equal to the latest status and feedback until the status
-/// channel closes.
-pub async fn serve_file(
-    mut rx: watch::Receiver<Arc<DaemonStatus>>,
-    mut feedback: Feedback,
-    path: PathBuf,
-) {
-    // Closed at once when there is no feedback task.
-    let mut feedback_open = true;
+/// Keeps `path` equal to the latest status until the channel closes.
+pub async fn serve_file(mut rx: watch::Receiver<Arc<DaemonStatus>>, path: PathBuf) {
     loop {
         let status = rx.borrow_and_update().clone();
-        let kubernetes = feedback.borrow_and_update().clone();
-        let file = StatusFile {
-            daemon: &status,
-            kubernetes: kubernetes.as_ref(),
-        };
-        if let Err(e) = write_json(&path, &file) {
+        if let Err(e) = write_file(&path, &status) {
             tracing::warn!(path = %path.display(), "cannot write the status file: {e}");
         }
-        tokio::select! {
-            r = rx.changed() => if r.is_err() {
-                return;
-            },
-            r = feedback.changed(), if feedback_open => feedback_open = r.is_ok(),
+        if rx.changed().await.is_err() {
+            return;
         }
     }
 }

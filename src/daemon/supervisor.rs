@@ -26,6 +26,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::config::DriftPolicy;
 use crate::health::{operstate_name, Health, Level};
+use crate::kubernetes::{Feedback, KubernetesStatus, SyncState};
 use crate::netlink::{ApplyOptions, Burst, Events, Handle, NetlinkError};
 use crate::plan::{self, Op};
 use crate::state::KernelState;
@@ -140,6 +141,9 @@ struct Core {
     reload_error: Option<String>,
     /// The DHCP clients' leases (see [`super::dhcp`]).
     dhcp: super::dhcp::Leases,
+    /// What the Kubernetes feedback task says of itself (it runs on its
+    /// own, fed by [`Control::status`]); `None` when it is off or gone.
+    feedback: Option<Feedback>,
 }
 
 impl Supervisor {
@@ -178,6 +182,7 @@ impl Supervisor {
             repairs: 0,
             last_apply: None,
             reload_error: None,
+            feedback: None,
         };
         core.publish();
         let control = Control {
@@ -192,6 +197,12 @@ impl Supervisor {
             },
             control,
         ))
+    }
+
+    /// Shows what the Kubernetes feedback task reports in the status and
+    /// in `STATUS=` (when it is retrying).
+    pub fn attach_feedback(&mut self, feedback: Feedback) {
+        self.core.feedback = Some(feedback);
     }
 
     /// Applies the profile, then supervises until SIGTERM or SIGINT, which
@@ -252,6 +263,7 @@ impl Supervisor {
                 }
                 _ = at(online) => core.online_timeout(),
                 Ok(()) = core.dhcp.changed() => core.publish(),
+                () = feedback_changed(&mut core.feedback) => core.publish(),
             }
         }
         core.stop();
@@ -298,6 +310,17 @@ async fn tick(interval: Option<&mut tokio::time::Interval>) {
         }
         None => std::future::pending().await,
     }
+}
+
+/// Waits for the feedback task to report; never returns once it is gone.
+async fn feedback_changed(feedback: &mut Option<Feedback>) {
+    if let Some(f) = feedback.as_mut() {
+        if f.changed().await.is_ok() {
+            return;
+        }
+    }
+    *feedback = None;
+    std::future::pending().await
 }
 
 async fn at(deadline: Option<Instant>) {
@@ -700,10 +723,19 @@ impl Core {
             }
         }
         parts.extend(super::dhcp::status_notes(&self.dhcp.borrow()));
+        // Only trouble: "waiting for the kubeconfig" is a node's normal
+        // state until k3s has registered it (and for ever without k3s).
+        if let Some(k) = self.kubernetes().filter(|k| k.state == SyncState::Retrying) {
+            parts.push(k.summary);
+        }
         if let Some(e) = &self.reload_error {
             parts.push(format!("reload failed, previous profile kept: {e}"));
         }
         parts.join("; ")
+    }
+
+    fn kubernetes(&self) -> Option<KubernetesStatus> {
+        self.feedback.as_ref().and_then(|f| f.borrow().clone())
     }
 
     fn snapshot(&self) -> DaemonStatus {
@@ -728,6 +760,7 @@ impl Core {
             last_apply: self.last_apply.clone(),
             reload_error: self.reload_error.clone(),
             dhcp: self.dhcp.borrow().clone(),
+            kubernetes: self.kubernetes(),
             updated_at_ms: 0,
         }
     }
@@ -782,6 +815,7 @@ fn placeholder() -> DaemonStatus {
         last_apply: None,
         reload_error: None,
         dhcp: Vec::new(),
+        kubernetes: None,
         updated_at_ms: 0,
     }
 }
