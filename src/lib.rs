@@ -10,6 +10,7 @@ pub mod config;
 pub mod daemon;
 pub mod desired;
 pub mod dhcp;
+pub mod fs_wait;
 pub mod health;
 pub mod k3s;
 pub mod kubernetes;

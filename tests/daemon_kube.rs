@@ -369,6 +369,37 @@ fn no_node_yet_and_forbidden_writes_are_retried_and_reported() {
     assert!(api.node("other")["metadata"]["labels"][format!("{P}health")].is_null());
 }
 
+/// On a node where k3s has not registered yet there is no kubeconfig: the
+/// feedback waits for it (inotify, not a timer: the fallback timer is
+/// 5 min) and publishes as soon as k3s writes it, in a directory that did
+/// not exist either.
+#[test]
+fn a_kubeconfig_written_later_is_picked_up_at_once() {
+    if !netns_tier() {
+        return;
+    }
+    let api = ApiServer::start(&["server-1"], false);
+    let later = api.dir.path().join("k3s/agent/kubelet.kubeconfig");
+    let node = Node::new(&format!(
+        "[kubernetes]\nkubeconfig = \"{}\"\ndebounce = \"0s\"\n",
+        later.display()
+    ));
+    let mut d = Daemon::start(&node);
+    d.wait_ready();
+    // Waiting is a normal state: not trouble for STATUS=.
+    let s = d.wait_status(|s| s["kubernetes"]["state"] == "waiting" && s["ready"] == true);
+    assert_eq!(s["status"], "online: cluster ok, multus:pods ok");
+    std::fs::create_dir_all(later.parent().unwrap()).unwrap();
+    let written = Instant::now();
+    std::fs::copy(api.kubeconfig("server-1"), &later).unwrap();
+    wait_node(&api, SETTLE, "published once the kubeconfig exists", |n| {
+        shows(n, "ok", "True")
+    });
+    let took = written.elapsed();
+    eprintln!("kubeconfig written to the Node showing the health: {took:?}");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+}
+
 /// The test server itself refuses what NodeRestriction refuses, so the
 /// tests above would catch n3xnetd writing it.
 #[test]

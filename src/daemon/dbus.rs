@@ -330,7 +330,7 @@ async fn wait_for_bus(retry: Duration) {
     let missing = bus_socket::path().filter(|p| !p.exists());
     let created = async {
         match missing {
-            Some(socket) => match bus_socket::created(&socket).await {
+            Some(socket) => match crate::fs_wait::created(&socket).await {
                 Ok(()) => {
                     tracing::debug!(socket = %socket.display(), "D-Bus: the bus socket appeared")
                 }

@@ -27,9 +27,10 @@ use super::{KubernetesStatus, SyncState};
 use crate::config::KubernetesConfig;
 use crate::daemon::{now_ms, DaemonStatus};
 
-/// How often a missing kubeconfig is looked for (k3s writes the kubelet's
-/// when the agent registers, possibly long after the network is up).
-const LOOK_AGAIN: Duration = Duration::from_secs(30);
+/// A missing kubeconfig (k3s writes the kubelet's when the agent
+/// registers, possibly long after the network is up) is waited for with
+/// inotify; this timer only backs that up (a watch that could not be set).
+const LOOK_AGAIN: Duration = Duration::from_secs(300);
 /// The longest one request may take (connect, send, answer).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// The longest one whole pass may take.
@@ -117,7 +118,19 @@ pub async fn run(
                 return;
             },
             _ = at(wake) => task.step().await,
+            () = appeared(&task.kubeconfig), if task.state() == SyncState::Waiting => {
+                task.step().await;
+            }
         }
+    }
+}
+
+/// Resolves when the missing kubeconfig may have appeared; never when it
+/// cannot be watched ([`LOOK_AGAIN`] is the way then).
+async fn appeared(path: &std::path::Path) {
+    if let Err(e) = crate::fs_wait::created(path).await {
+        tracing::info!(path = %path.display(), "kubernetes: cannot watch for the kubeconfig: {e}");
+        std::future::pending::<()>().await;
     }
 }
 
@@ -225,10 +238,9 @@ impl Task {
         let repeated = self.error.as_ref().map(ToString::to_string) == Some(e.to_string());
         let retry_in_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
         match e {
-            FeedbackError::NoKubeconfig(_) if !repeated => tracing::info!(
-                "kubernetes: {e}; looking again every {}s",
-                LOOK_AGAIN.as_secs()
-            ),
+            FeedbackError::NoKubeconfig(_) if !repeated => {
+                tracing::info!("kubernetes: {e}; waiting for it to appear");
+            }
             FeedbackError::NoKubeconfig(_) => {}
             _ if !repeated => tracing::warn!(node = %self.node, retry_in_ms, "kubernetes: {e}"),
             _ => tracing::info!(node = %self.node, retry_in_ms, "kubernetes: still failing: {e}"),
