@@ -55,6 +55,17 @@ fn start_daemon(node: &Node) -> Daemon {
     Daemon::start_with(node, &[("STATE_DIRECTORY", &dir)])
 }
 
+/// agent-1 with the profile's server (dnsmasq with `extra` options) and
+/// the daemon, once the lease is bound; the bound lease.
+fn bound_agent(extra: &[&str]) -> (Node, Dnsmasq, Daemon, Value) {
+    let node = agent_1();
+    let server = Dnsmasq::profile_server(&node, extra);
+    let mut d = start_daemon(&node);
+    d.wait_ready();
+    let lease = wait_lease(&d, SETTLE, |l| l["state"] == "bound");
+    (node, server, d, lease)
+}
+
 /// A dnsmasq DHCP server (no DNS) on one interface of a namespace;
 /// killed on drop.
 struct Dnsmasq {
@@ -294,11 +305,7 @@ fn renewal_at_t1_extends_the_lease_in_place() {
     if !netns_tier() {
         return;
     }
-    let node = agent_1();
-    let server = Dnsmasq::profile_server(&node, &FAST_RENEWAL);
-    let mut d = start_daemon(&node);
-    d.wait_ready();
-    let first = wait_lease(&d, SETTLE, |l| l["state"] == "bound");
+    let (node, server, d, first) = bound_agent(&FAST_RENEWAL);
     assert_eq!(
         (first["t1Secs"].as_u64(), first["t2Secs"].as_u64()),
         (Some(3), Some(6))
@@ -333,11 +340,7 @@ fn server_gone_renew_rebind_then_expiry_removes_the_address() {
     if !netns_tier() {
         return;
     }
-    let node = agent_1();
-    let mut server = Dnsmasq::profile_server(&node, &FAST_RENEWAL);
-    let mut d = start_daemon(&node);
-    d.wait_ready();
-    wait_lease(&d, SETTLE, |l| l["state"] == "bound");
+    let (node, mut server, mut d, _) = bound_agent(&FAST_RENEWAL);
     server.stop();
 
     wait_lease(&d, SETTLE, |l| l["state"] == "renewing");
@@ -375,7 +378,12 @@ fn server_gone_renew_rebind_then_expiry_removes_the_address() {
     let lease = wait_lease(&d, SETTLE, |l| l["state"] == "selecting");
     assert!(lease["event"].as_str().unwrap().contains("expired"));
     assert!(lease.get("address").is_none());
-    assert!(!node.path("dhcp-eth1.json").exists());
+    // The lease file goes right after the address (the status is published
+    // before the kernel and the disk are changed).
+    assert!(
+        wait_until(SETTLE, || !node.path("dhcp-eth1.json").exists()).is_some(),
+        "the expired lease stays on disk"
+    );
     assert_eq!(d.status()["health"]["online"], false);
 }
 
@@ -384,11 +392,7 @@ fn restart_keeps_the_address_without_a_flap() {
     if !netns_tier() {
         return;
     }
-    let node = agent_1();
-    let server = Dnsmasq::profile_server(&node, &[]);
-    let mut d = start_daemon(&node);
-    d.wait_ready();
-    wait_lease(&d, SETTLE, |l| l["state"] == "bound");
+    let (node, server, d, _) = bound_agent(&[]);
     let monitor = Monitor::start(&node.ns, node.dir.path());
     assert_eq!(d.stop().code(), Some(0));
     // The address outlives the daemon (the kernel holds its lifetime).
@@ -573,11 +577,7 @@ fn hostile_packets_are_dropped_and_counted() {
     if !netns_tier() {
         return;
     }
-    let node = agent_1();
-    let mut server = Dnsmasq::profile_server(&node, &[]);
-    let mut d = start_daemon(&node);
-    d.wait_ready();
-    wait_lease(&d, SETTLE, |l| l["state"] == "bound");
+    let (node, mut server, mut d, _) = bound_agent(&[]);
     // The server's port is ours now (T1 is a minute away).
     server.stop();
     let out = node.sw.exec(&["python3", "-c", HOSTILE]);
@@ -609,11 +609,7 @@ fn a_lease_address_removed_by_someone_else_is_put_back() {
     if !netns_tier() {
         return;
     }
-    let node = agent_1();
-    let _server = Dnsmasq::profile_server(&node, &[]);
-    let mut d = start_daemon(&node);
-    d.wait_ready();
-    wait_lease(&d, SETTLE, |l| l["state"] == "bound");
+    let (node, _server, d, _) = bound_agent(&[]);
     node.ns.ip(&format!("addr del {RESERVED} dev eth1"));
     let back = wait_until(SETTLE, || {
         eth1_addresses(&node)
@@ -670,11 +666,7 @@ fn carrier_back_confirms_the_lease_at_once() {
     if !netns_tier() {
         return;
     }
-    let node = agent_1();
-    let server = Dnsmasq::profile_server(&node, &[]);
-    let mut d = start_daemon(&node);
-    d.wait_ready();
-    wait_lease(&d, SETTLE, |l| l["state"] == "bound");
+    let (node, server, d, _) = bound_agent(&[]);
     let requests = || server.log().matches("DHCPREQUEST(").count();
     let before = requests();
     // A cable pull and plug: T1 is a minute away, yet the lease is

@@ -16,7 +16,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use netns_util::{netns_tier, Netns};
+use netns_util::{env_list, netns_tier, Netns};
 use serde_json::Value;
 
 const NODE: &str = "bench";
@@ -126,14 +126,6 @@ fn median(mut v: Vec<Duration>) -> Duration {
 fn median_f(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
-}
-
-fn env_list(name: &str, default: &str) -> Vec<usize> {
-    std::env::var(name)
-        .unwrap_or_else(|_| default.into())
-        .split(',')
-        .map(|s| s.trim().parse().unwrap())
-        .collect()
 }
 
 fn ms(d: Duration) -> f64 {

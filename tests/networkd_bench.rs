@@ -37,7 +37,7 @@ use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use daemon_util::{wait_until, PROFILE, SETTLE};
-use netns_util::{netns_tier, Netns};
+use netns_util::{env_list, netns_tier, Netns};
 
 const NETWORKD: &str = "/lib/systemd/systemd-networkd";
 
@@ -488,14 +488,6 @@ fn pct(v: &[Duration], p: usize) -> f64 {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
-}
-
-fn env_list(name: &str, default: &str) -> Vec<usize> {
-    std::env::var(name)
-        .unwrap_or_else(|_| default.into())
-        .split(',')
-        .map(|s| s.trim().parse().unwrap())
-        .collect()
 }
 
 #[test]

@@ -9,7 +9,6 @@
 //! 77 the bus policy denied it (methods are root's); 74 any other D-Bus
 //! error.
 
-use std::future::Future;
 use std::time::Duration;
 
 use zbus::proxy::CacheProperties;
@@ -17,8 +16,8 @@ use zbus::DBusError as _;
 
 use crate::daemon::{Net1Proxy, BUS_NAME};
 
-use super::exit;
 use super::profile_args::Failure;
+use super::{block_on, exit};
 
 /// How long a method may take: a reload or reconcile applies the profile,
 /// which takes milliseconds; a daemon not answering by then is stuck.
@@ -79,18 +78,6 @@ pub fn run(request: Request) -> u8 {
             f.code
         }
     }
-}
-
-/// Runs `f` on a single-threaded runtime (the CLI does one thing at a time).
-pub fn block_on<F: Future>(f: F) -> Result<F::Output, Failure> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure {
-            code: exit::SOFTWARE,
-            message: format!("cannot start the runtime: {e}"),
-        })?;
-    Ok(rt.block_on(f))
 }
 
 /// A proxy of the daemon's object on the system bus. Connecting succeeds

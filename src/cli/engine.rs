@@ -29,23 +29,15 @@ pub struct Target {
     pub json: bool,
 }
 
-/// Runs `f` with an open netlink handle on a single-threaded runtime: the
-/// CLI does one thing at a time and a second thread would only cost memory.
+/// Runs `f` with an open netlink handle (see [`super::block_on`]).
 pub fn with_handle<T>(
     netns: Option<&str>,
     f: impl AsyncFnOnce(&Handle) -> Result<T, NetlinkError>,
 ) -> Result<T, Failure> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure {
-            code: exit::SOFTWARE,
-            message: format!("cannot start the runtime: {e}"),
-        })?;
-    rt.block_on(async {
+    super::block_on(async {
         let handle = Handle::open(netns)?;
         f(&handle).await
-    })
+    })?
     .map_err(failure)
 }
 

@@ -10,6 +10,7 @@ mod status;
 mod validate;
 mod wait_online;
 
+use std::future::Future;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -89,4 +90,17 @@ pub fn main() -> ExitCode {
         Command::WaitOnline(a) => wait_online::run(&a),
     };
     ExitCode::from(code)
+}
+
+/// Runs `f` on a single-threaded runtime: the CLI does one thing at a time
+/// and a second thread would only cost memory.
+fn block_on<F: Future>(f: F) -> Result<F::Output, profile_args::Failure> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| profile_args::Failure {
+            code: exit::SOFTWARE,
+            message: format!("cannot start the runtime: {e}"),
+        })?;
+    Ok(rt.block_on(f))
 }

@@ -12,10 +12,10 @@ use tokio::signal::unix::{signal, SignalKind};
 
 use crate::state::{KernelState, Link, LinkInfo, STATE_SCHEMA_VERSION};
 
-use super::daemon::{self, block_on};
 use super::engine::{with_handle, Target};
 use super::exit;
 use super::profile_args::Failure;
+use super::{block_on, daemon};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

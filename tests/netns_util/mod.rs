@@ -130,3 +130,13 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .build()
         .unwrap()
 }
+
+/// A benchmark's comma-separated list of numbers from the environment
+/// (`N3XNET_BENCH_N=10,100`), or `default`.
+pub fn env_list(name: &str, default: &str) -> Vec<usize> {
+    std::env::var(name)
+        .unwrap_or_else(|_| default.into())
+        .split(',')
+        .map(|s| s.trim().parse().unwrap())
+        .collect()
+}
