@@ -689,4 +689,25 @@ fn carrier_back_confirms_the_lease_at_once() {
     wait_lease(&d, SETTLE, |l| {
         l["state"] == "bound" && l["address"] == RESERVED
     });
+
+    // Pull and plug in one go: the carrier is on whenever the daemon
+    // looks, only the kernel's carrier-down counter tells.
+    let before = requests();
+    let mut batch = Command::new("ip")
+        .args(["-n", &node.sw.name, "-batch", "-"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(
+        batch.stdin.as_mut().unwrap(),
+        b"link set sw-eth1 down\nlink set sw-eth1 up\n",
+    )
+    .unwrap();
+    drop(batch.stdin.take());
+    assert!(batch.wait().unwrap().success());
+    assert!(
+        wait_until(SETTLE, || requests() > before).is_some(),
+        "no renewal after a pull and plug quicker than the events:\n{}",
+        d.log()
+    );
 }

@@ -318,6 +318,10 @@ struct Session {
     events: Events,
     /// The link's carrier as last seen.
     carrier: bool,
+    /// The kernel's carrier-down counter as last seen: a pull and plug
+    /// quicker than one burst of events leaves `carrier` on at both looks,
+    /// the counter still moves.
+    carrier_downs: Option<u32>,
     last_restore: Option<Instant>,
     /// While an acknowledged address is probed: the ARP socket and the
     /// address.
@@ -338,6 +342,7 @@ impl Session {
             .0;
         let ifindex = link.index;
         let carrier = link.carrier;
+        let carrier_downs = link.carrier_down_count;
         let socket = open_socket(&handle, &setup.link, ifindex, Protocol::Dhcp)?;
         let id = Identity {
             mac,
@@ -371,6 +376,7 @@ impl Session {
             publisher,
             events,
             carrier,
+            carrier_downs,
             last_restore: None,
             arp: None,
         })
@@ -588,8 +594,12 @@ impl Session {
                 return;
             }
         };
-        let carrier = state.link(&self.setup.link).is_some_and(|l| l.carrier);
-        if carrier && !self.carrier {
+        let link = state.link(&self.setup.link);
+        let carrier = link.is_some_and(|l| l.carrier);
+        let downs = link.and_then(|l| l.carrier_down_count);
+        let lost_unseen = matches!((self.carrier_downs, downs), (Some(a), Some(b)) if b != a);
+        self.carrier_downs = downs;
+        if carrier && (!self.carrier || lost_unseen) {
             tracing::info!(link = %self.setup.link, "DHCP: carrier back; confirming the lease or discovering now");
             let now = self.now();
             self.pending = self.client.on_link_up(now);
