@@ -384,6 +384,8 @@ fn server_gone_renew_rebind_then_expiry_removes_the_address() {
         wait_until(SETTLE, || !node.path("dhcp-eth1.json").exists()).is_some(),
         "the expired lease stays on disk"
     );
+    // The status contract: status.json is written before STATUS= says it,
+    // so a reader that saw the offline STATUS= never reads an older file.
     assert_eq!(d.status()["health"]["online"], false);
 }
 

@@ -60,7 +60,10 @@ fn ready_only_once_online_and_status_follows_health() {
         status_line(&ready).is_some_and(|s| s.starts_with("online: cluster ok")),
         "{ready}"
     );
-    let s = d.wait_status(|s| s["ready"] == true);
+    // The status contract: the file is written before READY=1/STATUS= go
+    // out, so it already says what the notification said (no waiting).
+    let s = d.status();
+    assert_eq!(s["ready"], true);
     assert_eq!(s["phase"], "running");
     assert_eq!(s["health"]["online"], true);
     assert_eq!(s["node"], "server-1");
@@ -77,7 +80,9 @@ fn ready_only_once_online_and_status_follows_health() {
         })
         .expect("STATUS= after the cable pull");
     assert!(status_line(&pulled).unwrap().contains("eth1: no carrier"));
-    let s = d.wait_status(|s| s["health"]["online"] == false);
+    let s = d.status();
+    assert_eq!(s["health"]["online"], false, "status.json behind STATUS=");
+    assert_eq!(s["status"], status_line(&pulled).unwrap());
     let eth1 = s["health"]["links"]
         .as_array()
         .unwrap()

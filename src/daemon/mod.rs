@@ -8,8 +8,10 @@
 //! Front ends hook in through [`Control`] (from [`Supervisor::start`]):
 //! [`Control::status`] is a watch of the [`DaemonStatus`] (health included),
 //! updated on every change; [`Control::reload`] and [`Control::reconcile`]
-//! answer with the outcome. The SIGHUP forwarder, the status file and the
-//! D-Bus service (`io.n3x.Net1`) are front ends, spawned beside it in [`run`].
+//! answer with the outcome. The SIGHUP forwarder and the D-Bus service
+//! (`io.n3x.Net1`) are front ends, spawned beside it in [`run`]; the status
+//! file is written by the supervisor itself, before any front end hears of
+//! a change.
 
 mod backoff;
 mod bus_socket;
@@ -111,13 +113,10 @@ pub fn run(args: &Args) -> u8 {
     let kubernetes = setup.config.kubernetes.clone();
     let result = runtime.block_on(async {
         let (mut supervisor, control) =
-            Supervisor::start(setup, netns, Notifier::from_env(), status_file.clone())?;
+            Supervisor::start(setup, netns, Notifier::from_env(), status_file)?;
         tokio::spawn(supervisor::forward_hangups(control.clone())?);
         tokio::spawn(dbus::serve(control.clone()));
         supervisor.attach_feedback(crate::kubernetes::spawn(&kubernetes, control.status()));
-        if let Some(path) = status_file {
-            tokio::spawn(status::serve_file(control.status(), path));
-        }
         supervisor.run().await
     });
     match result {

@@ -1,15 +1,13 @@
-//! The daemon's status: one serializable snapshot, published on a watch
-//! channel every time it changes. The status file
-//! (`$RUNTIME_DIRECTORY/status.json`) is one subscriber; the D-Bus
-//! properties and signals (`super::dbus`) another.
+//! The daemon's status: one serializable snapshot, written to the status
+//! file (`$RUNTIME_DIRECTORY/status.json`) and then published on a watch
+//! channel every time it changes; the D-Bus properties and signals
+//! (`super::dbus`) and the Kubernetes feedback subscribe to the channel.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
-use tokio::sync::watch;
 
 use crate::config::DriftPolicy;
 use crate::health::Health;
@@ -166,17 +164,4 @@ pub fn write_file(path: &Path, status: &DaemonStatus) -> std::io::Result<()> {
     f.write_all(b"\n")?;
     drop(f);
     std::fs::rename(&tmp, path)
-}
-
-/// Keeps `path` equal to the latest status until the channel closes.
-pub async fn serve_file(mut rx: watch::Receiver<Arc<DaemonStatus>>, path: PathBuf) {
-    loop {
-        let status = rx.borrow_and_update().clone();
-        if let Err(e) = write_file(&path, &status) {
-            tracing::warn!(path = %path.display(), "cannot write the status file: {e}");
-        }
-        if rx.changed().await.is_err() {
-            return;
-        }
-    }
 }

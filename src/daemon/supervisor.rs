@@ -121,7 +121,7 @@ struct Core {
     notifier: Notifier,
     governor: Governor,
     status_tx: watch::Sender<Arc<DaemonStatus>>,
-    /// Written once more, synchronously, on exit.
+    /// `status.json`, rewritten by [`Core::publish`].
     status_file: Option<PathBuf>,
     health: Option<Health>,
     phase: Phase,
@@ -149,8 +149,8 @@ struct Core {
 impl Supervisor {
     /// Opens the netlink connection (in `netns` if given) and subscribes to
     /// kernel events before anything is read, so no change is missed.
-    /// `status_file` is written on exit (a subscriber of [`Control::status`]
-    /// keeps it current meanwhile).
+    /// `status_file` is rewritten on every change of the status, before
+    /// anyone else hears of it (see [`Core::publish`]).
     pub fn start(
         setup: Setup,
         netns: Option<&str>,
@@ -684,9 +684,12 @@ impl Core {
         self.publish();
     }
 
+    /// READY=1 goes out after the status that says so is published (see
+    /// [`Core::publish`]).
     fn become_ready(&mut self) {
         self.ready = true;
         self.phase = Phase::Running;
+        self.publish();
         let line = self.status_line();
         tracing::info!(status = %line, "ready");
         self.notifier.ready(&line);
@@ -766,30 +769,38 @@ impl Core {
     }
 
     /// Publishes the status if anything in it changed; keeps STATUS= current.
+    ///
+    /// The order is the status contract: first the status file, then the
+    /// watch (D-Bus properties and signals, the feedback), then `STATUS=`.
+    /// A consumer woken by a signal or a `STATUS=` line that then reads
+    /// `status.json` sees that state or a newer one, never an older one.
     fn publish(&mut self) {
         let mut next = self.snapshot();
-        self.notifier.status(&next.status);
-        self.status_tx.send_if_modified(|current| {
+        let changed = {
+            let current = self.status_tx.borrow();
             next.updated_at_ms = current.updated_at_ms;
-            if **current == next {
-                return false;
-            }
+            **current != next
+        };
+        if changed {
             next.updated_at_ms = status::now_ms();
-            *current = Arc::new(next);
-            true
-        });
+            if let Some(path) = &self.status_file {
+                if let Err(e) = status::write_file(path, &next) {
+                    tracing::warn!(path = %path.display(), "cannot write the status file: {e}");
+                }
+            }
+            let line = next.status.clone();
+            self.status_tx.send_replace(Arc::new(next));
+            self.notifier.status(&line);
+        } else {
+            self.notifier.status(&next.status);
+        }
     }
 
     fn stop(&mut self) {
         tracing::info!("stopping; the network is left as it is");
-        self.notifier.stopping();
         self.phase = Phase::Stopped;
         self.publish();
-        if let Some(path) = &self.status_file {
-            if let Err(e) = status::write_file(path, &self.status_tx.borrow()) {
-                tracing::warn!(path = %path.display(), "cannot write the status file: {e}");
-            }
-        }
+        self.notifier.stopping();
     }
 }
 
