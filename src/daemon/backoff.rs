@@ -57,7 +57,7 @@ pub enum Verdict {
 
 #[derive(Debug, Clone)]
 struct Episode {
-    /// A digest of the drift (its plan).
+    /// A digest of the drift (the links its repair touches).
     drift: u64,
     streak: u32,
     last_repair: Instant,
