@@ -23,6 +23,11 @@
 #   bond_active_is BOND IF      status: is IF the active slave?
 #   bond_port_state BOND IF actor|partner   LACP port state (63 = aggregated, in sync)
 #   carrier_is IF 0|1           status: /sys/class/net/IF/carrier
+#   oper_up IF                  status: IF's operstate is up (it follows carrier with
+#                               linkwatch's delay, up to 1 s)
+#   bond_settled BOND           status: BOND's operstate is up and no port is between two
+#                               MII states (up/downdelay, or a commit the bond deferred
+#                               because it could not take RTNL): a steady snapshot
 # shellcheck shell=sh
 
 OUT=/mnt/out
@@ -168,4 +173,10 @@ make_bond() {
   [ "$_primary" = - ] || ip2 link set "$_bond" type bond primary "$_primary"
   ip2 link set "$_bond" up
   log "bond $_bond ($_mode) over$_members is up"
+}
+
+oper_up() { [ "$(cat "/sys/class/net/$1/operstate")" = up ]; }
+
+bond_settled() {
+  oper_up "$1" && ! grep -q '^MII Status: going' "/proc/net/bonding/$1"
 }

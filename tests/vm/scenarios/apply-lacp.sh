@@ -3,8 +3,9 @@
 # wires; both ports of both sides reach actor/partner port state 63, the nodes ping each
 # other across VLAN 200 and `status --json` shows the aggregator, partner and port states
 # (apply-lacp.py). After negotiation server-1 pings every 50 ms while eth1's cable is
-# pulled (both ends) on the port that carries them: no ping may be lost; status then
-# shows that port down. Cable back: both
+# pulled (both ends) on the port that carries them: no ping may be lost once the guest
+# has seen the carrier go (one in flight on the wire, plus those sent while a loaded
+# host was still delivering the pull, may be); status then shows that port down. Cable back: both
 # ports at 63 again.
 # @vms     server-1 server-2
 # @link    server-1.eth1 server-2.eth1
@@ -35,7 +36,12 @@ if [ "$VM_INDEX" = 1 ]; then
   port=eth1
   [ $(($(tx eth2) - tx2)) -gt $(($(tx eth1) - tx1)) ] && port=eth2
   capture pulled-port 0 echo "$port"
+  _now; t0=$NOW_MS
   host_cable $port down
+  # The bond stops hashing onto a port when it sees the carrier go (NETDEV_CHANGE);
+  # what was on the wire or queued before that is lost, as on a real cable pull.
+  wait_for -s "$t0" 2 carrier_is $port 0
+  metric carrier_lost_ms "$WAITED_MS"
   wait_for 2 port_mii_is bond0 $port down
   rc=0
   wait "$pinger" || rc=$?

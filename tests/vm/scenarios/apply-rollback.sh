@@ -13,12 +13,18 @@ capture fresh 1 n3xnetctl apply --json --profile $BAD
 checkpoint fresh-after
 
 capture good 0 n3xnetctl apply --profile profiles/bonding-vlans.toml
-wait_for 5 bond_active_is bond0 eth1
-# A steady "before": the VLANs' operstate follows bond0's carrier with linkwatch's delay.
-oper_up() { [ "$(cat "/sys/class/net/$1/operstate")" = up ]; }
-wait_for 5 oper_up bond0.200
-wait_for 5 oper_up bond0.100
+# Steady snapshots only: both compare the whole kernel state, and a port inside its
+# MII transition (GOING_BACK) or a VLAN whose operstate lags bond0's carrier (linkwatch)
+# would differ from itself a moment later without anyone changing anything.
+steady() {
+  wait_for 5 bond_active_is bond0 eth1
+  wait_for 5 bond_settled bond0
+  wait_for 5 oper_up bond0.200
+  wait_for 5 oper_up bond0.100
+}
+steady
 checkpoint live-before
 capture live 1 n3xnetctl apply --json --profile $BAD
+steady
 checkpoint live-after
 capture check 0 n3xnetctl check --json --profile profiles/bonding-vlans.toml

@@ -20,6 +20,9 @@ ip2 -n peer link set eth3.200 up
 
 wait_for 5 bond_active_is bond0 eth1
 wait_for 5 ping -c 1 -W 1 192.168.200.254
+# bond0's operstate follows its carrier with linkwatch's delay, and eth2 may still be
+# inside its MII transition: the "before" the host checks is a steady one.
+wait_for 5 bond_settled bond0
 checkpoint before
 
 _now; t0=$NOW_MS

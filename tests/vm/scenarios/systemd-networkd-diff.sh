@@ -30,10 +30,10 @@ metric start_to_ready_ms $(( (t_ready - t_start) / 1000 ))
 metric start_to_online_ms $(( (t_online - t_start) / 1000 ))
 
 addr_is() { ip2 -4 -o addr show dev "$1" | grep -q " $2 "; }
-oper_up() { [ "$(cat "/sys/class/net/$1/operstate")" = up ]; }
 wait_for 20 bond_active_is bond0 eth1
 wait_for 20 addr_is bond0.200 192.168.200.1/24
 wait_for 20 addr_is bond0.100 192.168.100.1/24
 for l in eth1 eth2 bond0 bond0.100 bond0.200; do wait_for 20 oper_up "$l"; done
+wait_for 20 bond_settled bond0
 checkpoint online
 barrier compared
