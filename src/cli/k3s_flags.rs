@@ -1,5 +1,7 @@
 //! `n3xnetctl k3s-flags`: the k3s flags that agree with the node's network.
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+
 use crate::k3s::{self, Format};
 use crate::profile::model::Role;
 
@@ -11,16 +13,25 @@ pub struct Args {
     #[command(flatten)]
     pub profile: ProfileArgs,
     /// The node's k3s role (default: `nodes.<node>.role` of the profile).
-    #[arg(long, value_parser = parse_role)]
+    #[arg(long, value_parser = role_parser())]
     pub role: Option<Role>,
     /// `args` (n3x's extraFlags), `env` (/etc/default/k3s-*), `config` (config.yaml.d drop-in).
-    #[arg(long, default_value = "args")]
+    #[arg(long, default_value = "args", value_parser = format_parser())]
     pub format: Format,
 }
 
-fn parse_role(s: &str) -> Result<Role, String> {
-    s.parse()
-        .map_err(|()| format!("unknown role {s:?}: expected server or agent"))
+// The values are listed to clap, not only parsed, so that `--help`, the
+// man page and the shell completions offer them.
+
+fn role_parser() -> impl TypedValueParser<Value = Role> {
+    PossibleValuesParser::new(["server", "agent"]).try_map(|s| {
+        s.parse::<Role>()
+            .map_err(|()| format!("unknown role {s:?}: expected server or agent"))
+    })
+}
+
+fn format_parser() -> impl TypedValueParser<Value = Format> {
+    PossibleValuesParser::new(Format::ALL.map(Format::as_str)).try_map(|s| s.parse::<Format>())
 }
 
 pub fn run(a: &Args) -> u8 {

@@ -18,10 +18,12 @@ use clap::{Parser, Subcommand};
 pub use engine::failure;
 pub use profile_args::{node_name, ProfileArgs};
 
+// The about line is the doc comment, not the crate's description (no bare
+// `about`): that one is about both binaries, and it is the man page's NAME.
 /// n3xnet control: validate, plan and apply node network profiles; inspect
 /// and render them for k3s and systemd-networkd.
 #[derive(Debug, Parser)]
-#[command(name = "n3xnetctl", version, about, after_help = EXIT_CODES)]
+#[command(name = "n3xnetctl", version, after_help = EXIT_CODES)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
