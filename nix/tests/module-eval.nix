@@ -65,7 +65,7 @@ assert expect "bonding and 8021q loaded" (
   ]
 );
 pkgs.runCommand "n3xnet-module-eval" { nativeBuildInputs = [ pkg ]; } ''
-  set -x
+  set -euxo pipefail
   mkdir -p etc
   cp ${etc."n3xnet/profile.toml".source} etc/profile.toml
   n3xnetctl validate --node server-1 etc/profile.toml
@@ -84,7 +84,7 @@ pkgs.runCommand "n3xnet-module-eval" { nativeBuildInputs = [ pkg ]; } ''
     c.systemd.units."n3xnet-wait-online.service".unit
   }
   grep -rq 'ExecReload=.*/bin/kill -HUP' ${pkg}/lib/systemd/system/n3xnetd.service
-  ! grep -rqE '=/usr/s?bin/|=/bin/kill' ${pkg}/lib/systemd/system/
+  if grep -rnE '=/usr/s?bin/|=/bin/kill' ${pkg}/lib/systemd/system/; then exit 1; fi
   test -e ${pkg}/share/dbus-1/system.d/io.n3x.Net1.conf
   touch $out
 ''
