@@ -1010,3 +1010,38 @@ fn nix_written_profiles_resolve_like_n3xnet() {
         assert_eq!(strings(&r["kernelModules"]), *modules, "{what}");
     }
 }
+
+/// README's "Example: an n3x host": the node comes from networking.hostName,
+/// the role from services.k3s, the profile from a Nix path.
+#[test]
+fn readme_example_host() {
+    if vendor().is_none() {
+        return;
+    }
+    let path = repo().join("profiles/n100-bond.toml");
+    let r = nix_json(
+        "tests/nix/eval.nix",
+        &[
+            ("--argstr", "profileFile", path.to_str().unwrap()),
+            ("--argstr", "k3sRole", "server"),
+            ("--arg", "extra", "{ networking.hostName = \"n100-1\"; }"),
+            (
+                "--arg",
+                "n3xnet",
+                "{ settings = { online.require = [ \"cluster\" \"storage\" ]; kubernetes.dataDir = \"/var/lib/k3s\"; }; }",
+            ),
+        ],
+    );
+    let c = Case {
+        label: "README n100-1".into(),
+        node: "n100-1",
+        k3s_role: Some("server"),
+        profile_file: Some(&path),
+    };
+    check_generated(&r, &c);
+    assert_eq!(
+        r["config"]["online"]["require"],
+        serde_json::json!(["cluster", "storage"])
+    );
+    assert_eq!(r["config"]["kubernetes"]["dataDir"], "/var/lib/k3s");
+}
