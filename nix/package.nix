@@ -66,7 +66,8 @@ rustPlatform.buildRustPackage {
   '';
 
   postInstall = ''
-    install -Dm444 -t $out/lib/systemd/system systemd/n3xnetd.service systemd/n3xnet-wait-online.service
+    # Writable until substituted (the store makes everything read-only afterwards).
+    install -Dm644 -t $out/lib/systemd/system systemd/n3xnetd.service systemd/n3xnet-wait-online.service
     substituteInPlace $out/lib/systemd/system/n3xnetd.service \
       --replace-fail /usr/sbin/n3xnetd $out/bin/n3xnetd \
       --replace-fail /bin/kill ${coreutils}/bin/kill
