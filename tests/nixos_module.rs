@@ -62,7 +62,7 @@ fn find_vendor() -> Option<PathBuf> {
     } else {
         "to skip these tests instead, set N3XNET_NO_NIX=1"
     };
-    match Command::new("nix-instantiate").arg("--version").output() {
+    match nix_cmd().arg("--version").output() {
         Ok(o) if o.status.success() => {}
         other => panic!(
             "nix-instantiate is not usable ({other:?}): install Debian's nix-bin \
@@ -92,13 +92,26 @@ fn find_vendor() -> Option<PathBuf> {
     Some(vendor)
 }
 
+/// `nix-instantiate` with its state (`/nix/var/nix`, which Debian's Nix
+/// wants to write to even in read-only mode) in the target directory, so the
+/// tests run without root and leave the machine's Nix state alone.
+fn nix_cmd() -> Command {
+    // Per user: Nix insists on owning it.
+    let state =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("nix-state-{}", nix::unistd::getuid()));
+    std::fs::create_dir_all(&state).expect("create the Nix state directory");
+    let mut cmd = Command::new("nix-instantiate");
+    cmd.env("NIX_STATE_DIR", state);
+    cmd
+}
+
 /// One `--argstr NAME VALUE` or `--arg NAME EXPR` of nix-instantiate.
 type NixArg<'a> = (&'a str, &'a str, &'a str);
 
 /// `nix-instantiate --eval --strict --json FILE --argstr vendor V ARGS`.
 fn nix_eval(file: &str, args: &[NixArg]) -> Output {
     let vendor = vendor().expect("checked by the caller");
-    let mut cmd = Command::new("nix-instantiate");
+    let mut cmd = nix_cmd();
     cmd.args(["--readonly-mode", "--eval", "--strict", "--json"])
         .arg(repo().join(file))
         .arg("--argstr")
@@ -507,10 +520,10 @@ fn function_valued_attributes_are_dropped() {
     let expr = format!(
         "builtins.toJSON (import {vendor}/n3x/lib/network/profiles/vlans-broken.nix {{ lib = import {vendor}/nixpkgs-lib/lib; }})"
     );
-    let o = run(
-        "nix-instantiate",
-        &["--readonly-mode", "--eval", "--expr", &expr],
-    );
+    let o = nix_cmd()
+        .args(["--readonly-mode", "--eval", "--expr", &expr])
+        .output()
+        .unwrap();
     assert!(
         !o.status.success()
             && String::from_utf8_lossy(&o.stderr).contains("cannot convert a function to JSON"),
@@ -791,10 +804,11 @@ fn flake_outputs_and_nix_files_parse() {
         "tests/nix/flake.nix",
         "tests/nix/package.nix",
     ] {
-        let o = run(
-            "nix-instantiate",
-            &["--parse", repo().join(f).to_str().unwrap()],
-        );
+        let o = nix_cmd()
+            .arg("--parse")
+            .arg(repo().join(f))
+            .output()
+            .unwrap();
         assert!(o.status.success(), "{f}: {}", text(&o));
     }
 
