@@ -299,6 +299,7 @@ in
       internal = true;
       readOnly = true;
       default = managedLinks;
+      defaultText = "the links of the profile's node";
       description = "The links the profile manages on this node, as far as evaluation can tell.";
     };
   };

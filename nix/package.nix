@@ -39,8 +39,8 @@ rustPlatform.buildRustPackage {
   pname = cargoToml.package.name;
   inherit (cargoToml.package) version;
 
-  # The repository without its Nix files (editing the module does not rebuild) and
-  # without build output.
+  # The repository without its Nix files (editing the module does not rebuild), git's
+  # data and build output.
   src = lib.fileset.toSource {
     root = ../.;
     fileset = lib.fileset.difference ../. (
@@ -48,6 +48,7 @@ rustPlatform.buildRustPackage {
         ./.
         ../flake.nix
         (lib.fileset.maybeMissing ../flake.lock)
+        (lib.fileset.maybeMissing ../.git)
         (lib.fileset.maybeMissing ../target)
         (lib.fileset.maybeMissing ../result)
       ]
