@@ -12,6 +12,9 @@
   rustPlatform,
   installShellFiles,
   coreutils,
+  python3,
+  openssl,
+  curl,
 }:
 
 let
@@ -58,6 +61,13 @@ rustPlatform.buildRustPackage {
   cargoLock.lockFile = ../Cargo.lock;
 
   nativeBuildInputs = [ installShellFiles ];
+  # tests/daemon_kube.rs checks its fake API server (python3, certificates made with
+  # openssl) with curl on loopback, without root: it runs in the sandbox.
+  nativeCheckInputs = [
+    python3
+    openssl
+    curl
+  ];
 
   # The netns, daemon and systemd tiers need root, network namespaces and a system bus;
   # the NixOS-module test needs nix-instantiate and the vendored nixpkgs lib: none exist

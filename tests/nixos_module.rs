@@ -887,6 +887,11 @@ fn package_install_script() {
         .as_str()
         .unwrap()
         .contains("N3XNET_NO_NETNS=1"));
+    // What the tests that run without root spawn (tests/kube: python3, openssl, curl).
+    assert_eq!(
+        strings(&r["nativeCheckInputs"]),
+        ["python3", "openssl", "curl"]
+    );
 
     let out = tempfile::tempdir().unwrap();
     let log = out.path().join("hooks.log");

@@ -10,6 +10,9 @@ let
     rustPlatform.buildRustPackage = a: a;
     installShellFiles = "installShellFiles";
     coreutils = "/nix/store/00000000000000000000000000000000-coreutils";
+    python3 = "python3";
+    openssl = "openssl";
+    curl = "curl";
   };
 in
 {
@@ -19,6 +22,7 @@ in
     postInstall
     preCheck
     nativeBuildInputs
+    nativeCheckInputs
     ;
   lockFile = toString args.cargoLock.lockFile;
   inherit (args.meta) mainProgram license;
