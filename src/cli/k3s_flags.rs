@@ -1,5 +1,6 @@
 //! `n3xnetctl k3s-flags`: the k3s flags that agree with the node's network.
 
+use crate::desired::DesiredNetwork;
 use crate::k3s::{self, Format};
 use crate::profile::model::Role;
 
@@ -18,7 +19,7 @@ pub struct Args {
     pub format: Format,
 }
 
-fn parse_role(s: &str) -> Result<Role, String> {
+pub(super) fn parse_role(s: &str) -> Result<Role, String> {
     s.parse()
         .map_err(|()| format!("unknown role {s:?}: expected server or agent"))
 }
@@ -38,15 +39,25 @@ pub fn run(a: &Args) -> u8 {
 
 fn flags(a: &Args) -> Result<String, Failure> {
     let (loaded, desired) = a.profile.resolve()?;
-    let role = a.role.or(desired.role).ok_or_else(|| Failure {
+    let role = role_of(a.role, &desired)?;
+    k3s::flags(&loaded.profile, &desired.node, role, a.format).map_err(k3s_failure)
+}
+
+/// The node's role: `--role`, else the profile's; k3s needs one.
+pub(super) fn role_of(explicit: Option<Role>, desired: &DesiredNetwork) -> Result<Role, Failure> {
+    explicit.or(desired.role).ok_or_else(|| Failure {
         code: exit::USAGE,
         message: format!(
             "node {} has no role in the profile (nodes.{}.role): pass --role server|agent",
             desired.node, desired.node
         ),
-    })?;
-    k3s::flags(&loaded.profile, &desired.node, role, a.format).map_err(|e| Failure {
+    })
+}
+
+/// k3s flags that cannot be computed are a problem of the profile.
+pub(super) fn k3s_failure(e: k3s::K3sError) -> Failure {
+    Failure {
         code: exit::INVALID_PROFILE,
         message: e.to_string(),
-    })
+    }
 }
