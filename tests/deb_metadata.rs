@@ -38,7 +38,10 @@ fn synopsis_fits_debian() {
         .unwrap()
         .to_owned();
     assert!(d.chars().count() <= 80, "{} chars: {d}", d.chars().count());
-    assert!(deb().contains_key("extended-description"), "else cargo-deb uses README.md");
+    assert!(
+        deb().contains_key("extended-description"),
+        "else cargo-deb uses README.md"
+    );
 }
 
 #[test]
@@ -56,7 +59,13 @@ fn copyright_carries_the_mit_text() {
     let mit: Vec<String> = read("LICENSE-MIT")
         .lines()
         .skip(2)
-        .map(|l| if l.is_empty() { " .".into() } else { format!(" {l}") })
+        .map(|l| {
+            if l.is_empty() {
+                " .".into()
+            } else {
+                format!(" {l}")
+            }
+        })
         .collect();
     let copyright = read("debian/copyright");
     let body: Vec<&str> = copyright
@@ -88,7 +97,10 @@ fn nothing_installed_under_etc_and_units_disabled() {
     for script in ["postinst", "prerm", "postrm", "preinst"] {
         let p = root().join("debian").join(script);
         if p.exists() {
-            assert!(read(&format!("debian/{script}")).contains("#DEBHELPER#"), "{script}");
+            assert!(
+                read(&format!("debian/{script}")).contains("#DEBHELPER#"),
+                "{script}"
+            );
         }
     }
 }
