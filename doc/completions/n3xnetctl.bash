@@ -103,6 +103,9 @@ _n3xnetctl() {
             n3xnetctl__subcmd__help__subcmd__render,networkd)
                 cmd="n3xnetctl__subcmd__help__subcmd__render__subcmd__networkd"
                 ;;
+            n3xnetctl__subcmd__help__subcmd__render,node)
+                cmd="n3xnetctl__subcmd__help__subcmd__render__subcmd__node"
+                ;;
             n3xnetctl__subcmd__render,desired)
                 cmd="n3xnetctl__subcmd__render__subcmd__desired"
                 ;;
@@ -115,6 +118,9 @@ _n3xnetctl() {
             n3xnetctl__subcmd__render,networkd)
                 cmd="n3xnetctl__subcmd__render__subcmd__networkd"
                 ;;
+            n3xnetctl__subcmd__render,node)
+                cmd="n3xnetctl__subcmd__render__subcmd__node"
+                ;;
             n3xnetctl__subcmd__render__subcmd__help,desired)
                 cmd="n3xnetctl__subcmd__render__subcmd__help__subcmd__desired"
                 ;;
@@ -126,6 +132,9 @@ _n3xnetctl() {
                 ;;
             n3xnetctl__subcmd__render__subcmd__help,networkd)
                 cmd="n3xnetctl__subcmd__render__subcmd__help__subcmd__networkd"
+                ;;
+            n3xnetctl__subcmd__render__subcmd__help,node)
+                cmd="n3xnetctl__subcmd__render__subcmd__help__subcmd__node"
                 ;;
             *)
                 ;;
@@ -342,7 +351,7 @@ _n3xnetctl() {
             return 0
             ;;
         n3xnetctl__subcmd__help__subcmd__render)
-            opts="networkd multus desired"
+            opts="networkd multus desired node"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -384,6 +393,20 @@ _n3xnetctl() {
             return 0
             ;;
         n3xnetctl__subcmd__help__subcmd__render__subcmd__networkd)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        n3xnetctl__subcmd__help__subcmd__render__subcmd__node)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -568,7 +591,7 @@ _n3xnetctl() {
             return 0
             ;;
         n3xnetctl__subcmd__render)
-            opts="-h --help networkd multus desired help"
+            opts="-h --help networkd multus desired node help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -612,7 +635,7 @@ _n3xnetctl() {
             return 0
             ;;
         n3xnetctl__subcmd__render__subcmd__help)
-            opts="networkd multus desired help"
+            opts="networkd multus desired node help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -681,6 +704,20 @@ _n3xnetctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        n3xnetctl__subcmd__render__subcmd__help__subcmd__node)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         n3xnetctl__subcmd__render__subcmd__multus)
             opts="-p -h --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -724,6 +761,44 @@ _n3xnetctl() {
                     ;;
                 -n)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        n3xnetctl__subcmd__render__subcmd__node)
+            opts="-p -n -h --profile --node --role --out --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --node)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --role)
+                    COMPREPLY=($(compgen -W "server agent" -- "${cur}"))
                     return 0
                     ;;
                 --out)

@@ -50,11 +50,12 @@ complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand k3s-flags" -l format
 env\t''
 config\t''"
 complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand k3s-flags" -s h -l help -d 'Print help'
-complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand render; and not __fish_seen_subcommand_from networkd multus desired help" -s h -l help -d 'Print help'
-complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand render; and not __fish_seen_subcommand_from networkd multus desired help" -f -a "networkd" -d 'systemd-networkd .netdev/.network files for one node, in n3x\'s layout'
-complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand render; and not __fish_seen_subcommand_from networkd multus desired help" -f -a "multus" -d 'The Multus NetworkAttachmentDefinitions (YAML) of the profile'
-complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand render; and not __fish_seen_subcommand_from networkd multus desired help" -f -a "desired" -d 'The resolved desired network of one node, as JSON (what plan/apply act on)'
-complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand render; and not __fish_seen_subcommand_from networkd multus desired help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand render; and not __fish_seen_subcommand_from networkd multus desired node help" -s h -l help -d 'Print help'
+complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand render; and not __fish_seen_subcommand_from networkd multus desired node help" -f -a "networkd" -d 'systemd-networkd .netdev/.network files for one node, in n3x\'s layout'
+complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand render; and not __fish_seen_subcommand_from networkd multus desired node help" -f -a "multus" -d 'The Multus NetworkAttachmentDefinitions (YAML) of the profile'
+complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand render; and not __fish_seen_subcommand_from networkd multus desired node help" -f -a "desired" -d 'The resolved desired network of one node, as JSON (what plan/apply act on)'
+complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand render; and not __fish_seen_subcommand_from networkd multus desired node help" -f -a "node" -d 'Everything one node needs beside the n3xnet package, as a root-like tree under DIR: etc/n3xnet/{n3xnet.toml,profile.*}, the k3s flags (etc/default/k3s-<role>, etc/rancher/k3s/config.yaml.d/50-n3xnet.yaml), and the symlinks enabling n3xnetd and n3xnet-wait-online and masking systemd-networkd. Nothing is written unless the profile is valid for the node'
+complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand render; and not __fish_seen_subcommand_from networkd multus desired node help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand render; and __fish_seen_subcommand_from networkd" -s p -l profile -d 'Profile file (TOML, or JSON by the .json extension)' -r -F
 complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand render; and __fish_seen_subcommand_from networkd" -s n -l node -d 'Node to act for (default: this machine\'s hostname)' -r
 complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand render; and __fish_seen_subcommand_from networkd" -l out -d 'Directory to write into (created; other files in it are left alone)' -r -F
@@ -64,9 +65,16 @@ complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand render; and __fish_s
 complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand render; and __fish_seen_subcommand_from desired" -s p -l profile -d 'Profile file (TOML, or JSON by the .json extension)' -r -F
 complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand render; and __fish_seen_subcommand_from desired" -s n -l node -d 'Node to act for (default: this machine\'s hostname)' -r
 complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand render; and __fish_seen_subcommand_from desired" -s h -l help -d 'Print help'
+complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand render; and __fish_seen_subcommand_from node" -s p -l profile -d 'Profile file (TOML, or JSON by the .json extension); copied as is' -r -F
+complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand render; and __fish_seen_subcommand_from node" -s n -l node -d 'The node to render (required: the tree is for another machine, whose name this one\'s hostname says nothing about)' -r
+complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand render; and __fish_seen_subcommand_from node" -l role -d 'The node\'s k3s role (default: `nodes.<node>.role` of the profile)' -r -f -a "server\t''
+agent\t''"
+complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand render; and __fish_seen_subcommand_from node" -l out -d 'Root of the tree (created; files it does not render are left alone)' -r -F
+complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand render; and __fish_seen_subcommand_from node" -s h -l help -d 'Print help'
 complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand render; and __fish_seen_subcommand_from help" -f -a "networkd" -d 'systemd-networkd .netdev/.network files for one node, in n3x\'s layout'
 complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand render; and __fish_seen_subcommand_from help" -f -a "multus" -d 'The Multus NetworkAttachmentDefinitions (YAML) of the profile'
 complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand render; and __fish_seen_subcommand_from help" -f -a "desired" -d 'The resolved desired network of one node, as JSON (what plan/apply act on)'
+complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand render; and __fish_seen_subcommand_from help" -f -a "node" -d 'Everything one node needs beside the n3xnet package, as a root-like tree under DIR: etc/n3xnet/{n3xnet.toml,profile.*}, the k3s flags (etc/default/k3s-<role>, etc/rancher/k3s/config.yaml.d/50-n3xnet.yaml), and the symlinks enabling n3xnetd and n3xnet-wait-online and masking systemd-networkd. Nothing is written unless the profile is valid for the node'
 complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand render; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand plan" -s p -l profile -d 'Profile file (TOML, or JSON by the .json extension)' -r -F
 complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand plan" -s n -l node -d 'Node to act for (default: this machine\'s hostname)' -r
@@ -111,3 +119,4 @@ complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand help; and not __fish
 complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand help; and __fish_seen_subcommand_from render" -f -a "networkd" -d 'systemd-networkd .netdev/.network files for one node, in n3x\'s layout'
 complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand help; and __fish_seen_subcommand_from render" -f -a "multus" -d 'The Multus NetworkAttachmentDefinitions (YAML) of the profile'
 complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand help; and __fish_seen_subcommand_from render" -f -a "desired" -d 'The resolved desired network of one node, as JSON (what plan/apply act on)'
+complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand help; and __fish_seen_subcommand_from render" -f -a "node" -d 'Everything one node needs beside the n3xnet package, as a root-like tree under DIR: etc/n3xnet/{n3xnet.toml,profile.*}, the k3s flags (etc/default/k3s-<role>, etc/rancher/k3s/config.yaml.d/50-n3xnet.yaml), and the symlinks enabling n3xnetd and n3xnet-wait-online and masking systemd-networkd. Nothing is written unless the profile is valid for the node'

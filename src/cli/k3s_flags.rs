@@ -2,6 +2,7 @@
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 
+use crate::desired::DesiredNetwork;
 use crate::k3s::{self, Format};
 use crate::profile::model::Role;
 
@@ -23,7 +24,7 @@ pub struct Args {
 // The values are listed to clap, not only parsed, so that `--help`, the
 // man page and the shell completions offer them.
 
-fn role_parser() -> impl TypedValueParser<Value = Role> {
+pub(super) fn role_parser() -> impl TypedValueParser<Value = Role> {
     PossibleValuesParser::new(["server", "agent"]).try_map(|s| {
         s.parse::<Role>()
             .map_err(|()| format!("unknown role {s:?}: expected server or agent"))
@@ -49,15 +50,25 @@ pub fn run(a: &Args) -> u8 {
 
 fn flags(a: &Args) -> Result<String, Failure> {
     let (loaded, desired) = a.profile.resolve()?;
-    let role = a.role.or(desired.role).ok_or_else(|| Failure {
+    let role = role_of(a.role, &desired)?;
+    k3s::flags(&loaded.profile, &desired.node, role, a.format).map_err(k3s_failure)
+}
+
+/// The node's role: `--role`, else the profile's; k3s needs one.
+pub(super) fn role_of(explicit: Option<Role>, desired: &DesiredNetwork) -> Result<Role, Failure> {
+    explicit.or(desired.role).ok_or_else(|| Failure {
         code: exit::USAGE,
         message: format!(
             "node {} has no role in the profile (nodes.{}.role): pass --role server|agent",
             desired.node, desired.node
         ),
-    })?;
-    k3s::flags(&loaded.profile, &desired.node, role, a.format).map_err(|e| Failure {
+    })
+}
+
+/// k3s flags that cannot be computed are a problem of the profile.
+pub(super) fn k3s_failure(e: k3s::K3sError) -> Failure {
+    Failure {
         code: exit::INVALID_PROFILE,
         message: e.to_string(),
-    })
+    }
 }

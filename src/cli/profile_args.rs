@@ -61,7 +61,13 @@ pub fn unknown_node(loaded: &Loaded, node: &str) -> Option<Diagnostic> {
 impl ProfileArgs {
     /// Loads and validates the profile and resolves the node.
     pub fn resolve(&self) -> Result<(Loaded, DesiredNetwork), Failure> {
-        let loaded = profile::load(&self.profile)?;
+        self.resolve_with_text()
+            .map(|(loaded, desired, _)| (loaded, desired))
+    }
+
+    /// [`Self::resolve`], also returning the profile's text as validated.
+    pub fn resolve_with_text(&self) -> Result<(Loaded, DesiredNetwork, String), Failure> {
+        let (loaded, text) = profile::load_with_text(&self.profile)?;
         let node = node_name(self.node.as_deref());
         if let Some(d) = unknown_node(&loaded, &node) {
             return Err(Failure {
@@ -73,6 +79,6 @@ impl ProfileArgs {
             code: exit::INVALID_PROFILE,
             message: Report::new(&self.profile, d).to_string(),
         })?;
-        Ok((loaded, desired))
+        Ok((loaded, desired, text))
     }
 }

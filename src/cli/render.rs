@@ -4,9 +4,13 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 
+use crate::profile::model::Role;
+use crate::profile::Format;
+use crate::render::node::{self, NodeInput};
 use crate::render::{multus, networkd, write_dir};
 
 use super::exit;
+use super::k3s_flags::{k3s_failure, role_of, role_parser};
 use super::profile_args::{Failure, ProfileArgs};
 
 #[derive(Debug, clap::Args)]
@@ -35,6 +39,26 @@ pub enum What {
     Desired {
         #[command(flatten)]
         profile: ProfileArgs,
+    },
+    /// Everything one node needs beside the n3xnet package, as a root-like tree under DIR:
+    /// etc/n3xnet/{n3xnet.toml,profile.*}, the k3s flags (etc/default/k3s-<role>,
+    /// etc/rancher/k3s/config.yaml.d/50-n3xnet.yaml), and the symlinks enabling n3xnetd and
+    /// n3xnet-wait-online and masking systemd-networkd. Nothing is written unless the profile
+    /// is valid for the node.
+    Node {
+        /// Profile file (TOML, or JSON by the .json extension); copied as is.
+        #[arg(long, short = 'p', value_name = "FILE")]
+        profile: PathBuf,
+        /// The node to render (required: the tree is for another machine, whose
+        /// name this one's hostname says nothing about).
+        #[arg(long, short = 'n', value_name = "NODE")]
+        node: String,
+        /// The node's k3s role (default: `nodes.<node>.role` of the profile).
+        #[arg(long, value_parser = role_parser())]
+        role: Option<Role>,
+        /// Root of the tree (created; files it does not render are left alone).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
     },
 }
 
@@ -69,6 +93,12 @@ fn render(what: &What) -> Result<(), Failure> {
             })?;
             print!("{yaml}");
         }
+        What::Node {
+            profile,
+            node,
+            role,
+            out,
+        } => render_node(profile, node, *role, out)?,
         What::Desired { profile } => {
             let (_, desired) = profile.resolve()?;
             let json = serde_json::to_string_pretty(&desired).map_err(|e| Failure {
@@ -77,6 +107,63 @@ fn render(what: &What) -> Result<(), Failure> {
             })?;
             println!("{json}");
         }
+    }
+    Ok(())
+}
+
+/// `render node`: everything is computed and checked before the first write,
+/// so an invalid profile, an unknown node or a role k3s cannot use leaves
+/// DIR untouched.
+fn render_node(
+    profile: &std::path::Path,
+    node: &str,
+    role: Option<Role>,
+    out: &std::path::Path,
+) -> Result<(), Failure> {
+    let args = ProfileArgs {
+        profile: profile.to_path_buf(),
+        node: Some(node.to_owned()),
+    };
+    let (loaded, desired, text) = args.resolve_with_text()?;
+    let role = role_of(role, &desired)?;
+    let source_name = profile
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let input = NodeInput {
+        profile: &loaded.profile,
+        profile_text: &text,
+        profile_format: Format::from_path(profile),
+        source_name: &source_name,
+        node: &desired.node,
+        role,
+    };
+    let tree = node::render(&input).map_err(k3s_failure)?;
+    // n3xnetd must accept what it will read at boot: a failure here is our bug.
+    let config = tree
+        .files
+        .iter()
+        .find(|f| f.file.name == "n3xnet.toml")
+        .map(|f| f.file.contents.as_str())
+        .unwrap_or_default();
+    crate::config::DaemonConfig::parse(config, std::path::Path::new("/etc/n3xnet")).map_err(
+        |d| Failure {
+            code: exit::SOFTWARE,
+            message: format!(
+                "rendered n3xnet.toml is invalid (a bug): {}",
+                crate::profile::Report::new(std::path::Path::new("n3xnet.toml"), d)
+            ),
+        },
+    )?;
+    node::write_tree(out, &tree).map_err(|e| Failure {
+        code: exit::IO,
+        message: e.to_string(),
+    })?;
+    for f in &tree.files {
+        println!("{}", out.join(&f.dir).join(&f.file.name).display());
+    }
+    for l in &tree.links {
+        println!("{} -> {}", out.join(&l.path).display(), l.target);
     }
     Ok(())
 }

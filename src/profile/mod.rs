@@ -55,16 +55,24 @@ impl Profile {
 /// Reads, decodes and validates the profile at `path` (TOML, or JSON by
 /// the `.json` extension).
 pub fn load(path: &Path) -> Result<Loaded, LoadError> {
+    load_with_text(path).map(|(loaded, _)| loaded)
+}
+
+/// [`load`], also returning the text that was validated: a caller that
+/// copies the profile (`n3xnetctl render node`) must copy exactly those
+/// bytes, not a second read that may have changed in between.
+pub fn load_with_text(path: &Path) -> Result<(Loaded, String), LoadError> {
     let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
         path: path.to_path_buf(),
         source,
     })?;
     let profile = parse(&text, Format::from_path(path))
         .map_err(|d| LoadError::Invalid(Report::new(path, d)))?;
-    Ok(Loaded {
+    let loaded = Loaded {
         path: path.to_path_buf(),
         profile,
-    })
+    };
+    Ok((loaded, text))
 }
 
 /// Parses, decodes and validates profile text; every problem at once.
