@@ -35,7 +35,15 @@ pub fn holds(info: &BondInfo, change: &BondChange) -> bool {
 pub fn set(info: &mut BondInfo, change: &BondChange) {
     match change {
         BondChange::Mode(v) => info.mode = v.as_str().into(),
-        BondChange::Miimon(v) => info.miimon = *v,
+        BondChange::Miimon(v) => {
+            // updelay and downdelay are kept in miimon ticks
+            // (bond_option_miimon_set): a new miimon scales them.
+            if info.miimon != 0 {
+                info.updelay = info.updelay / info.miimon * *v;
+                info.downdelay = info.downdelay / info.miimon * *v;
+            }
+            info.miimon = *v;
+        }
         BondChange::Updelay(v) => info.updelay = *v,
         BondChange::Downdelay(v) => info.downdelay = *v,
         BondChange::Primary(p) => info.primary = p.clone(),
@@ -119,4 +127,24 @@ pub fn options_of(info: &BondInfo, members: Vec<String>) -> Result<BondOptions, 
 fn parse<T: FromStr>(s: &str) -> Result<T, String> {
     s.parse()
         .map_err(|_| format!("unknown bond option value {s:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What bonding does (bond_option_miimon_set keeps the delays in ticks),
+    /// seen in the VM tier: miimon 100 -> 200 turned updelay 200 into 400.
+    #[test]
+    fn a_new_miimon_scales_the_delays_as_the_kernel_does() {
+        let mut info = new_info();
+        set(&mut info, &BondChange::Miimon(100));
+        set(&mut info, &BondChange::Updelay(200));
+        set(&mut info, &BondChange::Downdelay(300));
+        set(&mut info, &BondChange::Miimon(200));
+        assert_eq!((info.miimon, info.updelay, info.downdelay), (200, 400, 600));
+        // The plan sends the delays after miimon, in the same request.
+        set(&mut info, &BondChange::Updelay(200));
+        assert_eq!(info.updelay, 200);
+    }
 }

@@ -295,9 +295,15 @@ impl Planner<'_> {
         let Some(LinkInfo::Bond(info)) = self.model_link(name).map(|l| &l.info) else {
             return Ok(());
         };
+        // The kernel keeps updelay and downdelay as multiples of miimon, so a
+        // new miimon rescales them: they go in the same request, after it.
+        let rescaled = !bond::holds(info, &BondChange::Miimon(o.miimon));
         let changes: Vec<BondChange> = BondChange::all_of(o)
             .into_iter()
-            .filter(|c| !bond::holds(info, c))
+            .filter(|c| {
+                !bond::holds(info, c)
+                    || (rescaled && matches!(c, BondChange::Updelay(_) | BondChange::Downdelay(_)))
+            })
             .collect();
         if changes.is_empty() {
             return Ok(());
