@@ -38,9 +38,12 @@ pub fn set(info: &mut BondInfo, change: &BondChange) {
         BondChange::Miimon(v) => {
             // updelay and downdelay are kept in miimon ticks
             // (bond_option_miimon_set): a new miimon scales them.
-            if info.miimon != 0 {
-                info.updelay = info.updelay / info.miimon * *v;
-                info.downdelay = info.downdelay / info.miimon * *v;
+            if let (Some(up), Some(down)) = (
+                info.updelay.checked_div(info.miimon),
+                info.downdelay.checked_div(info.miimon),
+            ) {
+                info.updelay = up.saturating_mul(*v);
+                info.downdelay = down.saturating_mul(*v);
             }
             info.miimon = *v;
         }
