@@ -2,6 +2,7 @@
 the report."""
 
 import argparse
+import glob
 import io
 import os
 import shutil
@@ -191,13 +192,32 @@ def _build(cmd):
     return proc.stdout.strip()
 
 
+def deb_source(arch):
+    """The Debian package of ARCH that scripts/package built last: $N3XNET_DEB, or the
+    newest n3xnet_*_<arch>.deb in ${CARGO_TARGET_DIR:-target}/debian (amd64). It is not
+    built here: packaging needs cargo-deb and lintian, and scripts/test builds and checks
+    it before the VM tier (a developer runs `scripts/package amd64` first)."""
+    if "N3XNET_DEB" in os.environ:
+        return os.environ["N3XNET_DEB"]
+    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target"))
+    debs = glob.glob(os.path.join(target, "debian", f"n3xnet_*_{arch.deb}.deb"))
+    if not debs:
+        raise PrereqError(f"no n3xnet_*_{arch.deb}.deb in {target}/debian: run "
+                          "`scripts/package amd64` first (or set N3XNET_DEB)")
+    return max(debs, key=os.path.getmtime)
+
+
 def stage_binaries(arch, needs, dest):
     """Copy the declared binaries into a dir of the run's own: a concurrent cargo build
-    replacing target/debug/n3xnetctl must not change a binary under a running guest."""
+    replacing target/debug/n3xnetctl must not change a binary under a running guest.
+    `n3xnet.deb` is the package (deb_source), staged under that name."""
     shutil.rmtree(dest, ignore_errors=True)
     os.makedirs(dest)
-    src = bin_source(arch) if needs else None
-    for name in needs:
+    bins = [n for n in needs if n != "n3xnet.deb"]
+    if len(bins) < len(needs):
+        shutil.copy2(deb_source(arch), os.path.join(dest, "n3xnet.deb"))
+    src = bin_source(arch) if bins else None
+    for name in bins:
         path = os.path.join(src, name)
         if not os.path.isfile(path):
             raise PrereqError(f"{arch.name} binary {path} not found")

@@ -21,7 +21,8 @@ SUITE = "bookworm"
 # only once udev has initialized it (the differential test; masked elsewhere); kmod so
 # systemd-modules-load and the kernel's request_module work; busybox for the scenario
 # shell (usleep, the lib.sh helpers); dbus for busctl and the D-Bus API.
-PACKAGES = ["systemd", "systemd-sysv", "iproute2", "dbus", "kmod", "busybox", "udev"]
+# procps: a Depends of the n3xnet package (ExecReload=/bin/kill), for systemd-package.
+PACKAGES = ["systemd", "systemd-sysv", "iproute2", "dbus", "kmod", "busybox", "udev", "procps"]
 RECIPE = "1"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 
