@@ -7,7 +7,8 @@
 # profile; installing a newer revision restarts n3xnetd (new invocation) with 0 writes,
 # no port flap and the enablement kept; `dpkg -P` leaves the network as it was and
 # removes the package's files. Host checks: systemd-package.py.
-# Not a reboot: the harness boots once; the units are started as boot would start them.
+# The harness boots once: here the units are started by hand; systemd-package-boot
+# boots a root that has the package and render node's files from the start.
 # @systemd
 # @vms     server-1
 # @needs   n3xnet.deb
