@@ -1,25 +1,8 @@
 //! The offline commands through the real `n3xnetctl` binary: what an
 //! operator or an image build runs, compared with the reviewed goldens.
 
-use std::path::PathBuf;
-use std::process::Command;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn ctl(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_n3xnetctl"))
-        .current_dir(root())
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+mod ctl_util;
+use ctl_util::{ctl, root};
 
 #[test]
 fn k3s_flags_are_n3x_byte_for_byte() {

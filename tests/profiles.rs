@@ -4,14 +4,12 @@
 //! test that no input panics the loader.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use n3xnet::profile::{self, Format, Profile};
 use proptest::prelude::*;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod ctl_util;
+use ctl_util::{ctl, root};
 
 fn files(dir: &str, exts: &[&str]) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(root().join(dir))
@@ -25,18 +23,6 @@ fn files(dir: &str, exts: &[&str]) -> Vec<PathBuf> {
 
 fn shipped() -> Vec<PathBuf> {
     files("profiles", &["toml", "json"])
-}
-
-fn ctl(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_n3xnetctl"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]
