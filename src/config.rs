@@ -76,7 +76,7 @@ pub struct DaemonConfig {
 /// What to do about drift found while running. The profile is applied at
 /// start and on reload under either policy: those are the operator's own
 /// requests; the policy only governs repairs the daemon would start itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DriftPolicy {
     /// Re-apply the minimal diff, with backoff when the drift keeps coming

@@ -23,10 +23,6 @@ use crate::desired::{BondOptions, DesiredNetwork, LinkKind};
 use crate::profile::model::{BondMode, MacAddr, Network};
 use crate::state::{BondInfo, KernelState, Link, OperState};
 
-/// Version of the JSON form of [`Health`]; fields are only ever added
-/// within one version.
-pub const HEALTH_SCHEMA_VERSION: u32 = 1;
-
 /// LACP port state bits (IEEE 802.1AX): synchronization, collecting and
 /// distributing. A port carries traffic only with all three; the number of
 /// ports in the aggregator rises seconds before that (see the VM notes), so
@@ -198,6 +194,16 @@ pub struct PortLacp {
     pub churn: u32,
 }
 
+/// One change between two healths ([`Health::changes`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Change<'a> {
+    Link(&'a LinkHealth),
+    Bond(&'a BondHealth),
+    /// A port of the bond.
+    Port(&'a BondHealth, &'a PortHealth),
+    Network(&'a NetworkHealth),
+}
+
 /// The logical networks of a node: `(name, kind, link)`, cluster first.
 pub fn networks(desired: &DesiredNetwork) -> Vec<(String, NetworkKind, &str)> {
     let mut out = vec![(
@@ -313,6 +319,40 @@ impl Health {
         self.networks
             .iter()
             .filter(|n| n.required && !n.level.is_up())
+    }
+
+    /// What differs from `prev`, for the log: each link, bond, bond port
+    /// and network whose state changed (a port's counters count; a link's
+    /// flap counter alone does not).
+    pub fn changes<'a>(&'a self, prev: &Health) -> Vec<Change<'a>> {
+        let mut out = Vec::new();
+        let link_key = |l: &LinkHealth| (l.present, l.admin_up, l.carrier, l.operstate, l.level);
+        for l in &self.links {
+            if prev.link(&l.name).map(link_key) != Some(link_key(l)) {
+                out.push(Change::Link(l));
+            }
+        }
+        for b in &self.bonds {
+            let before = prev.bond(&b.name);
+            if before.map(|p| (p.ports_up, p.level, &p.active_port))
+                != Some((b.ports_up, b.level, &b.active_port))
+            {
+                out.push(Change::Bond(b));
+            }
+            for p in &b.ports {
+                let old = before.and_then(|o| o.ports.iter().find(|q| q.name == p.name));
+                if old != Some(p) {
+                    out.push(Change::Port(b, p));
+                }
+            }
+        }
+        for n in &self.networks {
+            let before = prev.network(&n.name);
+            if before.map(|p| (p.level, &p.reason)) != Some((n.level, &n.reason)) {
+                out.push(Change::Network(n));
+            }
+        }
+        out
     }
 
     fn summarize(&self) -> String {
@@ -833,6 +873,37 @@ mod tests {
             Some("bond0: eth1 down, eth2 down")
         );
         assert!(!h.online);
+    }
+
+    #[test]
+    fn changes_name_what_moved_since_the_last_health() {
+        let d = desired(BONDING, "server-1");
+        let mut s = settled(&d, &["eth1", "eth2"]);
+        let before = Health::compute(&d, &s, None, &cluster());
+        assert!(before.changes(&before).is_empty());
+        link(&mut s, "eth2").carrier = false;
+        port(&mut s, "eth2").mii_status = "down".into();
+        let after = Health::compute(&d, &s, Some(&before), &cluster());
+        let names: Vec<String> = after
+            .changes(&before)
+            .iter()
+            .map(|c| match c {
+                Change::Link(l) => format!("link {}", l.name),
+                Change::Bond(b) => format!("bond {}", b.name),
+                Change::Port(b, p) => format!("port {}/{}", b.name, p.name),
+                Change::Network(n) => format!("network {}", n.name),
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "link eth2",
+                "bond bond0",
+                "port bond0/eth2",
+                "network cluster",
+                "network storage"
+            ]
+        );
     }
 
     #[test]

@@ -1,16 +1,22 @@
 //! n3xnet: the on-node network supervisor of n3x edge Kubernetes nodes.
 //!
 //! The flow is one-way: [`profile`] (parse, validate, resolve one node) →
-//! [`desired`] state → [`plan`] (pure diff against [`state`]) → netlink
-//! (read, execute, verify) → monitor → report. Everything up to the plan is
-//! pure and tested without root.
+//! [`desired`] state → [`plan`] (pure diff against [`state`]) → [`netlink`]
+//! (read, execute, verify, roll back) → [`daemon`] (events → [`health`] →
+//! repair) → reporting ([`kubernetes`]). Everything up to the plan is pure
+//! and tested without root. The two binaries, [`cli`] (`n3xnetctl`) and
+//! [`daemon`] (`n3xnetd`), stand side by side on the contract between them,
+//! [`api`] and [`exit`]; neither imports the other.
 
+pub mod api;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod desired;
 pub mod dhcp;
-pub mod fs_wait;
+pub mod exit;
+pub mod files;
 pub mod health;
 pub mod k3s;
 pub mod kubernetes;
@@ -18,4 +24,5 @@ pub mod netlink;
 pub mod plan;
 pub mod profile;
 pub mod render;
+pub mod runtime;
 pub mod state;

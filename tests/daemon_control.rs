@@ -1,5 +1,6 @@
 //! The supervisor in-process, driven through [`Control`] as a front end
-//! (D-Bus) will drive it: the status watch, `reconcile` and `reload`.
+//! (D-Bus) will drive it: the status watch, `reconcile` and `reload`, and
+//! the answer once it has stopped.
 
 mod daemon_util;
 mod netns_util;
@@ -7,7 +8,8 @@ mod netns_util;
 use std::sync::Arc;
 
 use daemon_util::{Node, PROFILE, SETTLE};
-use n3xnet::daemon::{DaemonStatus, Notifier, Phase, Setup, Supervisor, Trigger};
+use n3xnet::api::status::{DaemonStatus, Phase, Trigger};
+use n3xnet::daemon::{ControlError, Notifier, Setup, Supervisor};
 use netns_util::{netns_tier, runtime};
 use tokio::sync::watch;
 
@@ -30,8 +32,7 @@ fn control_watches_reconciles_and_reloads() {
             Supervisor::start(setup, Some(&node.ns.name), Notifier::from_env(), None).unwrap();
         // The supervisor is not Send (it is the runtime's main future in
         // n3xnetd): run it alongside the front end, as n3xnetd does.
-        let supervisor = supervisor.run();
-        tokio::pin!(supervisor);
+        let mut supervisor = Box::pin(supervisor.run());
         let front_end = async {
             let mut status = control.status();
             until(&mut status, |s| s.ready && s.phase == Phase::Running).await;
@@ -52,7 +53,9 @@ fn control_watches_reconciles_and_reloads() {
 
             // A bad reload answers with every problem and keeps running.
             node.set_profile(&PROFILE.replace("192.168.1.254", "10.9.9.9"));
-            let err = control.reload().await.unwrap_err();
+            let Err(ControlError::Invalid(err)) = control.reload().await else {
+                panic!("a bad reload was not refused as invalid");
+            };
             assert!(err.contains("gateway: found 10.9.9.9"), "{err}");
             assert!(status.borrow().reload_error.is_some());
             node.set_profile(PROFILE);
@@ -63,5 +66,8 @@ fn control_watches_reconciles_and_reloads() {
             r = &mut supervisor => panic!("the supervisor stopped: {r:?}"),
             () = front_end => {}
         }
+        // Gone: a front end is told so, not that its profile is invalid.
+        drop(supervisor);
+        assert_eq!(control.reload().await, Err(ControlError::Stopped));
     });
 }

@@ -21,6 +21,8 @@ fn status(pid: u32, ready: bool, cluster: Option<&str>) -> String {
     json!({
         "schemaVersion": 1, "pid": pid, "node": "server-1", "phase": if ready { "running" } else { "starting" },
         "ready": ready, "status": if ready { "online: cluster ok" } else { "applying the profile" },
+        "config": "/etc/n3xnet/n3xnet.toml", "profile": "/etc/n3xnet/profile.toml",
+        "driftPolicy": "enforce", "paused": false, "updatedAtMs": 1,
         "drift": {"pending": []}, "writes": 3, "repairs": 0,
         "health": {
             "node": "server-1", "level": level, "online": up,

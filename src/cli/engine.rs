@@ -7,8 +7,9 @@ use crate::desired::DesiredNetwork;
 use crate::netlink::{ApplyOptions, Handle, NetlinkError};
 use crate::plan::{self, CheckRow, Op};
 
-use super::exit;
-use super::profile_args::{Failure, ProfileArgs};
+use super::profile_args::ProfileArgs;
+use super::Failure;
+use crate::exit;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -34,52 +35,17 @@ pub fn with_handle<T>(
     netns: Option<&str>,
     f: impl AsyncFnOnce(&Handle) -> Result<T, NetlinkError>,
 ) -> Result<T, Failure> {
-    super::block_on(async {
+    Ok(super::block_on(async {
         let handle = Handle::open(netns)?;
         f(&handle).await
-    })?
-    .map_err(failure)
-}
-
-/// The exit code and message of an engine error.
-pub fn failure(e: NetlinkError) -> Failure {
-    let code = match &e {
-        NetlinkError::NoCapNetAdmin => exit::NO_PERM,
-        NetlinkError::NetnsEnter { source, .. } if *source == nix::errno::Errno::EPERM => {
-            exit::NO_PERM
-        }
-        NetlinkError::Op { source, .. } | NetlinkError::Dump { source, .. }
-            if source.errno() == nix::errno::Errno::EPERM =>
-        {
-            exit::NO_PERM
-        }
-        NetlinkError::NetnsOpen { .. } | NetlinkError::InvalidNetnsName(_) => exit::NO_INPUT,
-        NetlinkError::Unsupported { .. } => exit::UNAVAILABLE,
-        NetlinkError::Plan(_) => exit::CONFLICT,
-        NetlinkError::Apply(_) => exit::DRIFT_OR_FAILED,
-        NetlinkError::NoRuntime => exit::SOFTWARE,
-        _ => exit::IO,
-    };
-    Failure {
-        code,
-        message: e.to_string(),
-    }
+    })??)
 }
 
 fn print_json(v: &impl Serialize) -> Result<(), Failure> {
-    let s = serde_json::to_string_pretty(v).map_err(|e| Failure {
-        code: exit::SOFTWARE,
-        message: format!("cannot encode JSON: {e}"),
-    })?;
+    let s = serde_json::to_string_pretty(v)
+        .map_err(|e| Failure::new(exit::SOFTWARE, format!("cannot encode JSON: {e}")))?;
     println!("{s}");
     Ok(())
-}
-
-fn report(name: &str, r: Result<u8, Failure>) -> u8 {
-    r.unwrap_or_else(|f| {
-        eprintln!("n3xnetctl {name}: {}", f.message);
-        f.code
-    })
 }
 
 #[derive(Serialize)]
@@ -93,14 +59,10 @@ struct PlanOut<'a> {
 }
 
 /// `plan`: exit 0 when in sync, 2 when changes are pending.
-pub fn plan(a: &Args) -> u8 {
-    report("plan", run_plan(a))
-}
-
-fn run_plan(a: &Args) -> Result<u8, Failure> {
+pub fn plan(a: &Args) -> Result<u8, Failure> {
     let (_, desired) = a.profile.resolve()?;
     let state = with_handle(a.target.netns.as_deref(), async |h| h.dump().await)?;
-    let p = plan::plan(&desired, &state).map_err(|e| failure(e.into()))?;
+    let p = plan::plan(&desired, &state).map_err(NetlinkError::from)?;
     if a.target.json {
         print_json(&PlanOut {
             node: &desired.node,
@@ -124,11 +86,7 @@ fn run_plan(a: &Args) -> Result<u8, Failure> {
 }
 
 /// `apply`: one transactional apply; exit 0 applied or in sync, 1 rolled back.
-pub fn apply(a: &Args) -> u8 {
-    report("apply", run_apply(a))
-}
-
-fn run_apply(a: &Args) -> Result<u8, Failure> {
+pub fn apply(a: &Args) -> Result<u8, Failure> {
     let (_, desired) = a.profile.resolve()?;
     let json = a.target.json;
     let opts = ApplyOptions::default();
@@ -170,11 +128,7 @@ struct CheckOut<'a> {
 }
 
 /// `check`: one row per desired attribute; exit 0 in sync, 1 drift.
-pub fn check(a: &Args) -> u8 {
-    report("check", run_check(a))
-}
-
-fn run_check(a: &Args) -> Result<u8, Failure> {
+pub fn check(a: &Args) -> Result<u8, Failure> {
     let (_, desired) = a.profile.resolve()?;
     let state = with_handle(a.target.netns.as_deref(), async |h| h.dump().await)?;
     let rows = plan::check(&desired, &state);

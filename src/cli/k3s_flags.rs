@@ -6,8 +6,9 @@ use crate::desired::DesiredNetwork;
 use crate::k3s::{self, Format};
 use crate::profile::model::Role;
 
-use super::exit;
-use super::profile_args::{Failure, ProfileArgs};
+use super::profile_args::ProfileArgs;
+use super::Failure;
+use crate::exit;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -35,40 +36,28 @@ fn format_parser() -> impl TypedValueParser<Value = Format> {
     PossibleValuesParser::new(Format::ALL.map(Format::as_str)).try_map(|s| s.parse::<Format>())
 }
 
-pub fn run(a: &Args) -> u8 {
-    match flags(a) {
-        Ok(text) => {
-            print!("{text}");
-            exit::OK
-        }
-        Err(f) => {
-            eprintln!("n3xnetctl k3s-flags: {}", f.message);
-            f.code
-        }
-    }
-}
-
-fn flags(a: &Args) -> Result<String, Failure> {
+pub fn run(a: &Args) -> Result<u8, Failure> {
     let (loaded, desired) = a.profile.resolve()?;
     let role = role_of(a.role, &desired)?;
-    k3s::flags(&loaded.profile, &desired.node, role, a.format).map_err(k3s_failure)
+    let text = k3s::flags(&loaded.profile, &desired.node, role, a.format).map_err(k3s_failure)?;
+    print!("{text}");
+    Ok(exit::OK)
 }
 
 /// The node's role: `--role`, else the profile's; k3s needs one.
 pub(super) fn role_of(explicit: Option<Role>, desired: &DesiredNetwork) -> Result<Role, Failure> {
-    explicit.or(desired.role).ok_or_else(|| Failure {
-        code: exit::USAGE,
-        message: format!(
-            "node {} has no role in the profile (nodes.{}.role): pass --role server|agent",
-            desired.node, desired.node
-        ),
+    explicit.or(desired.role).ok_or_else(|| {
+        Failure::new(
+            exit::USAGE,
+            format!(
+                "node {} has no role in the profile (nodes.{}.role): pass --role server|agent",
+                desired.node, desired.node
+            ),
+        )
     })
 }
 
 /// k3s flags that cannot be computed are a problem of the profile.
 pub(super) fn k3s_failure(e: k3s::K3sError) -> Failure {
-    Failure {
-        code: exit::INVALID_PROFILE,
-        message: e.to_string(),
-    }
+    Failure::new(exit::INVALID_PROFILE, e.to_string())
 }

@@ -2,7 +2,7 @@
 
 mod daemon;
 mod engine;
-pub mod exit;
+mod error;
 mod k3s_flags;
 mod profile_args;
 mod render;
@@ -15,24 +15,20 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-pub use engine::failure;
-pub use profile_args::{node_name, ProfileArgs};
+use crate::exit;
+pub use error::Failure;
+pub use profile_args::ProfileArgs;
 
 // The about line is the doc comment, not the crate's description (no bare
 // `about`): that one is about both binaries, and it is the man page's NAME.
 /// n3xnet control: validate, plan and apply node network profiles; inspect
 /// and render them for k3s and systemd-networkd.
 #[derive(Debug, Parser)]
-#[command(name = "n3xnetctl", version, after_help = EXIT_CODES)]
+#[command(name = "n3xnetctl", version, after_help = exit::help(exit::CTL))]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
-
-const EXIT_CODES: &str = "Exit codes: 0 ok / in sync / nothing to do; 1 drift (check) or apply failed and rolled back; \
-2 changes pending (plan); 64 usage; 65 invalid profile; 66 profile or netns not found; 69 kernel lacks a feature, \
-or n3xnetd not running (pause, resume, reload, reconcile, status --watch); 70 internal error; 74 netlink/I-O/D-Bus error; \
-77 permission denied; 78 profile conflicts with this node (nothing changed).";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -77,32 +73,29 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    let code = match cli.command {
-        Command::Validate(a) => validate::run(&a),
-        Command::K3sFlags(a) => k3s_flags::run(&a),
-        Command::Render(a) => render::run(&a),
-        Command::Plan(a) => engine::plan(&a),
-        Command::Apply(a) => engine::apply(&a),
-        Command::Check(a) => engine::check(&a),
-        Command::Status(a) => status::run(&a),
-        Command::Pause => daemon::run(daemon::Request::Pause),
-        Command::Resume => daemon::run(daemon::Request::Resume),
-        Command::Reload => daemon::run(daemon::Request::Reload),
-        Command::Reconcile => daemon::run(daemon::Request::Reconcile),
-        Command::WaitOnline(a) => wait_online::run(&a),
+    let (name, result) = match cli.command {
+        Command::Validate(a) => ("validate", validate::run(&a)),
+        Command::K3sFlags(a) => ("k3s-flags", k3s_flags::run(&a)),
+        Command::Render(a) => ("render", render::run(&a)),
+        Command::Plan(a) => ("plan", engine::plan(&a)),
+        Command::Apply(a) => ("apply", engine::apply(&a)),
+        Command::Check(a) => ("check", engine::check(&a)),
+        Command::Status(a) => ("status", status::run(&a)),
+        Command::Pause => ("pause", daemon::run(daemon::Request::Pause)),
+        Command::Resume => ("resume", daemon::run(daemon::Request::Resume)),
+        Command::Reload => ("reload", daemon::run(daemon::Request::Reload)),
+        Command::Reconcile => ("reconcile", daemon::run(daemon::Request::Reconcile)),
+        Command::WaitOnline(a) => ("wait-online", wait_online::run(&a)),
     };
-    ExitCode::from(code)
+    ExitCode::from(result.unwrap_or_else(|f| {
+        eprintln!("n3xnetctl {name}: {}", f.message);
+        f.code
+    }))
 }
 
-/// Runs `f` on a single-threaded runtime: the CLI does one thing at a time
-/// and a second thread would only cost memory.
-fn block_on<F: Future>(f: F) -> Result<F::Output, profile_args::Failure> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| profile_args::Failure {
-            code: exit::SOFTWARE,
-            message: format!("cannot start the runtime: {e}"),
-        })?;
+/// Runs `f` on a single-threaded runtime ([`crate::runtime`]).
+fn block_on<F: Future>(f: F) -> Result<F::Output, Failure> {
+    let rt = crate::runtime::current_thread()
+        .map_err(|e| Failure::new(exit::SOFTWARE, format!("cannot start the runtime: {e}")))?;
     Ok(rt.block_on(f))
 }

@@ -9,9 +9,10 @@ use crate::profile::Format;
 use crate::render::node::{self, NodeInput};
 use crate::render::{multus, networkd, write_dir};
 
-use super::exit;
 use super::k3s_flags::{k3s_failure, role_of, role_parser};
-use super::profile_args::{Failure, ProfileArgs};
+use super::profile_args::ProfileArgs;
+use super::Failure;
+use crate::exit;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -62,14 +63,8 @@ pub enum What {
     },
 }
 
-pub fn run(a: &Args) -> u8 {
-    match render(&a.what) {
-        Ok(()) => exit::OK,
-        Err(f) => {
-            eprintln!("n3xnetctl render: {}", f.message);
-            f.code
-        }
-    }
+pub fn run(a: &Args) -> Result<u8, Failure> {
+    render(&a.what).map(|()| exit::OK)
 }
 
 fn render(what: &What) -> Result<(), Failure> {

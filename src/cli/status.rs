@@ -7,15 +7,16 @@
 
 use futures::StreamExt as _;
 use serde::Serialize;
-use serde_json::Value;
 use tokio::signal::unix::{signal, SignalKind};
 
+use crate::api::status::{DaemonStatus, LeaseStatus};
+use crate::clock::now_ms;
+use crate::exit;
+use crate::health::Health;
 use crate::state::{KernelState, Link, LinkInfo, STATE_SCHEMA_VERSION};
 
 use super::engine::{with_handle, Target};
-use super::exit;
-use super::profile_args::Failure;
-use super::{block_on, daemon};
+use super::{block_on, daemon, Failure};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -47,35 +48,30 @@ struct StatusOut<'a> {
     #[serde(flatten)]
     state: Option<&'a KernelState>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    daemon: Option<&'a Value>,
+    daemon: Option<&'a DaemonStatus>,
     /// Why the kernel could not be read when the daemon answered anyway
     /// (an unprivileged caller cannot enter another network namespace).
     #[serde(skip_serializing_if = "Option::is_none")]
     kernel_error: Option<&'a str>,
 }
 
-pub fn run(a: &Args) -> u8 {
+pub fn run(a: &Args) -> Result<u8, Failure> {
     let netns = a.target.netns.as_deref();
     if a.watch {
-        return match block_on(watch(netns, a.target.json)).and_then(|r| r) {
-            Ok(()) => exit::OK,
-            Err(f) => fail(&f),
-        };
+        block_on(watch(netns, a.target.json))??;
+        return Ok(exit::OK);
     }
     let daemon = if a.kernel {
         Err("--kernel given".to_owned())
     } else {
-        match block_on(daemon_status(netns)) {
-            Ok(r) => r.map_err(|f| f.message),
-            Err(f) => return fail(&f),
-        }
+        block_on(daemon_status(netns))?.map_err(|f| f.message)
     };
     let state = with_handle(netns, async |h| h.dump().await);
     // Without the daemon the kernel is all there is: its failure is ours.
     let state = match (&daemon, state) {
         (_, Ok(s)) => Ok(s),
         (Ok(_), Err(f)) => Err(f.message),
-        (Err(_), Err(f)) => return fail(&f),
+        (Err(_), Err(f)) => return Err(f),
     };
     let kernel = state.as_ref().ok();
     if a.target.json {
@@ -88,16 +84,10 @@ pub fn run(a: &Args) -> u8 {
             daemon: daemon.as_ref().ok(),
             kernel_error: state.as_ref().err().map(String::as_str),
         };
-        return match serde_json::to_string_pretty(&out) {
-            Ok(s) => {
-                println!("{s}");
-                exit::OK
-            }
-            Err(e) => fail(&Failure {
-                code: exit::SOFTWARE,
-                message: format!("cannot encode JSON: {e}"),
-            }),
-        };
+        let s = serde_json::to_string_pretty(&out)
+            .map_err(|e| Failure::new(exit::SOFTWARE, format!("cannot encode JSON: {e}")))?;
+        println!("{s}");
+        return Ok(exit::OK);
     }
     match &daemon {
         Ok(d) => println!("{}", render_daemon(d)),
@@ -107,12 +97,7 @@ pub fn run(a: &Args) -> u8 {
         Ok(s) => print!("{}", render(s)),
         Err(e) => println!("kernel not read: {e}"),
     }
-    exit::OK
-}
-
-fn fail(f: &Failure) -> u8 {
-    eprintln!("n3xnetctl status: {}", f.message);
-    f.code
+    Ok(exit::OK)
 }
 
 fn has_default_route(state: &KernelState) -> bool {
@@ -122,14 +107,16 @@ fn has_default_route(state: &KernelState) -> bool {
 /// n3xnetd's status over D-Bus (its `status.json`), if it runs and
 /// supervises `netns` (`None`: its own namespace). The inner `Err` says why
 /// not, for the fallback's header; the outer one is a runtime failure.
-async fn daemon_status(netns: Option<&str>) -> Result<Value, Failure> {
+async fn daemon_status(netns: Option<&str>) -> Result<DaemonStatus, Failure> {
     let proxy = daemon::connect().await?;
-    let json = proxy.status_json().await.map_err(daemon::failure)?;
-    let status: Value = serde_json::from_str(&json).map_err(|e| Failure {
-        code: exit::IO,
-        message: format!("n3xnetd sent a status that is not JSON: {e}"),
+    let json = proxy.status_json().await?;
+    let status: DaemonStatus = serde_json::from_str(&json).map_err(|e| {
+        Failure::new(
+            exit::IO,
+            format!("n3xnetd sent a status this n3xnetctl cannot read: {e}"),
+        )
     })?;
-    let theirs = status["netns"].as_str();
+    let theirs = status.netns.as_deref();
     if theirs != netns {
         return Err(Failure {
             code: exit::UNAVAILABLE,
@@ -148,17 +135,10 @@ async fn daemon_status(netns: Option<&str>) -> Result<Value, Failure> {
 async fn watch(netns: Option<&str>, json: bool) -> Result<(), Failure> {
     let proxy = daemon::connect().await?;
     // Subscribed before reading the current health: no change is missed.
-    let mut changes = proxy
-        .receive_health_changed()
-        .await
-        .map_err(daemon::failure)?;
-    let mut owners = proxy
-        .inner()
-        .receive_owner_changed()
-        .await
-        .map_err(daemon::failure)?;
+    let mut changes = proxy.receive_health_changed().await?;
+    let mut owners = proxy.inner().receive_owner_changed().await?;
     let status = daemon_status(netns).await?;
-    print_health(&status["health"], json);
+    print_health(status.health.as_ref(), json);
     let signal_failure = |e: std::io::Error| Failure {
         code: exit::SOFTWARE,
         message: format!("cannot install a signal handler: {e}"),
@@ -173,7 +153,7 @@ async fn watch(netns: Option<&str>, json: bool) -> Result<(), Failure> {
                 Some(None) => eprintln!("n3xnetctl status: n3xnetd left the bus; waiting for it"),
                 Some(Some(_)) => {
                     eprintln!("n3xnetctl status: n3xnetd is back");
-                    print_health(&daemon_status(netns).await?["health"], json);
+                    print_health(daemon_status(netns).await?.health.as_ref(), json);
                 }
                 None => return Err(closed()),
             },
@@ -181,32 +161,33 @@ async fn watch(netns: Option<&str>, json: bool) -> Result<(), Failure> {
                 let Some(change) = change else {
                     return Err(closed());
                 };
-                let args = change.args().map_err(daemon::failure)?;
-                let health = serde_json::from_str(args.health_json()).unwrap_or(Value::Null);
-                print_health(&health, json);
+                let args = change.args()?;
+                let health: Option<Health> = serde_json::from_str(args.health_json()).map_err(|e| {
+                    Failure::new(exit::IO, format!("n3xnetd sent a health this n3xnetctl cannot read: {e}"))
+                })?;
+                print_health(health.as_ref(), json);
             }
         }
     }
 }
 
 fn closed() -> Failure {
-    Failure {
-        code: exit::IO,
-        message: "the D-Bus connection closed".to_owned(),
-    }
+    Failure::new(exit::IO, "the D-Bus connection closed")
 }
 
 /// One line: the health JSON, or the time and the summary. Nothing before
 /// the daemon's first read of the kernel: its `HealthChanged` follows.
-fn print_health(health: &Value, json: bool) {
-    if health.is_null() {
+fn print_health(health: Option<&Health>, json: bool) {
+    let Some(health) = health else {
         return;
-    }
+    };
     if json {
-        println!("{health}");
+        match serde_json::to_string(health) {
+            Ok(line) => println!("{line}"),
+            Err(e) => eprintln!("n3xnetctl status: cannot encode JSON: {e}"),
+        }
     } else {
-        let summary = health["summary"].as_str().unwrap_or("-");
-        println!("{} {summary}", clock(crate::daemon::now_ms()));
+        println!("{} {}", clock(now_ms()), health.summary);
     }
 }
 
@@ -223,99 +204,87 @@ fn clock(ms: u64) -> String {
 }
 
 /// The daemon's part of the human output.
-fn render_daemon(d: &Value) -> String {
-    let str_of = |v: &Value| v.as_str().unwrap_or("-").to_owned();
-    let mut out = format!("from n3xnetd (pid {}) over D-Bus\n", d["pid"]);
-    let mut state = str_of(&d["phase"]);
-    if d["ready"] == true {
+fn render_daemon(d: &DaemonStatus) -> String {
+    let mut out = format!("from n3xnetd (pid {}) over D-Bus\n", d.pid);
+    let mut state = d.phase.as_str().to_owned();
+    if d.ready {
         state += ", ready";
     }
-    if d["paused"] == true {
+    if d.paused {
         state += ", PAUSED by operator (drift not repaired)";
     }
     out += &format!("state    {state}\n");
-    out += &format!("status   {}\n", str_of(&d["status"]));
+    out += &format!("status   {}\n", d.status);
     out += &format!(
         "node     {} ({}), profile {}, drift {}\n",
-        str_of(&d["node"]),
-        str_of(&d["role"]),
-        str_of(&d["profile"]),
-        str_of(&d["driftPolicy"])
+        d.node,
+        d.role.map_or("-", |r| r.as_str()),
+        d.profile.display(),
+        d.drift_policy.as_str()
     );
-    for n in d["health"]["networks"].as_array().into_iter().flatten() {
-        let reason = n["reason"]
-            .as_str()
-            .map(|r| format!(" ({r})"))
-            .unwrap_or_default();
+    for n in d.health.iter().flat_map(|h| &h.networks) {
+        let reason = n.reason.as_deref().map(|r| format!(" ({r})"));
         out += &format!(
-            "network  {} {} on {}{reason}\n",
-            str_of(&n["name"]),
-            str_of(&n["level"]),
-            str_of(&n["link"])
+            "network  {} {} on {}{}\n",
+            n.name,
+            n.level.as_str(),
+            n.link,
+            reason.unwrap_or_default()
         );
     }
-    for l in d["dhcp"].as_array().into_iter().flatten() {
-        out += &format!("dhcp     {}\n", render_lease(l));
+    for l in &d.dhcp {
+        out += &format!("dhcp     {}\n", render_lease(l, now_ms()));
     }
-    if let Some(k) = d["kubernetes"]["summary"].as_str() {
-        let node = str_of(&d["kubernetes"]["node"]);
-        let k = k.strip_prefix("kubernetes: ").unwrap_or(k);
-        out += &format!("kube     {k} (Node {node})\n");
+    if let Some(k) = &d.kubernetes {
+        let summary = k.summary.strip_prefix("kubernetes: ").unwrap_or(&k.summary);
+        out += &format!("kube     {summary} (Node {})\n", k.node);
     }
-    if let Some(c) = d["drift"]["conflict"].as_str() {
+    if let Some(c) = &d.drift.conflict {
         out += &format!("conflict {c}\n");
     }
-    for op in d["drift"]["pending"].as_array().into_iter().flatten() {
-        out += &format!("drift    {}\n", str_of(op));
+    for op in &d.drift.pending {
+        out += &format!("drift    {op}\n");
     }
-    let last = &d["lastApply"];
-    if last.is_object() {
-        let error = last["error"]
-            .as_str()
-            .map(|e| format!(", failed: {e}"))
-            .unwrap_or_default();
+    if let Some(last) = &d.last_apply {
+        let error = last.error.as_deref().map(|e| format!(", failed: {e}"));
         out += &format!(
-            "applied  {} at {} UTC: {} op(s), {} write(s){error}\n",
-            str_of(&last["trigger"]),
-            clock(last["atMs"].as_u64().unwrap_or(0)),
-            last["ops"].as_array().map_or(0, Vec::len),
-            last["writes"]
+            "applied  {} at {} UTC: {} op(s), {} write(s){}\n",
+            last.trigger.as_str(),
+            clock(last.at_ms),
+            last.ops.len(),
+            last.writes,
+            error.unwrap_or_default()
         );
     }
-    out += &format!("repairs  {}, writes {}\n", d["repairs"], d["writes"]);
-    if let Some(e) = d["reloadError"].as_str() {
+    out += &format!("repairs  {}, writes {}\n", d.repairs, d.writes);
+    if let Some(e) = &d.reload_error {
         out += &format!("reload   failed, previous profile kept: {e}\n");
     }
     out
 }
 
-/// One DHCP lease of the daemon's status, its times counted from now.
-fn render_lease(l: &Value) -> String {
-    let str_of = |v: &Value| v.as_str().unwrap_or("-").to_owned();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i128);
-    let secs_from_now = |v: &Value| v.as_u64().map(|at| (i128::from(at) - now).max(0) / 1000);
-    let mut out = format!("{} {}", str_of(&l["link"]), str_of(&l["state"]));
-    if let Some(a) = l["address"].as_str() {
-        out += &format!(" {a} from {}", str_of(&l["server"]));
-        if let Some(r) = l["router"].as_str() {
+/// One DHCP lease of the daemon's status, its times counted from `now_ms`.
+fn render_lease(l: &LeaseStatus, now_ms: u64) -> String {
+    let secs_from_now = |at: Option<u64>| at.map(|at| at.saturating_sub(now_ms) / 1000);
+    let mut out = format!("{} {}", l.link, l.state);
+    if let Some(a) = &l.address {
+        let server = l.server.map_or("-".to_owned(), |s| s.to_string());
+        out += &format!(" {a} from {server}");
+        if let Some(r) = &l.router {
             out += &format!(", router {r}");
         }
-        if let (Some(renew), Some(expiry)) = (
-            secs_from_now(&l["renewAtMs"]),
-            secs_from_now(&l["expiresAtMs"]),
-        ) {
+        if let (Some(renew), Some(expiry)) =
+            (secs_from_now(l.renew_at_ms), secs_from_now(l.expires_at_ms))
+        {
             out += &format!(", renew in {renew} s, expires in {expiry} s");
         }
-        if l["differsFromReserved"] == true {
-            out += &format!(", NOT the reserved {}", str_of(&l["reserved"]));
+        if l.differs_from_reserved {
+            let reserved = l.reserved.map_or("-".to_owned(), |r| r.to_string());
+            out += &format!(", NOT the reserved {reserved}");
         }
     }
-    for key in ["event", "error"] {
-        if let Some(e) = l[key].as_str() {
-            out += &format!(" ({e})");
-        }
+    for e in [&l.event, &l.error].into_iter().flatten() {
+        out += &format!(" ({e})");
     }
     out
 }
@@ -427,46 +396,58 @@ pub fn render(state: &KernelState) -> String {
 }
 
 #[cfg(test)]
-mod dhcp_tests {
-    use super::render_lease;
+mod daemon_tests {
+    use super::*;
+    use crate::api::status::{KubernetesStatus, Phase, SyncState};
 
     #[test]
     fn a_lease_line_counts_its_times_from_now_and_flags_a_mismatch() {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as u64;
-        let lease = serde_json::json!({
-            "link": "eth1", "state": "bound", "address": "192.168.1.150/24",
-            "server": "192.168.1.254", "renewAtMs": now + 30_500, "expiresAtMs": now + 90_500,
-            "reserved": "192.168.1.3", "differsFromReserved": true,
-        });
+        let now = 1_000_000;
+        let lease = LeaseStatus {
+            link: "eth1".into(),
+            state: "bound".into(),
+            address: Some("192.168.1.150/24".parse().unwrap()),
+            server: Some("192.168.1.254".parse().unwrap()),
+            renew_at_ms: Some(now + 30_500),
+            expires_at_ms: Some(now + 90_500),
+            reserved: Some("192.168.1.3".parse().unwrap()),
+            differs_from_reserved: true,
+            ..LeaseStatus::default()
+        };
         assert_eq!(
-            render_lease(&lease),
+            render_lease(&lease, now),
             "eth1 bound 192.168.1.150/24 from 192.168.1.254, renew in 30 s, expires in 90 s, \
              NOT the reserved 192.168.1.3"
         );
-        let lost = serde_json::json!({
-            "link": "eth1", "state": "selecting",
-            "event": "lease 192.168.1.3/24 from 192.168.1.254 expired; address removed",
-        });
+        let lost = LeaseStatus {
+            link: "eth1".into(),
+            state: "selecting".into(),
+            event: Some("lease 192.168.1.3/24 from 192.168.1.254 expired; address removed".into()),
+            ..LeaseStatus::default()
+        };
         assert_eq!(
-            render_lease(&lost),
+            render_lease(&lost, now),
             "eth1 selecting (lease 192.168.1.3/24 from 192.168.1.254 expired; address removed)"
         );
     }
-}
-
-#[cfg(test)]
-mod daemon_tests {
-    use super::render_daemon;
 
     #[test]
     fn the_kubernetes_feedback_gets_a_line() {
-        let d = serde_json::json!({
-            "phase": "running", "ready": true, "status": "online: cluster ok",
-            "kubernetes": {"state": "retrying", "node": "server-1",
-                           "summary": "kubernetes: retrying in 4s (403 Forbidden)"},
+        let mut d = DaemonStatus {
+            phase: Phase::Running,
+            ready: true,
+            status: "online: cluster ok".into(),
+            ..DaemonStatus::default()
+        };
+        assert!(!render_daemon(&d).contains("kube"));
+        d.kubernetes = Some(KubernetesStatus {
+            state: SyncState::Retrying,
+            summary: "kubernetes: retrying in 4s (403 Forbidden)".into(),
+            node: "server-1".into(),
+            kubeconfig: "/etc/rancher/k3s/k3s.yaml".into(),
+            error: None,
+            writes: 0,
+            synced_at_ms: None,
         });
         let out = render_daemon(&d);
         assert!(
@@ -474,7 +455,5 @@ mod daemon_tests {
                 .any(|l| l == "kube     retrying in 4s (403 Forbidden) (Node server-1)"),
             "{out}"
         );
-        let without = serde_json::json!({"phase": "running", "status": "online"});
-        assert!(!render_daemon(&without).contains("kube"));
     }
 }

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::exit;
-use super::profile_args::{node_name, unknown_node};
+use super::Failure;
+use crate::exit;
 use crate::profile::{self, Diagnostic, LoadError, Report};
 
 #[derive(Debug, clap::Args)]
@@ -32,7 +32,7 @@ struct Outcome {
     problems: Vec<Diagnostic>,
 }
 
-pub fn run(a: &Args) -> u8 {
+pub fn run(a: &Args) -> Result<u8, Failure> {
     let mut code = exit::OK;
     let mut outcomes = Vec::new();
     for path in &a.profiles {
@@ -62,15 +62,11 @@ pub fn run(a: &Args) -> u8 {
         outcomes.push(outcome);
     }
     if a.json {
-        match serde_json::to_string_pretty(&outcomes) {
-            Ok(s) => println!("{s}"),
-            Err(e) => {
-                eprintln!("n3xnetctl: cannot encode the result: {e}");
-                return exit::SOFTWARE;
-            }
-        }
+        let s = serde_json::to_string_pretty(&outcomes)
+            .map_err(|e| Failure::new(exit::SOFTWARE, format!("cannot encode the result: {e}")))?;
+        println!("{s}");
     }
-    code
+    Ok(code)
 }
 
 fn check(path: &std::path::Path, node: Option<&str>) -> (Outcome, u8) {
@@ -84,7 +80,7 @@ fn check(path: &std::path::Path, node: Option<&str>) -> (Outcome, u8) {
     match profile::load(path) {
         Ok(loaded) => {
             out.nodes = loaded.profile.node_names();
-            if let Some(d) = node.and_then(|n| unknown_node(&loaded, &node_name(Some(n)))) {
+            if let Some(Err(d)) = node.map(|n| loaded.profile.require_node(n, "--node", "")) {
                 out.problems.push(d);
                 return (out, exit::INVALID_PROFILE);
             }

@@ -17,17 +17,14 @@ use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use super::Failure;
+use crate::api::status::{
+    DaemonStatus, Phase, DEFAULT_RUNTIME_DIR, STATUS_FILE, STATUS_SCHEMA_VERSION,
+};
+use crate::exit;
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, WatchDescriptor};
-use serde::Deserialize;
-
-use super::exit;
-use crate::daemon::STATUS_FILE;
-use crate::health::Health;
-
-/// The daemon's runtime directory under its unit (`RuntimeDirectory=n3xnet`).
-pub const DEFAULT_RUNTIME_DIR: &str = "/run/n3xnet";
 
 /// Exit status when the node is not online before the timeout (as
 /// systemd-networkd-wait-online: the unit fails, dependents do not start).
@@ -43,20 +40,9 @@ pub struct Args {
     pub runtime_dir: PathBuf,
 }
 
-/// The fields of `status.json` this command decides on.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct StatusView {
-    pid: u32,
-    phase: String,
-    ready: bool,
-    status: String,
-    health: Option<Health>,
-}
-
 /// Whether the node is online, and if not, why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub enum Readiness {
     /// The health summary.
     Online(String),
     Waiting(String),
@@ -65,29 +51,36 @@ pub enum Verdict {
 /// Judges the status file's content (`Err`: why it could not be read).
 /// `alive` says whether a pid still runs: a daemon killed without cleanup
 /// leaves a file that may still say online.
-pub fn judge(content: Result<&str, String>, alive: impl Fn(u32) -> bool) -> Verdict {
+pub fn judge(content: Result<&str, String>, alive: impl Fn(u32) -> bool) -> Readiness {
     let text = match content {
         Ok(t) => t,
-        Err(why) => return Verdict::Waiting(why),
+        Err(why) => return Readiness::Waiting(why),
     };
-    let st: StatusView = match serde_json::from_str(text) {
+    let st: DaemonStatus = match serde_json::from_str(text) {
         Ok(s) => s,
-        Err(e) => return Verdict::Waiting(format!("unreadable status: {e}")),
+        Err(e) => return Readiness::Waiting(format!("unreadable status: {e}")),
     };
-    if st.phase == "stopped" {
-        return Verdict::Waiting(format!("n3xnetd has stopped: {}", st.status));
+    if st.schema_version != STATUS_SCHEMA_VERSION {
+        return Readiness::Waiting(format!(
+            "status schema {} is not {STATUS_SCHEMA_VERSION}: n3xnetctl and n3xnetd differ in \
+             version",
+            st.schema_version
+        ));
+    }
+    if st.phase == Phase::Stopped {
+        return Readiness::Waiting(format!("n3xnetd has stopped: {}", st.status));
     }
     if !alive(st.pid) {
-        return Verdict::Waiting(format!("n3xnetd (pid {}) is gone", st.pid));
+        return Readiness::Waiting(format!("n3xnetd (pid {}) is gone", st.pid));
     }
     if !st.ready {
-        return Verdict::Waiting(format!("n3xnetd is starting: {}", st.status));
+        return Readiness::Waiting(format!("n3xnetd is starting: {}", st.status));
     }
     let Some(health) = st.health else {
-        return Verdict::Waiting(format!("n3xnetd has no health yet: {}", st.status));
+        return Readiness::Waiting(format!("n3xnetd has no health yet: {}", st.status));
     };
     if health.online {
-        return Verdict::Online(health.summary);
+        return Readiness::Online(health.summary);
     }
     let blocking: Vec<String> = health
         .blocking()
@@ -102,7 +95,7 @@ pub fn judge(content: Result<&str, String>, alive: impl Fn(u32) -> bool) -> Verd
             )
         })
         .collect();
-    Verdict::Waiting(if blocking.is_empty() {
+    Readiness::Waiting(if blocking.is_empty() {
         // online.require names a network this node does not have.
         format!(
             "the online set is not met ({}); check online.require",
@@ -114,7 +107,7 @@ pub fn judge(content: Result<&str, String>, alive: impl Fn(u32) -> bool) -> Verd
 }
 
 /// Reads and judges `<dir>/status.json` now.
-pub fn check(dir: &Path) -> Verdict {
+pub fn check(dir: &Path) -> Readiness {
     let path = dir.join(STATUS_FILE);
     let content = std::fs::read_to_string(&path).map_err(|e| match e.kind() {
         ErrorKind::NotFound if !dir.exists() => {
@@ -219,18 +212,18 @@ impl Watcher {
 }
 
 /// Waits for the online verdict or the deadline; the last verdict.
-pub fn wait(dir: &Path, timeout: Option<Duration>) -> nix::Result<Verdict> {
+pub fn wait(dir: &Path, timeout: Option<Duration>) -> nix::Result<Readiness> {
     let deadline = timeout.map(|t| Instant::now() + t);
     let mut watcher = Watcher::new(dir)?;
-    let mut last: Option<Verdict> = None;
+    let mut last: Option<Readiness> = None;
     loop {
         watcher.arm()?;
         let verdict = check(dir);
-        if let Verdict::Online(_) = verdict {
+        if let Readiness::Online(_) = verdict {
             return Ok(verdict);
         }
         if last.as_ref() != Some(&verdict) {
-            if let Verdict::Waiting(why) = &verdict {
+            if let Readiness::Waiting(why) = &verdict {
                 // The journal of the wait-online unit shows the progress.
                 eprintln!("n3xnetctl wait-online: waiting: {why}");
             }
@@ -244,27 +237,23 @@ pub fn wait(dir: &Path, timeout: Option<Duration>) -> nix::Result<Verdict> {
     }
 }
 
-pub fn run(a: &Args) -> u8 {
+pub fn run(a: &Args) -> Result<u8, Failure> {
     let timeout = (a.timeout > 0).then(|| Duration::from_secs(a.timeout));
-    match wait(&a.runtime_dir, timeout) {
-        Ok(Verdict::Online(summary)) => {
+    let readiness = wait(&a.runtime_dir, timeout).map_err(|e| {
+        Failure::new(
+            exit::IO,
+            format!("cannot watch {}: {e}", a.runtime_dir.display()),
+        )
+    })?;
+    match readiness {
+        Readiness::Online(summary) => {
             println!("{summary}");
-            exit::OK
+            Ok(exit::OK)
         }
-        Ok(Verdict::Waiting(why)) => {
-            eprintln!(
-                "n3xnetctl wait-online: not online after {}s: {why}",
-                a.timeout
-            );
-            NOT_ONLINE
-        }
-        Err(e) => {
-            eprintln!(
-                "n3xnetctl wait-online: cannot watch {}: {e}",
-                a.runtime_dir.display()
-            );
-            exit::IO
-        }
+        Readiness::Waiting(why) => Err(Failure::new(
+            NOT_ONLINE,
+            format!("not online after {}s: {why}", a.timeout),
+        )),
     }
 }
 
@@ -273,17 +262,23 @@ mod tests {
     use super::*;
 
     fn status(ready: bool, phase: &str, online: bool, reason: Option<&str>) -> String {
-        serde_json::json!({
-            "pid": 42, "phase": phase, "ready": ready, "status": "the STATUS line",
-            "health": {
-                "node": "server-1", "level": if online { "ok" } else { "down" },
-                "online": online, "summary": "the summary", "links": [], "bonds": [],
-                "networks": [{"name": "cluster", "kind": "cluster", "link": "bond0.200",
-                              "required": true, "level": if online { "ok" } else { "down" },
-                              "reason": reason}],
-            }
-        })
-        .to_string()
+        let health = serde_json::json!({
+            "node": "server-1", "level": if online { "ok" } else { "down" },
+            "online": online, "summary": "the summary", "links": [], "bonds": [],
+            "networks": [{"name": "cluster", "kind": "cluster", "link": "bond0.200",
+                          "required": true, "level": if online { "ok" } else { "down" },
+                          "reason": reason}],
+        });
+        let st = DaemonStatus {
+            schema_version: STATUS_SCHEMA_VERSION,
+            pid: 42,
+            phase: serde_json::from_value(phase.into()).unwrap(),
+            ready,
+            status: "the STATUS line".into(),
+            health: Some(serde_json::from_value(health).unwrap()),
+            ..DaemonStatus::default()
+        };
+        serde_json::to_string(&st).unwrap()
     }
 
     #[test]
@@ -291,18 +286,18 @@ mod tests {
         let alive = |_| true;
         assert_eq!(
             judge(Ok(&status(true, "running", true, None)), alive),
-            Verdict::Online("the summary".into())
+            Readiness::Online("the summary".into())
         );
         assert_eq!(
             judge(
                 Ok(&status(true, "running", false, Some("bond0: eth1 down"))),
                 alive
             ),
-            Verdict::Waiting("blocked by cluster (bond0.200) down: bond0: eth1 down".into())
+            Readiness::Waiting("blocked by cluster (bond0.200) down: bond0: eth1 down".into())
         );
         assert_eq!(
             judge(Ok(&status(false, "starting", true, None)), alive),
-            Verdict::Waiting("n3xnetd is starting: the STATUS line".into())
+            Readiness::Waiting("n3xnetd is starting: the STATUS line".into())
         );
     }
 
@@ -311,15 +306,20 @@ mod tests {
         let st = status(true, "running", true, None);
         assert_eq!(
             judge(Ok(&st), |_| false),
-            Verdict::Waiting("n3xnetd (pid 42) is gone".into())
+            Readiness::Waiting("n3xnetd (pid 42) is gone".into())
         );
         assert!(matches!(
             judge(Ok(&status(true, "stopped", true, None)), |_| true),
-            Verdict::Waiting(w) if w.starts_with("n3xnetd has stopped")
+            Readiness::Waiting(w) if w.starts_with("n3xnetd has stopped")
         ));
         assert!(matches!(
             judge(Ok("{\"pid\": 1"), |_| true),
-            Verdict::Waiting(w) if w.starts_with("unreadable status")
+            Readiness::Waiting(w) if w.starts_with("unreadable status")
+        ));
+        let newer = st.replace("\"schemaVersion\":1", "\"schemaVersion\":2");
+        assert!(matches!(
+            judge(Ok(&newer), |_| true),
+            Readiness::Waiting(w) if w.starts_with("status schema 2 is not 1")
         ));
     }
 }

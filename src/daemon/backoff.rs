@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 /// When repairs of one drift start waiting, and how long at most.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Schedule {
+pub struct RepairSchedule {
     /// Repairs in a row that run immediately.
     pub free: u32,
     /// A drift that has not come back for this long after its last repair
@@ -22,9 +22,9 @@ pub struct Schedule {
     pub cap: Duration,
 }
 
-impl Default for Schedule {
+impl Default for RepairSchedule {
     fn default() -> Self {
-        Schedule {
+        RepairSchedule {
             free: 3,
             quiet: Duration::from_secs(60),
             base: Duration::from_secs(1),
@@ -33,7 +33,7 @@ impl Default for Schedule {
     }
 }
 
-impl Schedule {
+impl RepairSchedule {
     /// The wait before the next repair after `streak` repairs in a row.
     pub fn delay(&self, streak: u32) -> Duration {
         let Some(over) = streak.checked_sub(self.free) else {
@@ -46,7 +46,7 @@ impl Schedule {
 
 /// Whether a drift may be repaired now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub enum Permit {
     Now,
     /// Wait until `until`: the drift was repaired `streak` times in a row.
     Wait {
@@ -68,7 +68,7 @@ struct Episode {
 /// Per-drift repair history.
 #[derive(Debug, Clone, Default)]
 pub struct Governor {
-    schedule: Schedule,
+    schedule: RepairSchedule,
     episodes: Vec<Episode>,
 }
 
@@ -76,7 +76,7 @@ pub struct Governor {
 const MAX_EPISODES: usize = 32;
 
 impl Governor {
-    pub fn new(schedule: Schedule) -> Self {
+    pub fn new(schedule: RepairSchedule) -> Self {
         Governor {
             schedule,
             episodes: Vec::new(),
@@ -84,13 +84,13 @@ impl Governor {
     }
 
     /// May the drift with digest `drift`, seen at `now`, be repaired now?
-    pub fn verdict(&mut self, drift: u64, now: Instant) -> Verdict {
+    pub fn permit(&mut self, drift: u64, now: Instant) -> Permit {
         let quiet = self.schedule.quiet;
         // Episodes whose drift stayed away for the quiet period are over.
         self.episodes
             .retain(|e| e.came_back.is_some() || now.duration_since(e.last_repair) <= quiet);
         let Some(e) = self.episodes.iter_mut().find(|e| e.drift == drift) else {
-            return Verdict::Now;
+            return Permit::Now;
         };
         let came_back = *e.came_back.get_or_insert(now);
         if came_back.duration_since(e.last_repair) > quiet {
@@ -98,9 +98,9 @@ impl Governor {
         }
         let until = e.last_repair + self.schedule.delay(e.streak);
         if now >= until {
-            Verdict::Now
+            Permit::Now
         } else {
-            Verdict::Wait {
+            Permit::Wait {
                 until,
                 streak: e.streak,
             }
@@ -145,7 +145,7 @@ mod tests {
 
     #[test]
     fn delays_double_after_the_free_repairs_up_to_the_cap() {
-        let s = Schedule::default();
+        let s = RepairSchedule::default();
         let d: Vec<u64> = (0..14).map(|n| s.delay(n).as_secs()).collect();
         assert_eq!(d, [0, 0, 0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
         assert_eq!(s.delay(u32::MAX), s.cap);
@@ -160,13 +160,13 @@ mod tests {
         let mut now = t0;
         let mut repairs = Vec::new();
         while now < t0 + 40 * S {
-            match g.verdict(7, now) {
-                Verdict::Now => {
+            match g.permit(7, now) {
+                Permit::Now => {
                     repairs.push(now.duration_since(t0).as_millis());
                     g.record(7, now);
                     now += MS; // the fighter strikes again right away
                 }
-                Verdict::Wait { until, .. } => now = until,
+                Permit::Wait { until, .. } => now = until,
             }
         }
         assert_eq!(
@@ -184,14 +184,14 @@ mod tests {
             g.record(7, t0 + i * MS);
         }
         assert!(matches!(
-            g.verdict(7, t0 + 10 * MS),
-            Verdict::Wait { streak: 3, .. }
+            g.permit(7, t0 + 10 * MS),
+            Permit::Wait { streak: 3, .. }
         ));
         // Repaired once more after the wait, then quiet for over a minute.
         g.record(7, t0 + S);
-        assert_eq!(g.verdict(7, t0 + 62 * S), Verdict::Now);
+        assert_eq!(g.permit(7, t0 + 62 * S), Permit::Now);
         g.record(7, t0 + 62 * S);
-        assert_eq!(g.verdict(7, t0 + 62 * S + MS), Verdict::Now);
+        assert_eq!(g.permit(7, t0 + 62 * S + MS), Permit::Now);
     }
 
     #[test]
@@ -201,9 +201,9 @@ mod tests {
         for i in 0..3 {
             g.record(1, t0 + i * MS);
         }
-        assert!(matches!(g.verdict(1, t0 + 5 * MS), Verdict::Wait { .. }));
-        assert_eq!(g.verdict(2, t0 + 5 * MS), Verdict::Now);
+        assert!(matches!(g.permit(1, t0 + 5 * MS), Permit::Wait { .. }));
+        assert_eq!(g.permit(2, t0 + 5 * MS), Permit::Now);
         g.reset();
-        assert_eq!(g.verdict(1, t0 + 6 * MS), Verdict::Now);
+        assert_eq!(g.permit(1, t0 + 6 * MS), Permit::Now);
     }
 }

@@ -1,6 +1,6 @@
 //! Where the system bus's socket is, so the D-Bus front end can wait for it
 //! to appear without polling (what sd-bus calls "watch bind", here
-//! [`crate::fs_wait::created`]): at boot n3xnetd starts before
+//! [`crate::files::created`]): at boot n3xnetd starts before
 //! `dbus.socket`, and should be on the bus as soon as the bus is, not at its
 //! next timed retry.
 

@@ -16,8 +16,8 @@
 //! doubling up to 5 min, so an idle daemon without a bus wakes up only that
 //! rarely. A lost connection is re-established the same way.
 //!
-//! The client side ([`Net1Proxy`], used by `n3xnetctl`) is declared here
-//! too, so both ends are read from one place.
+//! The interface's names, errors and client proxy are the contract with
+//! `n3xnetctl`: they live in [`crate::api::bus`].
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -32,30 +32,13 @@ use zbus::zvariant::Value;
 use zbus::Connection;
 
 use super::bus_socket;
-use super::status::DaemonStatus;
-use super::supervisor::Control;
-
-/// The well-known name, the object path and the interface (the same name).
-pub const BUS_NAME: &str = "io.n3x.Net1";
-pub const OBJECT_PATH: &str = "/io/n3x/Net1";
+use super::supervisor::{Control, ControlError};
+use crate::api::bus::{MethodError, BUS_NAME, OBJECT_PATH};
+use crate::api::status::DaemonStatus;
 
 /// The first wait before connecting again, and the longest.
 const RETRY_FIRST: Duration = Duration::from_secs(10);
 const RETRY_MAX: Duration = Duration::from_secs(300);
-
-/// The errors of the methods, `io.n3x.Net1.Error.<variant>`, each with the
-/// problems as its message.
-#[derive(Debug, zbus::DBusError)]
-#[zbus(prefix = "io.n3x.Net1.Error")]
-pub enum MethodError {
-    #[zbus(error)]
-    ZBus(zbus::Error),
-    /// `Reload`: the configuration or the profile is invalid; the running
-    /// profile is kept.
-    Invalid(String),
-    /// The supervisor refused (paused) or the apply failed, or it stopped.
-    Failed(String),
-}
 
 /// A property: its D-Bus name and its value in a status.
 type Property = (&'static str, fn(&DaemonStatus) -> Value<'static>);
@@ -94,7 +77,7 @@ fn overall(s: &DaemonStatus) -> &'static str {
     s.health.as_ref().map_or("unknown", |h| h.level.as_str())
 }
 
-/// The health as JSON (schema [`crate::health::HEALTH_SCHEMA_VERSION`]);
+/// The health as JSON (as `health` in `status.json`);
 /// `null` before the first read of the kernel.
 fn health_json(s: &DaemonStatus) -> String {
     serde_json::to_string(&s.health).unwrap_or_else(|e| json_error(&e))
@@ -112,19 +95,19 @@ fn json_error(e: &serde_json::Error) -> String {
 }
 
 /// The object at [`OBJECT_PATH`].
-struct Net1 {
+struct Net1Object {
     control: Control,
     status: watch::Receiver<Arc<DaemonStatus>>,
 }
 
-impl Net1 {
+impl Net1Object {
     fn now(&self) -> Arc<DaemonStatus> {
         self.status.borrow().clone()
     }
 }
 
 #[zbus::interface(name = "io.n3x.Net1")]
-impl Net1 {
+impl Net1Object {
     /// Re-reads the configuration and the profile; applies valid ones as a
     /// minimal diff (not while paused), keeps the running ones otherwise.
     async fn reload(
@@ -133,7 +116,7 @@ impl Net1 {
         #[zbus(connection)] conn: &Connection,
     ) -> Result<(), MethodError> {
         log_caller("reload", &header, conn).await;
-        self.control.reload().await.map_err(MethodError::Invalid)
+        self.control.reload().await.map_err(method_error)
     }
 
     /// Applies the profile now, whatever the drift policy and the backoff.
@@ -143,7 +126,7 @@ impl Net1 {
         #[zbus(connection)] conn: &Connection,
     ) -> Result<(), MethodError> {
         log_caller("reconcile", &header, conn).await;
-        self.control.reconcile().await.map_err(MethodError::Failed)
+        self.control.reconcile().await.map_err(method_error)
     }
 
     /// Stops repairing drift until `Resume`.
@@ -153,7 +136,7 @@ impl Net1 {
         #[zbus(connection)] conn: &Connection,
     ) -> Result<(), MethodError> {
         log_caller("pause", &header, conn).await;
-        self.control.pause().await.map_err(MethodError::Failed)
+        self.control.pause().await.map_err(method_error)
     }
 
     /// Repairs again, reconciling now.
@@ -163,7 +146,7 @@ impl Net1 {
         #[zbus(connection)] conn: &Connection,
     ) -> Result<(), MethodError> {
         log_caller("resume", &header, conn).await;
-        self.control.resume().await.map_err(MethodError::Failed)
+        self.control.resume().await.map_err(method_error)
     }
 
     /// `starting`, `running`, `reloading` or `stopped`.
@@ -238,6 +221,15 @@ impl Net1 {
     ) -> zbus::Result<()>;
 }
 
+/// The D-Bus error of a refused or failed command, by what went wrong.
+fn method_error(e: ControlError) -> MethodError {
+    match e {
+        ControlError::Stopped => MethodError::Stopped(e.to_string()),
+        ControlError::Invalid(m) => MethodError::Invalid(m),
+        ControlError::Refused(m) | ControlError::Failed(m) => MethodError::Failed(m),
+    }
+}
+
 /// Logs who asked for `what` (uid and pid, as the bus vouches for them):
 /// an operator's hand on the node's network belongs in its journal.
 async fn log_caller(what: &str, header: &Header<'_>, conn: &Connection) {
@@ -259,30 +251,6 @@ async fn log_caller(what: &str, header: &Header<'_>, conn: &Connection) {
         ),
         Err(e) => tracing::info!("D-Bus: {what} requested (caller unknown: {e})"),
     }
-}
-
-/// The client side, for `n3xnetctl`.
-#[zbus::proxy(
-    interface = "io.n3x.Net1",
-    default_service = "io.n3x.Net1",
-    default_path = "/io/n3x/Net1",
-    gen_blocking = false
-)]
-pub trait Net1 {
-    fn reload(&self) -> zbus::Result<()>;
-    fn reconcile(&self) -> zbus::Result<()>;
-    fn pause(&self) -> zbus::Result<()>;
-    fn resume(&self) -> zbus::Result<()>;
-    #[zbus(property)]
-    fn status_json(&self) -> zbus::Result<String>;
-    #[zbus(signal)]
-    fn health_changed(
-        &self,
-        health_json: String,
-        online: bool,
-        overall: String,
-        summary: String,
-    ) -> zbus::Result<()>;
 }
 
 /// Serves `io.n3x.Net1` for as long as the supervisor runs, (re)connecting
@@ -330,7 +298,7 @@ async fn wait_for_bus(retry: Duration) {
     let missing = bus_socket::path().filter(|p| !p.exists());
     let created = async {
         match missing {
-            Some(socket) => match crate::fs_wait::created(&socket).await {
+            Some(socket) => match crate::files::created(&socket).await {
                 Ok(()) => {
                     tracing::debug!(socket = %socket.display(), "D-Bus: the bus socket appeared")
                 }
@@ -351,7 +319,7 @@ async fn wait_for_bus(retry: Duration) {
 /// Connects, serves the object and asks for the name (queued behind an
 /// owner, never replacing it).
 async fn connect(control: &Control) -> zbus::Result<(Connection, RequestNameReply)> {
-    let net1 = Net1 {
+    let net1 = Net1Object {
         control: control.clone(),
         status: control.status(),
     };
@@ -397,7 +365,7 @@ async fn forward(
             .as_ref()
             .filter(|h| prev.health.as_ref() != Some(h))
         {
-            Net1::health_changed(
+            Net1Object::health_changed(
                 &emitter,
                 &health_json(&next),
                 health.online,

@@ -13,15 +13,14 @@
 //! A reload does not restart the clients: the DHCP links are those of the
 //! profile the daemon started with.
 
-use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use ipnet::Ipv4Net;
-use serde::Serialize;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use crate::api::status::LeaseStatus;
+use crate::clock::{at, now_ms};
 use crate::desired::DesiredNetwork;
 use crate::dhcp::arp;
 use crate::dhcp::client::{Action, Client, Destination, Lease, Millis};
@@ -52,58 +51,6 @@ const RESTORE_PERIOD: Duration = Duration::from_secs(5);
 
 /// Large enough for any DHCP reply in one Ethernet frame.
 const RECEIVE_BUFFER: usize = 2048;
-
-/// One DHCP link's lease, as `status.json` shows it. Times are wall-clock
-/// milliseconds since the Unix epoch; `...InSecs` are as of `updated`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LeaseStatus {
-    pub link: String,
-    /// `selecting`, `requesting`, `probing` (ARP, for 1 s after the ACK),
-    /// `bound`, `renewing`, `rebinding`, or `starting` until the link and
-    /// its socket are there.
-    pub state: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub address: Option<Ipv4Net>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub server: Option<Ipv4Addr>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub router: Option<Ipv4Addr>,
-    /// The default route via `router` is installed (offered, and the
-    /// profile routes the default nowhere else).
-    pub default_route: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub lease_secs: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub t1_secs: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub t2_secs: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub acquired_at_ms: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub renew_at_ms: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expires_at_ms: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub renew_in_secs: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expires_in_secs: Option<u64>,
-    /// The profile's reserved address for this node (what k3s is told).
-    pub reserved: Option<Ipv4Addr>,
-    /// The lease is not the reserved address: the server's reservation
-    /// and the profile disagree.
-    pub differs_from_reserved: bool,
-    /// Received packets dropped, by reason (malformed, another client's,
-    /// a second server's offer, ...).
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub dropped: BTreeMap<String, u64>,
-    /// The last lease lost (expired, refused), until a new one is bound.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub event: Option<String>,
-    /// Why the client cannot run (no such link, no socket).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
 
 /// The leases of every DHCP link, in the profile's order.
 pub type Leases = watch::Receiver<Vec<LeaseStatus>>;
@@ -183,10 +130,7 @@ pub fn start(desired: &DesiredNetwork, netns: Option<&str>) -> Leases {
     let spawned = std::thread::Builder::new()
         .name("n3xnetd-dhcp".to_owned())
         .spawn(move || {
-            let runtime = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
+            let runtime = match crate::runtime::current_thread() {
                 Ok(rt) => rt,
                 Err(e) => {
                     tracing::error!("DHCP: cannot start the runtime: {e}");
@@ -742,17 +686,8 @@ async fn recv_on(
     }
 }
 
-async fn at(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
-    }
-}
-
 fn unix_ms() -> Millis {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| {
-        Millis::try_from(d.as_millis()).unwrap_or(Millis::MAX)
-    })
+    Millis::try_from(now_ms()).unwrap_or(Millis::MAX)
 }
 
 /// Transaction ids must differ between clients and between runs of one:

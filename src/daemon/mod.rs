@@ -6,7 +6,8 @@
 //! ([`Supervisor`]) until SIGTERM/SIGINT, which leave the network as it is.
 //!
 //! Front ends hook in through [`Control`] (from [`Supervisor::start`]):
-//! [`Control::status`] is a watch of the [`DaemonStatus`] (health included),
+//! [`Control::status`] is a watch of the status
+//! ([`crate::api::status::DaemonStatus`], health included),
 //! updated on every change; [`Control::reload`] and [`Control::reconcile`]
 //! answer with the outcome. The SIGHUP forwarder and the D-Bus service
 //! (`io.n3x.Net1`) are front ends, spawned beside it in [`run`]; the status
@@ -17,10 +18,12 @@ mod backoff;
 mod bus_socket;
 mod dbus;
 mod dhcp;
+mod health_log;
 mod logging;
 mod notify;
+mod repair;
 mod setup;
-mod status;
+mod status_line;
 mod supervisor;
 
 use std::path::PathBuf;
@@ -28,23 +31,18 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::exit;
+use crate::api::status::STATUS_FILE;
 use crate::config::DEFAULT_PATH;
+use crate::exit;
 
-pub use dbus::{MethodError, Net1Proxy, BUS_NAME, OBJECT_PATH};
-pub use dhcp::LeaseStatus;
 pub use notify::Notifier;
 pub use setup::{Setup, SetupError};
-pub use status::{
-    now_ms, ApplySummary, BackoffStatus, DaemonStatus, DriftStatus, Phase, Trigger, STATUS_FILE,
-    STATUS_SCHEMA_VERSION,
-};
-pub use supervisor::{Command, Control, Reply, RunError, Supervisor};
+pub use supervisor::{Command, Control, ControlError, Reply, RunError, Supervisor};
 
 /// n3xnet supervisor daemon: applies the node's network profile and keeps
 /// it applied (systemd Type=notify service).
 #[derive(Debug, Parser)]
-#[command(name = "n3xnetd", version, about, after_help = EXIT_CODES)]
+#[command(name = "n3xnetd", version, about, after_help = exit::help(exit::DAEMON))]
 pub struct Args {
     /// Configuration file.
     #[arg(long, short = 'c', value_name = "FILE", default_value = DEFAULT_PATH)]
@@ -58,10 +56,6 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     pub runtime_dir: Option<PathBuf>,
 }
-
-const EXIT_CODES: &str = "Exit codes: 0 stopped by SIGTERM/SIGINT (the network is left as it is); \
-64 usage; 65 invalid configuration or profile; 66 configuration, profile or netns not found; \
-70 internal error; 74 netlink error; 77 no CAP_NET_ADMIN.";
 
 /// The whole program: parse the command line, log, run; the exit code.
 pub fn main() -> ExitCode {
@@ -92,12 +86,7 @@ pub fn run(args: &Args) -> u8 {
             return e.exit_code();
         }
     };
-    // One thread: the daemon waits on one socket and a few timers; a
-    // second thread would only cost memory.
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::runtime::current_thread() {
         Ok(rt) => rt,
         Err(e) => {
             tracing::error!("cannot start the runtime: {e}");
@@ -124,7 +113,7 @@ pub fn run(args: &Args) -> u8 {
         Err(e) => {
             tracing::error!("{e}");
             match e {
-                RunError::Netlink(e) => crate::cli::failure(e).code,
+                RunError::Netlink(e) => exit::of_netlink(&e),
                 RunError::Signal(..) => exit::SOFTWARE,
             }
         }

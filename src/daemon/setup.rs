@@ -4,10 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cli::exit;
-use crate::cli::node_name;
 use crate::config::{ConfigError, DaemonConfig};
 use crate::desired::DesiredNetwork;
+use crate::exit;
 use crate::health;
 use crate::profile::model::Role;
 use crate::profile::{self, Diagnostic, LoadError, Report};
@@ -61,26 +60,18 @@ impl Setup {
     pub fn load(config_path: &Path) -> Result<Setup, SetupError> {
         let config = DaemonConfig::load(config_path)?;
         let loaded = profile::load(&config.profile)?;
-        let node = node_name(config.node.as_deref());
+        let node = profile::node_name(config.node.as_deref());
         let invalid = |d: Vec<Diagnostic>| SetupError::Invalid(Report::new(config_path, d));
 
-        let names = loaded.profile.node_names();
-        if !names.contains(&node) {
-            let source = if config.node.is_some() {
-                ""
-            } else {
-                " (the hostname)"
-            };
-            return Err(invalid(vec![problem(
-                "node",
-                format!("{node:?}{source}"),
-                format!(
-                    "one of the nodes of {}: {}",
-                    config.profile.display(),
-                    names.join(", ")
-                ),
-            )]));
-        }
+        let origin = if config.node.is_some() {
+            ""
+        } else {
+            " (the hostname)"
+        };
+        loaded
+            .profile
+            .require_node(&node, "node", origin)
+            .map_err(|d| invalid(vec![d]))?;
         let desired = profile::resolve(&loaded.profile, &node)
             .map_err(|d| SetupError::Invalid(Report::new(&config.profile, d)))?;
 
@@ -89,10 +80,10 @@ impl Setup {
             if want != have {
                 problems.push(problem(
                     "role",
-                    format!("{:?}", role_name(want)),
+                    format!("{:?}", want.as_str()),
                     format!(
                         "{:?}, as nodes.{node}.role of {} says (or no role here)",
-                        role_name(have),
+                        have.as_str(),
                         config.profile.display()
                     ),
                 ));
@@ -120,13 +111,6 @@ impl Setup {
             config,
             desired,
         })
-    }
-}
-
-pub fn role_name(r: Role) -> &'static str {
-    match r {
-        Role::Server => "server",
-        Role::Agent => "agent",
     }
 }
 
@@ -187,7 +171,7 @@ mod tests {
         let e = load("profile = \"p.toml\"\nnode = \"nope\"", DEMO).unwrap_err();
         assert!(
             e.to_string()
-                .contains("node: found \"nope\", expected one of the nodes of"),
+                .contains("node: found \"nope\", expected one of the profile's nodes: "),
             "{e}"
         );
         assert_eq!(e.exit_code(), exit::INVALID_PROFILE);

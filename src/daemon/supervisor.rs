@@ -14,33 +14,51 @@
 //! only reports. The planner never touches foreign links, addresses or
 //! routes, so neither does a repair.
 
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::config::DriftPolicy;
-use crate::health::{operstate_name, Health, Level};
-use crate::kubernetes::{Feedback, KubernetesStatus, SyncState};
+use crate::api::status::{
+    ApplySummary, DaemonStatus, KubernetesStatus, Phase, SyncState, Trigger, STATUS_SCHEMA_VERSION,
+};
+use crate::clock::{at, now_ms};
+use crate::files::{write_atomic, Durability};
+use crate::health::Health;
+use crate::kubernetes::Feedback;
 use crate::netlink::{ApplyOptions, Burst, Events, Handle, NetlinkError};
 use crate::plan::{self, Op};
 use crate::state::KernelState;
 
-use super::backoff::{Governor, Schedule, Verdict};
+use super::backoff::RepairSchedule;
+use super::health_log::log_changes;
 use super::notify::Notifier;
-use super::setup::{role_name, Setup};
-use super::status::{
-    self, ApplySummary, BackoffStatus, DaemonStatus, DriftStatus, Phase, Trigger,
-    STATUS_SCHEMA_VERSION,
-};
+use super::repair::{Decision, Repairs};
+use super::setup::Setup;
+use super::status_line::{status_line, Notes};
 
-/// The answer to a command: `Err` carries every problem, one per line.
-pub type Reply = oneshot::Sender<Result<(), String>>;
+/// Why a command was not carried out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ControlError {
+    /// The supervisor has stopped (or is stopping): nobody will answer.
+    #[error("n3xnetd is stopping")]
+    Stopped,
+    /// The configuration or the profile is invalid: every problem, one per
+    /// line; the running profile is kept.
+    #[error("{0}")]
+    Invalid(String),
+    /// Not now (paused by an operator).
+    #[error("{0}")]
+    Refused(String),
+    /// The apply failed (and was rolled back).
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// The answer to a command.
+pub type Reply = oneshot::Sender<Result<(), ControlError>>;
 
 /// What a front end (SIGHUP, D-Bus) asks of the supervisor.
 #[derive(Debug)]
@@ -72,29 +90,28 @@ impl Control {
         self.status.clone()
     }
 
-    pub async fn reload(&self) -> Result<(), String> {
+    pub async fn reload(&self) -> Result<(), ControlError> {
         self.ask(Command::Reload).await
     }
 
-    pub async fn reconcile(&self) -> Result<(), String> {
+    pub async fn reconcile(&self) -> Result<(), ControlError> {
         self.ask(Command::Reconcile).await
     }
 
-    pub async fn pause(&self) -> Result<(), String> {
+    pub async fn pause(&self) -> Result<(), ControlError> {
         self.ask(Command::Pause).await
     }
 
-    pub async fn resume(&self) -> Result<(), String> {
+    pub async fn resume(&self) -> Result<(), ControlError> {
         self.ask(Command::Resume).await
     }
 
-    async fn ask(&self, command: fn(Option<Reply>) -> Command) -> Result<(), String> {
+    async fn ask(&self, command: fn(Option<Reply>) -> Command) -> Result<(), ControlError> {
         let (tx, rx) = oneshot::channel();
         self.commands
             .send(command(Some(tx)))
-            .map_err(|_| "the supervisor has stopped".to_owned())?;
-        rx.await
-            .map_err(|_| "the supervisor has stopped".to_owned())?
+            .map_err(|_| ControlError::Stopped)?;
+        rx.await.map_err(|_| ControlError::Stopped)?
     }
 }
 
@@ -119,24 +136,15 @@ struct Core {
     handle: Handle,
     setup: Setup,
     notifier: Notifier,
-    governor: Governor,
+    repairs: Repairs,
     status_tx: watch::Sender<Arc<DaemonStatus>>,
     /// `status.json`, rewritten by [`Core::publish`].
     status_file: Option<PathBuf>,
     health: Option<Health>,
     phase: Phase,
     ready: bool,
-    /// Paused by an operator: nothing is applied until resumed.
-    paused: bool,
-    /// The profile was applied successfully since start or the last
-    /// reload; until then pending changes are applied under any policy.
-    applied: bool,
     online_deadline: Option<Instant>,
-    /// A backed-off repair is due then.
-    backoff_until: Option<Instant>,
-    drift: DriftStatus,
     writes: u64,
-    repairs: u32,
     last_apply: Option<ApplySummary>,
     reload_error: Option<String>,
     /// The DHCP clients' leases (see [`super::dhcp`]).
@@ -167,19 +175,14 @@ impl Supervisor {
             dhcp,
             setup,
             notifier,
-            governor: Governor::new(Schedule::default()),
+            repairs: Repairs::new(RepairSchedule::default()),
             status_tx: watch::Sender::new(Arc::new(placeholder())),
             status_file,
             health: None,
             phase: Phase::Starting,
             ready: false,
-            paused: false,
-            applied: false,
             online_deadline,
-            backoff_until: None,
-            drift: DriftStatus::default(),
             writes: 0,
-            repairs: 0,
             last_apply: None,
             reload_error: None,
             feedback: None,
@@ -240,7 +243,7 @@ impl Supervisor {
             _ => core.refresh(&mut events, None).await,
         }
         loop {
-            let backoff = core.backoff_until;
+            let backoff = core.repairs.backoff_until().map(Instant::from_std);
             let online = core.online_deadline.filter(|_| !core.ready);
             tokio::select! {
                 biased;
@@ -258,7 +261,7 @@ impl Supervisor {
                     }
                 },
                 _ = at(backoff) => {
-                    core.backoff_until = None;
+                    core.repairs.backoff_expired();
                     core.refresh(&mut events, None).await;
                 }
                 _ = at(online) => core.online_timeout(),
@@ -323,24 +326,6 @@ async fn feedback_changed(feedback: &mut Option<Feedback>) {
     std::future::pending().await
 }
 
-async fn at(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
-    }
-}
-
-/// Logs at warn when `$warn`, else at info, with the same fields.
-macro_rules! warn_or_info {
-    ($warn:expr, $($arg:tt)+) => {
-        if $warn {
-            tracing::warn!($($arg)+)
-        } else {
-            tracing::info!($($arg)+)
-        }
-    };
-}
-
 /// The bond an op is about, for the `bond` log field.
 fn op_bond(op: &Op) -> Option<&str> {
     match op {
@@ -354,18 +339,6 @@ fn op_bond(op: &Op) -> Option<&str> {
     }
 }
 
-/// What a drift is about, for the backoff: the links its repair touches
-/// (an address or route counts for its link). Not the exact operations: a
-/// fighter that deletes a shim while it is being repaired leaves it now
-/// missing, now without its address, and each of those is the same fight
-/// (CI saw an op-exact digest let two repairs through the backoff that way).
-fn digest(ops: &[Op]) -> u64 {
-    let links: std::collections::BTreeSet<&str> = ops.iter().map(Op::link).collect();
-    let mut h = DefaultHasher::new();
-    links.hash(&mut h);
-    h.finish()
-}
-
 fn micros(since: Option<Instant>) -> Option<u64> {
     since.map(|t| t.elapsed().as_micros() as u64)
 }
@@ -374,8 +347,10 @@ impl Core {
     async fn command(&mut self, events: &mut Events, cmd: Command) {
         let (result, reply) = match cmd {
             Command::Reload(reply) => (self.reload(events).await, reply),
-            Command::Reconcile(reply) if self.paused => (
-                Err("paused by operator: resume reconciles (n3xnetctl resume)".to_owned()),
+            Command::Reconcile(reply) if self.repairs.paused() => (
+                Err(ControlError::Refused(
+                    "paused by operator: resume reconciles (n3xnetctl resume)".to_owned(),
+                )),
                 reply,
             ),
             Command::Reconcile(reply) => {
@@ -383,11 +358,8 @@ impl Core {
                 (self.reconcile_now(events, Trigger::Reconcile).await, reply)
             }
             Command::Pause(reply) => {
-                if !self.paused {
+                if self.repairs.pause() {
                     tracing::warn!("paused by operator: drift is reported, not repaired");
-                    self.paused = true;
-                    self.backoff_until = None;
-                    self.drift.backoff = None;
                     self.publish();
                 }
                 (Ok(()), reply)
@@ -395,8 +367,11 @@ impl Core {
             // Not paused: reconciles all the same, so that after `resume`
             // the profile holds whatever state the daemon was in.
             Command::Resume(reply) => {
-                tracing::info!(paused = self.paused, "resumed by operator: reconciling");
-                self.paused = false;
+                tracing::info!(
+                    paused = self.repairs.paused(),
+                    "resumed by operator: reconciling"
+                );
+                self.repairs.resume();
                 (self.reconcile_now(events, Trigger::Resume).await, reply)
             }
         };
@@ -406,12 +381,16 @@ impl Core {
     }
 
     /// Applies the profile now, backoff forgotten, then re-reads the kernel.
-    async fn reconcile_now(&mut self, events: &mut Events, trigger: Trigger) -> Result<(), String> {
-        self.governor.reset();
-        self.backoff_until = None;
+    async fn reconcile_now(
+        &mut self,
+        events: &mut Events,
+        trigger: Trigger,
+    ) -> Result<(), ControlError> {
+        self.repairs.forgive();
         let r = self.apply(trigger, None).await;
         self.refresh(events, None).await;
-        r.map(|_| ()).map_err(|e| e.to_string())
+        r.map(|_| ())
+            .map_err(|e| ControlError::Failed(e.to_string()))
     }
 
     /// Re-reads everything from the kernel and acts on it. At most two
@@ -472,58 +451,45 @@ impl Core {
         }
     }
 
-    /// Plans; repairs drift when the policy and the backoff allow. Returns
-    /// whether anything was written.
+    /// Plans; repairs drift when the policy and the backoff allow
+    /// ([`Repairs::decide`]). Returns whether anything was written.
     async fn reconcile(&mut self, state: &KernelState, since: Option<Instant>) -> bool {
-        let plan = match plan::plan(&self.setup.desired, state) {
-            Ok(p) => p,
-            Err(e) => {
-                let conflict = e.to_string();
-                if self.drift.conflict.as_ref() != Some(&conflict) {
-                    tracing::error!("the profile cannot be applied to this kernel: {conflict}");
+        let plan = plan::plan(&self.setup.desired, state).map_err(|e| e.to_string());
+        let ops = plan
+            .as_ref()
+            .map(|p| p.ops.as_slice())
+            .map_err(Clone::clone);
+        let now = Instant::now();
+        let decision = self
+            .repairs
+            .decide(ops, self.setup.config.drift, now.into_std());
+        match decision {
+            Decision::InSync { settled } => {
+                if settled {
+                    tracing::info!("in sync with the profile");
                 }
-                self.drift = DriftStatus {
-                    conflict: Some(conflict),
-                    ..DriftStatus::default()
-                };
-                self.backoff_until = None;
-                return false;
+                false
             }
-        };
-        let pending: Vec<String> = plan.ops.iter().map(ToString::to_string).collect();
-        if pending.is_empty() {
-            if !self.drift.pending.is_empty() || self.drift.conflict.is_some() {
-                tracing::info!("in sync with the profile");
+            Decision::Conflict { new } => {
+                if let (true, Some(c)) = (new, &self.repairs.drift().conflict) {
+                    tracing::error!("the profile cannot be applied to this kernel: {c}");
+                }
+                false
             }
-            self.drift = DriftStatus::default();
-            self.backoff_until = None;
-            return false;
-        }
-        let new = pending != self.drift.pending;
-        self.drift.pending = pending;
-        self.drift.conflict = None;
-        let repair =
-            !self.paused && (!self.applied || self.setup.config.drift == DriftPolicy::Enforce);
-        if !repair {
-            if new {
-                let why = if self.paused {
+            Decision::Report { new, paused } => {
+                let why = if paused {
                     "drift (paused by operator: not repaired)"
                 } else {
                     "drift (report mode: not repaired)"
                 };
-                for op in &plan.ops {
+                for op in plan.iter().flat_map(|p| &p.ops).filter(|_| new) {
                     tracing::warn!(op = %op, link = op.link(), bond = op_bond(op), "{why}");
                 }
+                false
             }
-            return false;
-        }
-        let digest = digest(&plan.ops);
-        let now = Instant::now();
-        match self.governor.verdict(digest, now.into_std()) {
-            Verdict::Wait { until, streak } => {
-                let until = Instant::from_std(until);
-                let wait = until.saturating_duration_since(now);
-                if self.backoff_until != Some(until) {
+            Decision::Wait { until, streak, new } => {
+                if new {
+                    let wait = Instant::from_std(until).saturating_duration_since(now);
                     tracing::warn!(
                         streak,
                         wait_ms = wait.as_millis() as u64,
@@ -531,31 +497,16 @@ impl Core {
                         wait.as_secs_f64()
                     );
                 }
-                self.backoff_until = Some(until);
-                self.drift.backoff = Some(BackoffStatus {
-                    streak,
-                    next_in_ms: wait.as_millis() as u64,
-                });
                 false
             }
-            Verdict::Now => {
-                self.backoff_until = None;
-                self.drift.backoff = None;
-                let what = if self.applied {
-                    "drift: repairing"
-                } else {
-                    "applying the profile"
+            Decision::Repair(trigger) => {
+                let what = match trigger {
+                    Trigger::Start => "applying the profile",
+                    _ => "drift: repairing",
                 };
-                for op in &plan.ops {
+                for op in plan.iter().flat_map(|p| &p.ops) {
                     tracing::info!(op = %op, link = op.link(), bond = op_bond(op), "{what}");
                 }
-                self.governor.record(digest, now.into_std());
-                let trigger = if self.applied {
-                    self.repairs += 1;
-                    Trigger::Repair
-                } else {
-                    Trigger::Start
-                };
                 // A failed apply was rolled back (or logged): the next
                 // event re-plans, under the same backoff.
                 self.apply(trigger, since).await.unwrap_or(false)
@@ -571,14 +522,14 @@ impl Core {
         trigger: Trigger,
         since: Option<Instant>,
     ) -> Result<bool, NetlinkError> {
-        let trigger_name = format!("{trigger:?}").to_lowercase();
+        let trigger_name = trigger.as_str();
         let result = self
             .handle
             .apply(&self.setup.desired, &ApplyOptions::default())
             .await;
         let (summary, outcome) = match result {
             Ok(r) => {
-                self.applied = true;
+                self.repairs.applied();
                 self.writes += r.writes;
                 for op in &r.applied {
                     tracing::info!(op = %op, link = op.link(), bond = op_bond(op), trigger = %trigger_name, "applied");
@@ -611,7 +562,7 @@ impl Core {
                     ops: Vec::new(),
                     total_ms: 0.0,
                     error: Some(e.to_string()),
-                    at_ms: status::now_ms(),
+                    at_ms: now_ms(),
                 };
                 (s, Err(e))
             }
@@ -620,7 +571,7 @@ impl Core {
         outcome
     }
 
-    async fn reload(&mut self, events: &mut Events) -> Result<(), String> {
+    async fn reload(&mut self, events: &mut Events) -> Result<(), ControlError> {
         let was_ready = self.ready;
         if was_ready {
             self.notifier.reloading();
@@ -634,7 +585,7 @@ impl Core {
                     tracing::error!("{line}");
                 }
                 self.reload_error = Some(e.headline());
-                Err(e.to_string())
+                Err(ControlError::Invalid(e.to_string()))
             }
             Ok(new) => {
                 let changed = new.desired != self.setup.desired;
@@ -646,10 +597,8 @@ impl Core {
                 );
                 self.setup = new;
                 self.reload_error = None;
-                self.governor.reset();
-                self.backoff_until = None;
-                self.applied = false;
-                if self.paused {
+                self.repairs.reloaded();
+                if self.repairs.paused() {
                     tracing::warn!("paused by operator: the reloaded profile is applied on resume");
                 } else {
                     let _ = self.apply(Trigger::Reload, None).await;
@@ -701,46 +650,25 @@ impl Core {
         self.notifier.ready(&line);
     }
 
-    /// The `STATUS=` line: the health summary, then what needs attention.
+    /// The `STATUS=` line ([`status_line`]).
     fn status_line(&self) -> String {
-        let mut parts = vec![match &self.health {
-            Some(h) => h.summary.clone(),
-            None => "starting: reading the kernel".to_owned(),
-        }];
-        if self.paused {
-            parts.push("paused by operator".to_owned());
-        }
-        let d = &self.drift;
-        if let Some(c) = &d.conflict {
-            parts.push(format!("profile conflicts with the kernel: {c}"));
-        } else if !d.pending.is_empty() {
-            let n = d.pending.len();
-            parts.push(match &d.backoff {
-                Some(b) => format!(
-                    "drift: {n} change(s), repair backed off {:.0} s after {} repeats",
-                    Duration::from_millis(b.next_in_ms).as_secs_f64().ceil(),
-                    b.streak
-                ),
-                None if self.paused => format!("drift: {n} change(s) pending (not repaired)"),
-                None if self.applied && self.setup.config.drift == DriftPolicy::Report => {
-                    format!("drift: {n} change(s) pending (report mode)")
-                }
-                None => format!("drift: {n} change(s) pending"),
-            });
-            if let Some(e) = self.last_apply.as_ref().and_then(|a| a.error.as_ref()) {
-                parts.push(format!("last apply failed: {e}"));
-            }
-        }
-        parts.extend(super::dhcp::status_notes(&self.dhcp.borrow()));
+        let mut others = super::dhcp::status_notes(&self.dhcp.borrow());
         // Only trouble: "waiting for the kubeconfig" is a node's normal
         // state until k3s has registered it (and for ever without k3s).
         if let Some(k) = self.kubernetes().filter(|k| k.state == SyncState::Retrying) {
-            parts.push(k.summary);
+            others.push(k.summary);
         }
-        if let Some(e) = &self.reload_error {
-            parts.push(format!("reload failed, previous profile kept: {e}"));
-        }
-        parts.join("; ")
+        let notes = Notes {
+            apply_error: self.last_apply.as_ref().and_then(|a| a.error.as_deref()),
+            others,
+            reload_error: self.reload_error.as_deref(),
+        };
+        status_line(
+            self.health.as_ref(),
+            &self.repairs,
+            self.setup.config.drift,
+            notes,
+        )
     }
 
     fn kubernetes(&self) -> Option<KubernetesStatus> {
@@ -753,19 +681,19 @@ impl Core {
             schema_version: STATUS_SCHEMA_VERSION,
             pid: std::process::id(),
             node: setup.desired.node.clone(),
-            role: setup.role.map(role_name),
+            role: setup.role,
             config: setup.config_path.clone(),
             profile: setup.config.profile.clone(),
             netns: self.handle.netns().map(str::to_owned),
             drift_policy: setup.config.drift,
             phase: self.phase,
             ready: self.ready,
-            paused: self.paused,
+            paused: self.repairs.paused(),
             status: self.status_line(),
             health: self.health.clone(),
-            drift: self.drift.clone(),
+            drift: self.repairs.drift().clone(),
             writes: self.writes,
-            repairs: self.repairs,
+            repairs: self.repairs.count(),
             last_apply: self.last_apply.clone(),
             reload_error: self.reload_error.clone(),
             dhcp: self.dhcp.borrow().clone(),
@@ -788,9 +716,9 @@ impl Core {
             **current != next
         };
         if changed {
-            next.updated_at_ms = status::now_ms();
+            next.updated_at_ms = now_ms();
             if let Some(path) = &self.status_file {
-                if let Err(e) = status::write_file(path, &next) {
+                if let Err(e) = write_status(path, &next) {
                     tracing::warn!(path = %path.display(), "cannot write the status file: {e}");
                 }
             }
@@ -810,30 +738,19 @@ impl Core {
     }
 }
 
+/// Writes the status file (on the runtime directory's tmpfs: no sync).
+fn write_status(path: &std::path::Path, status: &DaemonStatus) -> std::io::Result<()> {
+    let mut json = serde_json::to_vec_pretty(status).map_err(std::io::Error::other)?;
+    json.push(b'\n');
+    write_atomic(path, &json, Durability::Volatile)
+}
+
 /// The status before the first publish; replaced right away.
 fn placeholder() -> DaemonStatus {
     DaemonStatus {
         schema_version: STATUS_SCHEMA_VERSION,
         pid: std::process::id(),
-        node: String::new(),
-        role: None,
-        config: PathBuf::new(),
-        profile: PathBuf::new(),
-        netns: None,
-        drift_policy: DriftPolicy::default(),
-        phase: Phase::Starting,
-        ready: false,
-        paused: false,
-        status: String::new(),
-        health: None,
-        drift: DriftStatus::default(),
-        writes: 0,
-        repairs: 0,
-        last_apply: None,
-        reload_error: None,
-        dhcp: Vec::new(),
-        kubernetes: None,
-        updated_at_ms: 0,
+        ..DaemonStatus::default()
     }
 }
 
@@ -849,133 +766,6 @@ fn summary(
         ops: r.applied.iter().map(ToString::to_string).collect(),
         total_ms: r.timings.total_ms,
         error,
-        at_ms: status::now_ms(),
-    }
-}
-
-/// One event per changed link, bond, port and network, with structured
-/// fields, then the overall health with the event-to-health latency.
-fn log_changes(prev: Option<&Health>, next: &Health, latency_us: Option<u64>) {
-    if let Some(prev) = prev {
-        for l in &next.links {
-            let key = |l: &crate::health::LinkHealth| {
-                (l.present, l.admin_up, l.carrier, l.operstate, l.level)
-            };
-            if prev.link(&l.name).map(key) != Some(key(l)) {
-                warn_or_info!(
-                    l.level != Level::Ok,
-                    link = %l.name,
-                    present = l.present,
-                    admin_up = l.admin_up,
-                    carrier = l.carrier,
-                    operstate = l.operstate.map(operstate_name),
-                    flaps = l.flaps,
-                    "link {}: {}",
-                    l.name,
-                    l.reason.as_deref().unwrap_or("up")
-                );
-            }
-        }
-        for b in &next.bonds {
-            let before = prev.bond(&b.name);
-            if before.map(|p| (p.ports_up, p.level, &p.active_port))
-                != Some((b.ports_up, b.level, &b.active_port))
-            {
-                warn_or_info!(
-                    b.level != Level::Ok,
-                    bond = %b.name,
-                    ports_up = b.ports_up,
-                    ports_total = b.ports_total,
-                    min_links = b.min_links,
-                    active_port = b.active_port.as_deref(),
-                    "bond {}: {} ({} of {} ports up{})",
-                    b.name,
-                    b.level.as_str(),
-                    b.ports_up,
-                    b.ports_total,
-                    b.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()
-                );
-            }
-            for p in &b.ports {
-                let old = before.and_then(|o| o.ports.iter().find(|q| q.name == p.name));
-                if old != Some(p) {
-                    let lacp = p.lacp.as_ref();
-                    warn_or_info!(
-                        !p.up,
-                        bond = %b.name,
-                        link = %p.name,
-                        up = p.up,
-                        mii_status = p.mii_status.as_deref(),
-                        link_failures = p.link_failures,
-                        aggregator = lacp.and_then(|l| l.aggregator_id),
-                        actor_state = lacp.map(|l| l.actor_state),
-                        partner_state = lacp.map(|l| l.partner_state),
-                        churn = lacp.map(|l| l.churn),
-                        "bond {} port {}: {}",
-                        b.name,
-                        p.name,
-                        p.reason.as_deref().unwrap_or("up")
-                    );
-                }
-            }
-        }
-        for n in &next.networks {
-            let before = prev.network(&n.name);
-            if before.map(|p| (p.level, &p.reason)) != Some((n.level, &n.reason)) {
-                warn_or_info!(
-                    n.level != Level::Ok,
-                    network = %n.name,
-                    link = %n.link,
-                    level = n.level.as_str(),
-                    reason = n.reason.as_deref(),
-                    "network {}: {}{}",
-                    n.name,
-                    n.level.as_str(),
-                    n.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
-                );
-            }
-        }
-    }
-    warn_or_info!(
-        !next.online,
-        online = next.online,
-        level = next.level.as_str(),
-        latency_us,
-        "health: {}",
-        next.summary
-    );
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn up(name: &str) -> Op {
-        Op::SetUp {
-            name: name.to_owned(),
-        }
-    }
-
-    fn address(link: &str, a: &str) -> Op {
-        Op::AddAddress {
-            link: link.to_owned(),
-            address: a.parse().unwrap(),
-        }
-    }
-
-    #[test]
-    fn a_drift_is_the_links_it_touches_not_its_exact_ops() {
-        let whole = [up("mv-pods"), address("mv-pods", "192.168.30.1/24")];
-        let part = [address("mv-pods", "192.168.30.1/24")];
-        assert_eq!(digest(&whole), digest(&part));
-        assert_eq!(
-            digest(&whole),
-            digest(&[whole[1].clone(), whole[0].clone()])
-        );
-        assert_ne!(digest(&part), digest(&[address("eth1", "192.168.1.1/24")]));
-        assert_ne!(
-            digest(&part),
-            digest(&[part[0].clone(), address("eth1", "192.168.1.1/24")])
-        );
+        at_ms: now_ms(),
     }
 }

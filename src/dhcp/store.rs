@@ -5,12 +5,12 @@
 //! process; the file holds the wall-clock time the lease was granted, and
 //! [`Store::load`] maps it back onto the new process's clock.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::client::{Lease, Millis};
+use crate::files::{write_atomic, Durability};
 use crate::profile::model::MacAddr;
 
 /// Where leases live unless `$STATE_DIRECTORY` (systemd's
@@ -133,12 +133,7 @@ impl Store {
                 std::fs::create_dir_all(dir)?;
             }
             let json = serde_json::to_vec_pretty(&file).map_err(std::io::Error::other)?;
-            let tmp = self.path.with_extension("json.tmp");
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(&json)?;
-            f.sync_all()?;
-            drop(f);
-            std::fs::rename(&tmp, &self.path)
+            write_atomic(&self.path, &json, Durability::Durable)
         };
         write().map_err(|source| StoreError::Write {
             path: self.path.clone(),

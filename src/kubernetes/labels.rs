@@ -8,8 +8,8 @@
 //! different originals never map to the same label.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
-use crate::daemon::DaemonStatus;
 use crate::health::Health;
 
 /// Label name (without the prefix) to value.
@@ -50,15 +50,14 @@ pub fn labels(health: Option<&Health>, profile: &str, prefix: &str) -> Labels {
     out
 }
 
-/// The labels for the daemon's current status; the profile's name is its
-/// file's name without extension (`bonding-vlans`).
-pub fn for_status(status: &DaemonStatus, prefix: &str) -> Labels {
-    let profile = status
-        .profile
+/// The labels for a node running the profile at `profile`, whose name is
+/// its file's name without extension (`bonding-vlans`).
+pub fn for_profile(health: Option<&Health>, profile: &Path, prefix: &str) -> Labels {
+    let name = profile
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    labels(status.health.as_ref(), &profile, prefix)
+    labels(health, &name, prefix)
 }
 
 /// `s` as a valid label value (also a valid label name part, when not

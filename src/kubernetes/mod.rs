@@ -9,7 +9,12 @@
 //! - [`schedule`]: debounce, heartbeat, backoff;
 //! - [`nfd`]: the same labels as a node-feature-discovery feature file;
 //! - `task` (cargo feature `kube`): the daemon task that talks to the API
-//!   server through kube-rs, fed by the daemon's status watch.
+//!   server through kube-rs.
+//!
+//! Both sinks follow n3xnetd's status as the contract defines it
+//! ([`crate::api::status`]), never the daemon's internals: today through
+//! the daemon's status watch, tomorrow from `status.json` in a process of
+//! their own.
 //!
 //! Everything but `task` is pure and compiled in every build.
 
@@ -21,14 +26,12 @@ pub mod schedule;
 #[cfg(feature = "kube")]
 mod task;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use serde::Serialize;
 use tokio::sync::watch;
 
+use crate::api::status::{DaemonStatus, KubernetesStatus};
 use crate::config::KubernetesConfig;
-use crate::daemon::DaemonStatus;
 
 #[cfg(feature = "kube")]
 pub use task::{run, FeedbackError};
@@ -60,38 +63,4 @@ pub fn spawn(config: &KubernetesConfig, daemon: watch::Receiver<Arc<DaemonStatus
     }
     drop((daemon, tx));
     rx
-}
-
-/// Where the feedback stands, as `kubernetes` in the daemon's status file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct KubernetesStatus {
-    pub state: SyncState,
-    /// `kubernetes: synced`, `kubernetes: retrying in 4s (403 Forbidden: ...)`.
-    pub summary: String,
-    /// The Node written to.
-    pub node: String,
-    pub kubeconfig: PathBuf,
-    /// Why the last attempt failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// Write requests (patches, events) that succeeded since start.
-    pub writes: u64,
-    /// When the Node last matched the health (ms since the epoch).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub synced_at_ms: Option<u64>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SyncState {
-    /// The kubeconfig does not exist (yet: k3s writes it when the agent
-    /// registers); looked for again every 30 s.
-    Waiting,
-    /// A change is being debounced or written.
-    Syncing,
-    /// The Node shows the current health.
-    Synced,
-    /// The last attempt failed; retrying with backoff.
-    Retrying,
 }

@@ -5,14 +5,14 @@
 //! `kube` feature; the namespace (`network.n3x.io`) must be allowed in
 //! nfd-master's `extraLabelNs`.
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::sync::watch;
 
 use super::labels::{self, Labels};
-use crate::daemon::DaemonStatus;
+use crate::api::status::DaemonStatus;
+use crate::files::{write_atomic, Durability};
 
 /// The file's text: a comment, then one `name=value` line per label.
 pub fn features_file(labels: &Labels) -> String {
@@ -26,27 +26,24 @@ pub fn features_file(labels: &Labels) -> String {
     out
 }
 
-/// Writes `text` atomically (temporary file in the same directory, then
-/// rename): nfd-worker must never read half a file.
-pub fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(text.as_bytes())?;
-    drop(f);
-    std::fs::rename(&tmp, path)
-}
-
 /// Keeps `path` holding the labels of the latest status (rewritten only
 /// when they change) until the status channel closes.
 pub async fn serve(path: PathBuf, prefix: String, mut daemon: watch::Receiver<Arc<DaemonStatus>>) {
     let mut written: Option<String> = None;
     let mut warned = false;
     loop {
-        let text = features_file(&labels::for_status(&daemon.borrow_and_update(), &prefix));
+        let text = {
+            let status = daemon.borrow_and_update();
+            features_file(&labels::for_profile(
+                status.health.as_ref(),
+                &status.profile,
+                &prefix,
+            ))
+        };
         if written.as_ref() != Some(&text) {
-            match write_atomic(&path, &text) {
+            // On disk (`/etc/kubernetes/node-feature-discovery/features.d`):
+            // a power cut must not leave an empty file behind.
+            match write_atomic(&path, text.as_bytes(), Durability::Durable) {
                 Ok(()) => {
                     written = Some(text);
                     warned = false;
@@ -80,17 +77,5 @@ mod tests {
             "# written by n3xnetd: the node's network health; do not edit\n\
              p/bond0.ports-up=2\np/health=ok\n"
         );
-    }
-
-    #[test]
-    fn written_atomically_replacing_the_old_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("n3xnet");
-        write_atomic(&path, "a=1\n").unwrap();
-        write_atomic(&path, "a=2\n").unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "a=2\n");
-        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
-        assert_eq!(names.len(), 1, "no temporary file left");
-        assert!(write_atomic(&dir.path().join("missing/n3xnet"), "").is_err());
     }
 }

@@ -23,9 +23,9 @@ use super::condition::{rfc3339, Condition};
 use super::labels;
 use super::node::{event, label_patch, status_patch, NodeView};
 use super::schedule::{Due, Published, Schedule};
-use super::{KubernetesStatus, SyncState};
+use crate::api::status::{DaemonStatus, KubernetesStatus, SyncState};
+use crate::clock::{at, now_ms};
 use crate::config::KubernetesConfig;
-use crate::daemon::{now_ms, DaemonStatus};
 
 /// A missing kubeconfig (k3s writes the kubelet's when the agent
 /// registers, possibly long after the network is up) is waited for with
@@ -128,16 +128,9 @@ pub async fn run(
 /// Resolves when the missing kubeconfig may have appeared; never when it
 /// cannot be watched ([`LOOK_AGAIN`] is the way then).
 async fn appeared(path: &std::path::Path) {
-    if let Err(e) = crate::fs_wait::created(path).await {
+    if let Err(e) = crate::files::created(path).await {
         tracing::info!(path = %path.display(), "kubernetes: cannot watch for the kubeconfig: {e}");
         std::future::pending::<()>().await;
-    }
-}
-
-async fn at(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
     }
 }
 
@@ -189,7 +182,11 @@ impl Task {
 
     fn published(&self, status: &DaemonStatus) -> Published {
         Published {
-            labels: labels::for_status(status, &self.config.prefix),
+            labels: labels::for_profile(
+                status.health.as_ref(),
+                &status.profile,
+                &self.config.prefix,
+            ),
             condition: Condition::from_health(status.health.as_ref()),
         }
     }

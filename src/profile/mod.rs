@@ -50,6 +50,34 @@ impl Profile {
             .collect();
         names.into_iter().cloned().collect()
     }
+
+    /// `Err`: the problem of a node the profile does not name, reported at
+    /// `field` (`--node`, or `node` of n3xnet.toml); `origin` says where the
+    /// name came from when not from the field itself (` (the hostname)`).
+    pub fn require_node(&self, node: &str, field: &str, origin: &str) -> Result<(), Diagnostic> {
+        let names = self.node_names();
+        if names.iter().any(|n| n == node) {
+            return Ok(());
+        }
+        Err(Diagnostic {
+            path: field.to_owned(),
+            line: None,
+            column: None,
+            found: Some(format!("{node:?}{origin}")),
+            expected: format!("one of the profile's nodes: {}", names.join(", ")),
+        })
+    }
+}
+
+/// The node this machine is: `explicit` (`--node`, `node` of n3xnet.toml),
+/// else the hostname, as the kubelet names the Node.
+pub fn node_name(explicit: Option<&str>) -> String {
+    explicit.map(str::to_string).unwrap_or_else(|| {
+        nix::unistd::gethostname()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+            .unwrap_or_default()
+    })
 }
 
 /// Reads, decodes and validates the profile at `path` (TOML, or JSON by

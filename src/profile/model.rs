@@ -10,7 +10,7 @@ use std::net::Ipv4Addr;
 use std::str::FromStr;
 
 use ipnet::Ipv4Net;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 
 /// A whole profile: every node of one topology.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
@@ -468,11 +468,21 @@ pub struct MultusNet {
     pub host_addresses: BTreeMap<String, Ipv4Addr>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Server,
     Agent,
+}
+
+impl Role {
+    /// The name, as in profiles and k3s unit names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Server => "server",
+            Role::Agent => "agent",
+        }
+    }
 }
 
 impl FromStr for Role {

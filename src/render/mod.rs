@@ -12,8 +12,9 @@ pub mod networkd;
 pub mod node;
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
+
+use crate::files::{write_atomic, Durability};
 
 /// One generated file: its bare name and its whole contents.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,15 +58,12 @@ pub fn write_dir(out: &Path, files: &[RenderedFile]) -> Result<(), WriteError> {
             });
         }
         let path = out.join(&f.name);
-        let tmp = out.join(format!(".{}.n3xnet-tmp", f.name));
-        let werr = |source| WriteError::Write {
-            path: path.clone(),
-            source,
-        };
-        let mut file = fs::File::create(&tmp).map_err(werr)?;
-        file.write_all(f.contents.as_bytes()).map_err(werr)?;
-        file.sync_all().map_err(werr)?;
-        fs::rename(&tmp, &path).map_err(werr)?;
+        write_atomic(&path, f.contents.as_bytes(), Durability::Durable).map_err(|source| {
+            WriteError::Write {
+                path: path.clone(),
+                source,
+            }
+        })?;
         tracing::debug!(path = %path.display(), bytes = f.contents.len(), "wrote");
     }
     Ok(())

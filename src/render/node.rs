@@ -13,8 +13,7 @@
 //! was built with, so they cannot drift from the units the package ships.
 
 use std::fs;
-use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::k3s::{self, Format as K3sFormat, K3sError};
 use crate::profile::model::Role;
@@ -82,13 +81,6 @@ pub struct NodeInput<'a> {
     pub role: Role,
 }
 
-fn role_str(role: Role) -> &'static str {
-    match role {
-        Role::Server => "server",
-        Role::Agent => "agent",
-    }
-}
-
 /// A TOML basic string (quotes and escapes as the `toml` crate writes them).
 fn toml_str(s: &str) -> String {
     toml::Value::String(s.to_owned()).to_string()
@@ -115,14 +107,14 @@ pub fn daemon_config(input: &NodeInput<'_>) -> String {
          node = {node_q}\n\
          role = {role_q}\n",
         node = input.node,
-        role = role_str(input.role),
+        role = input.role.as_str(),
         src = input.source_name,
         profile = toml_str(&format!(
             "/etc/n3xnet/{}",
             profile_file_name(input.profile_format)
         )),
         node_q = toml_str(input.node),
-        role_q = toml_str(role_str(input.role)),
+        role_q = toml_str(input.role.as_str()),
     )
 }
 
@@ -169,7 +161,7 @@ pub fn render(input: &NodeInput<'_>) -> Result<NodeTree, K3sError> {
     let files = vec![
         file("etc/n3xnet", "n3xnet.toml", daemon_config(input)),
         file("etc/n3xnet", profile_name, input.profile_text.to_owned()),
-        file("etc/default", &format!("k3s-{}", role_str(input.role)), env),
+        file("etc/default", &format!("k3s-{}", input.role.as_str()), env),
         file("etc/rancher/k3s/config.yaml.d", "50-n3xnet.yaml", config),
     ];
     let mut links = Vec::new();
@@ -205,7 +197,7 @@ pub fn write_tree(out: &Path, tree: &NodeTree) -> Result<(), WriteError> {
 }
 
 fn write_link(path: &Path, target: &str) -> Result<(), WriteError> {
-    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+    let Some(dir) = path.parent() else {
         return Err(WriteError::BadName {
             dir: path.to_path_buf(),
             name: String::new(),
@@ -219,12 +211,7 @@ fn write_link(path: &Path, target: &str) -> Result<(), WriteError> {
         path: path.to_path_buf(),
         source,
     };
-    let tmp: PathBuf = dir.join(format!(".{}.n3xnet-tmp", name.to_string_lossy()));
-    match fs::remove_file(&tmp) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(werr(e)),
-    }
+    let (_, tmp) = crate::files::temporary_beside(path).map_err(werr)?;
     std::os::unix::fs::symlink(target, &tmp).map_err(werr)?;
     fs::rename(&tmp, path).map_err(werr)?;
     tracing::debug!(path = %path.display(), target, "linked");

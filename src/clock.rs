@@ -1,0 +1,22 @@
+//! Time, in the two forms n3xnet uses: the monotonic clock for its own
+//! timing (deadlines, backoff: immune to the wall clock being set, as it
+//! is at boot by NTP), and wall-clock milliseconds since the Unix epoch for
+//! what humans and other hosts read (`status.json`, Kubernetes).
+
+use tokio::time::Instant;
+
+/// Milliseconds since the Unix epoch; 0 before 1970 (a clock not set yet).
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Resolves at `deadline`, or never without one: the timer arm of a
+/// `select!` whose timer may be off.
+pub async fn at(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
