@@ -25,7 +25,6 @@ pub mod topology;
 
 pub use check::{check, CheckRow};
 pub use diff::{plan, Plan};
-pub use error::PlanError;
+pub use error::{PlanError, SimError};
 pub use inverse::inverse;
 pub use op::{BondChange, Op, RouteKey};
-pub use simulate::SimError;
