@@ -1,7 +1,7 @@
 //! The desired network of one node: what the profile asks the kernel to hold.
 //!
 //! This is the contract between the pure front (profile, render, k3s flags)
-//! and the engine (plan, netlink): typed links with their kind and options,
+//! and the back (plan, engine, netlink): typed links with their kind and options,
 //! addresses and routes, all defaults applied.
 
 use std::fmt;

@@ -4,7 +4,8 @@
 use serde::Serialize;
 
 use crate::desired::DesiredNetwork;
-use crate::netlink::{ApplyOptions, Handle, NetlinkError};
+use crate::engine::{self, ApplyOptions, EngineError};
+use crate::netlink::{Handle, NetlinkError};
 use crate::plan::{self, CheckRow, Op};
 
 use super::exit;
@@ -30,35 +31,36 @@ pub struct Target {
 }
 
 /// Runs `f` with an open netlink handle (see [`super::block_on`]).
-pub fn with_handle<T>(
+pub fn with_handle<T, E: Into<EngineError>>(
     netns: Option<&str>,
-    f: impl AsyncFnOnce(&Handle) -> Result<T, NetlinkError>,
+    f: impl AsyncFnOnce(&Handle) -> Result<T, E>,
 ) -> Result<T, Failure> {
     super::block_on(async {
         let handle = Handle::open(netns)?;
-        f(&handle).await
+        f(&handle).await.map_err(Into::into)
     })?
     .map_err(failure)
 }
 
 /// The exit code and message of an engine error.
-pub fn failure(e: NetlinkError) -> Failure {
+pub fn failure(e: EngineError) -> Failure {
     let code = match &e {
-        NetlinkError::NoCapNetAdmin => exit::NO_PERM,
-        NetlinkError::NetnsEnter { source, .. } if *source == nix::errno::Errno::EPERM => {
-            exit::NO_PERM
-        }
-        NetlinkError::Op { source, .. } | NetlinkError::Dump { source, .. }
-            if source.errno() == nix::errno::Errno::EPERM =>
-        {
-            exit::NO_PERM
-        }
-        NetlinkError::NetnsOpen { .. } | NetlinkError::InvalidNetnsName(_) => exit::NO_INPUT,
-        NetlinkError::Unsupported { .. } => exit::UNAVAILABLE,
-        NetlinkError::Plan(_) => exit::CONFLICT,
-        NetlinkError::Apply(_) => exit::DRIFT_OR_FAILED,
-        NetlinkError::NoRuntime => exit::SOFTWARE,
-        _ => exit::IO,
+        EngineError::Plan(_) => exit::CONFLICT,
+        EngineError::Netlink(e) => match e {
+            NetlinkError::NoCapNetAdmin => exit::NO_PERM,
+            NetlinkError::NetnsEnter { source, .. } if *source == nix::errno::Errno::EPERM => {
+                exit::NO_PERM
+            }
+            NetlinkError::Op { source, .. } | NetlinkError::Dump { source, .. }
+                if source.errno() == nix::errno::Errno::EPERM =>
+            {
+                exit::NO_PERM
+            }
+            NetlinkError::NetnsOpen { .. } | NetlinkError::InvalidNetnsName(_) => exit::NO_INPUT,
+            NetlinkError::Unsupported { .. } => exit::UNAVAILABLE,
+            NetlinkError::NoRuntime => exit::SOFTWARE,
+            _ => exit::IO,
+        },
     };
     Failure {
         code,
@@ -130,33 +132,25 @@ pub fn apply(a: &Args) -> u8 {
 
 fn run_apply(a: &Args) -> Result<u8, Failure> {
     let (_, desired) = a.profile.resolve()?;
-    let json = a.target.json;
     let opts = ApplyOptions::default();
-    let result = with_handle(a.target.netns.as_deref(), async |h| {
-        match h.apply(&desired, &opts).await {
-            // A failed apply still has a report worth printing whole.
-            Err(NetlinkError::Apply(r)) if json => Ok(Err(*r)),
-            other => other.map(Ok),
-        }
+    let r = with_handle(a.target.netns.as_deref(), async |h| {
+        engine::apply(h, &desired, &opts).await
     })?;
-    match result {
-        Ok(r) => {
-            if json {
-                print_json(&r)?;
-            } else {
-                for op in &r.applied {
-                    println!("  {op}");
-                }
-                println!("{}: {}", desired.node, r.summary());
-            }
-            Ok(exit::OK)
-        }
-        Err(r) => {
-            print_json(&r)?;
-            eprintln!("n3xnetctl apply: {}", r.summary());
-            Ok(exit::DRIFT_OR_FAILED)
-        }
+    if a.target.json {
+        // A failed apply still has a report worth printing whole.
+        print_json(&r)?;
     }
+    if !r.outcome.converged() {
+        eprintln!("n3xnetctl apply: {}", r.summary());
+        return Ok(exit::DRIFT_OR_FAILED);
+    }
+    if !a.target.json {
+        for op in &r.applied {
+            println!("  {op}");
+        }
+        println!("{}: {}", desired.node, r.summary());
+    }
+    Ok(exit::OK)
 }
 
 #[derive(Serialize)]

@@ -124,7 +124,7 @@ pub fn run(args: &Args) -> u8 {
         Err(e) => {
             tracing::error!("{e}");
             match e {
-                RunError::Netlink(e) => crate::cli::failure(e).code,
+                RunError::Netlink(e) => crate::cli::failure(e.into()).code,
                 RunError::Signal(..) => exit::SOFTWARE,
             }
         }

@@ -10,9 +10,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 use crate::config::DriftPolicy;
+use crate::engine::Outcome;
 use crate::health::Health;
 use crate::kubernetes::KubernetesStatus;
-use crate::netlink::Outcome;
 
 /// Version of the status JSON; fields are only ever added within one.
 pub const STATUS_SCHEMA_VERSION: u32 = 1;

@@ -25,9 +25,10 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::config::DriftPolicy;
+use crate::engine::{self, ApplyOptions, ApplyReport, EngineError};
 use crate::health::{operstate_name, Health, Level};
 use crate::kubernetes::{Feedback, KubernetesStatus, SyncState};
-use crate::netlink::{ApplyOptions, Burst, Events, Handle, NetlinkError};
+use crate::netlink::{Burst, Events, Handle, NetlinkError};
 use crate::plan::{self, Op};
 use crate::state::KernelState;
 
@@ -208,8 +209,9 @@ impl Supervisor {
     /// Applies the profile, then supervises until SIGTERM or SIGINT, which
     /// end it with `Ok` and the network left exactly as it is.
     ///
-    /// The future is not `Send` (the engine's apply keeps a non-`Sync`
-    /// undo closure across awaits): make it the runtime's main future, as
+    /// The future is not `Send` (rustc cannot prove the engine's apply,
+    /// written against async methods of its `Kernel` trait, `Send` for every
+    /// lifetime of the handle): make it the runtime's main future, as
     /// [`super::run`] does, and spawn front ends (which only need their
     /// [`Control`]) as tasks beside it.
     pub async fn run(self) -> Result<(), RunError> {
@@ -236,7 +238,7 @@ impl Supervisor {
         );
         match core.apply(Trigger::Start, None).await {
             // Without CAP_NET_ADMIN nothing will ever work: say so and stop.
-            Err(e @ NetlinkError::NoCapNetAdmin) => return Err(e.into()),
+            Err(EngineError::Netlink(e @ NetlinkError::NoCapNetAdmin)) => return Err(e.into()),
             _ => core.refresh(&mut events, None).await,
         }
         loop {
@@ -563,21 +565,20 @@ impl Core {
         }
     }
 
-    /// One transactional apply of the desired network. `Ok(wrote)`; errors
-    /// other than a failed-and-rolled-back apply are returned (after being
+    /// One transactional apply of the desired network. `Ok(wrote)`, also
+    /// when it failed and was rolled back (that is logged and recorded);
+    /// errors that stop it before any change are returned (after being
     /// logged and recorded) so the start can stop on fatal ones.
     async fn apply(
         &mut self,
         trigger: Trigger,
         since: Option<Instant>,
-    ) -> Result<bool, NetlinkError> {
+    ) -> Result<bool, EngineError> {
         let trigger_name = format!("{trigger:?}").to_lowercase();
-        let result = self
-            .handle
-            .apply(&self.setup.desired, &ApplyOptions::default())
-            .await;
+        let result =
+            engine::apply(&self.handle, &self.setup.desired, &ApplyOptions::default()).await;
         let (summary, outcome) = match result {
-            Ok(r) => {
+            Ok(r) if r.outcome.converged() => {
                 self.applied = true;
                 self.writes += r.writes;
                 for op in &r.applied {
@@ -596,7 +597,7 @@ impl Core {
                 let wrote = r.writes > 0;
                 (summary(trigger, &r, None), Ok(wrote))
             }
-            Err(NetlinkError::Apply(r)) => {
+            Ok(r) => {
                 self.writes += r.writes + r.rollback_writes;
                 let op = r.failure.as_ref().and_then(|f| f.op.clone());
                 tracing::error!(trigger = %trigger_name, op, writes = r.writes, "{trigger_name} failed: {}", r.summary());
@@ -837,11 +838,7 @@ fn placeholder() -> DaemonStatus {
     }
 }
 
-fn summary(
-    trigger: Trigger,
-    r: &crate::netlink::ApplyReport,
-    error: Option<String>,
-) -> ApplySummary {
+fn summary(trigger: Trigger, r: &ApplyReport, error: Option<String>) -> ApplySummary {
     ApplySummary {
         trigger,
         outcome: Some(r.outcome),

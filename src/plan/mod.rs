@@ -14,7 +14,7 @@ pub mod check;
 pub mod diff;
 pub mod error;
 #[cfg(test)]
-mod fixture;
+pub(crate) mod fixture;
 pub mod inverse;
 pub mod kind;
 pub mod op;
