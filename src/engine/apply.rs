@@ -16,8 +16,11 @@ use crate::plan::{self, check::failures, CheckRow};
 /// selection and carrier are asynchronous) when no option is given.
 pub const DEFAULT_VERIFY_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// What a caller may tune of an apply.
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
+    /// How long verify waits for the kernel to match; then the apply rolls
+    /// back.
     pub verify_timeout: Duration,
 }
 

@@ -6,8 +6,9 @@
 //! code that speaks rtnetlink: it works over a small `Kernel` view (dump;
 //! preflight; carry out a batch of independent ops; wait for a change
 //! event), which [`crate::netlink`] provides through `Live` and the plan's
-//! kernel model ([`crate::plan::simulate`]) provides in the unit tests. So
-//! rollback, partial failure, batching and verify are tested without root.
+//! kernel model ([`crate::plan::simulate`]) provides in the unit tests
+//! (`sim.rs`, with injected faults). So rollback, partial failure, batching
+//! and verify are tested without root.
 //!
 //! Why the boundary is a batch of ops, not of requests: requests are built
 //! purely by the netlink layer from an op and a snapshot (ifindexes,
@@ -18,7 +19,8 @@
 //! only delegates to [`crate::netlink::Handle`].
 //!
 //! A rollback is an [`Outcome`] of the [`ApplyReport`], not an error:
-//! [`EngineError`] is only what stops a transaction before any change.
+//! [`EngineError`] is what stops a transaction before any change, or what
+//! one op of it ran into.
 
 mod apply;
 mod batch;
