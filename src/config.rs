@@ -138,7 +138,7 @@ pub const DEFAULT_K3S_DATA_DIR: &str = "/var/lib/rancher/k3s";
 #[serde(rename_all = "camelCase")]
 pub struct KubernetesConfig {
     /// `kubernetes.enable`: publish at all. Default: true; a node without
-    /// the kubeconfig (yet) only looks for it every 30 s.
+    /// the kubeconfig (yet) waits for it to appear (inotify).
     pub enable: bool,
     /// `kubernetes.dataDir`: k3s's data directory. Default:
     /// `/var/lib/rancher/k3s`.

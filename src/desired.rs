@@ -1,7 +1,7 @@
 //! The desired network of one node: what the profile asks the kernel to hold.
 //!
 //! This is the contract between the pure front (profile, render, k3s flags)
-//! and the engine (plan, netlink): typed links with their kind and options,
+//! and the back (plan, engine, netlink): typed links with their kind and options,
 //! addresses and routes, all defaults applied.
 
 use std::fmt;
@@ -79,11 +79,6 @@ impl DesiredLink {
             | LinkKind::Ipvlan { parent, .. } => Some(parent),
             LinkKind::Ethernet | LinkKind::Bond(_) => None,
         }
-    }
-
-    /// True for links n3xnet creates (as opposed to NICs it only configures).
-    pub fn is_virtual(&self) -> bool {
-        !matches!(self.kind, LinkKind::Ethernet)
     }
 }
 

@@ -4,6 +4,7 @@
 //! `n3xnetd` (their `--help` and man pages are made from these tables), and
 //! which code a netlink error earns.
 
+use crate::engine::EngineError;
 use crate::netlink::NetlinkError;
 
 /// Success; for `plan`, nothing to do; for `check`, in sync.
@@ -77,6 +78,15 @@ pub fn help(table: &[(u8, &str)]) -> String {
     format!("Exit codes: {}.", rows.join("; "))
 }
 
+/// The code an engine error earns: a profile that does not fit the
+/// kernel, or what its netlink error earns.
+pub fn of_engine(e: &EngineError) -> u8 {
+    match e {
+        EngineError::Plan(_) => CONFLICT,
+        EngineError::Netlink(e) => of_netlink(e),
+    }
+}
+
 /// The code a netlink error earns, the same for both binaries.
 pub fn of_netlink(e: &NetlinkError) -> u8 {
     use nix::errno::Errno;
@@ -90,8 +100,6 @@ pub fn of_netlink(e: &NetlinkError) -> u8 {
         }
         NetlinkError::NetnsOpen { .. } | NetlinkError::InvalidNetnsName(_) => NO_INPUT,
         NetlinkError::Unsupported { .. } => UNAVAILABLE,
-        NetlinkError::Plan(_) => CONFLICT,
-        NetlinkError::Apply(_) => DRIFT_OR_FAILED,
         NetlinkError::NoRuntime => SOFTWARE,
         _ => IO,
     }

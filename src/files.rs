@@ -7,10 +7,11 @@
 //!   (hidden, so readers that take every file of a directory skip it), then
 //!   a rename replaces the file. [`Durability::Durable`] also syncs the data
 //!   and the rename to disk, for files that must survive a power cut.
-//! - [`created`]: waiting for a file to appear without polling: inotify
-//!   watches the deepest existing directory on the way to it for the next
-//!   path component to be created (the system bus's socket at boot, the
-//!   kubelet's kubeconfig once k3s has registered the node).
+//! - [`DirWatch`], [`created`]: waiting for a file to appear or change
+//!   without polling: inotify watches its directory, or the deepest
+//!   existing one on the way to it (the system bus's socket at boot, the
+//!   kubelet's kubeconfig once k3s has registered the node, n3xnetd's
+//!   status file for `wait-online`).
 
 use std::ffi::OsStr;
 use std::fs::{File, OpenOptions};
@@ -18,7 +19,9 @@ use std::io::{self, Write as _};
 use std::os::fd::{AsFd as _, AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
 
-use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, WatchDescriptor};
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 
@@ -79,6 +82,108 @@ pub fn temporary_beside(path: &Path) -> io::Result<(&Path, PathBuf)> {
     }
 }
 
+/// Wakes its owner when a directory changes (an entry created, written,
+/// renamed or removed), or, while the directory does not exist, when its
+/// nearest existing ancestor does: the moment to look again. The one
+/// inotify mechanism behind both waits n3xnet does, [`created`] (async)
+/// and `n3xnetctl wait-online` ([`DirWatch::wait`], blocking).
+pub struct DirWatch {
+    inotify: Inotify,
+    /// The directory watched now, and its watch.
+    watched: Option<(PathBuf, WatchDescriptor)>,
+}
+
+impl DirWatch {
+    pub fn new() -> io::Result<DirWatch> {
+        Ok(DirWatch {
+            inotify: Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC)?,
+            watched: None,
+        })
+    }
+
+    /// Watches `dir`, or its nearest existing ancestor while it does not
+    /// exist. Call it before every look at what is awaited, so that no
+    /// change between the look and the wait is missed.
+    pub fn arm(&mut self, dir: &Path) -> io::Result<()> {
+        let mask = AddWatchFlags::IN_CREATE
+            | AddWatchFlags::IN_MOVED_TO
+            | AddWatchFlags::IN_CLOSE_WRITE
+            | AddWatchFlags::IN_DELETE
+            | AddWatchFlags::IN_MOVED_FROM
+            | AddWatchFlags::IN_DELETE_SELF
+            | AddWatchFlags::IN_MOVE_SELF
+            | AddWatchFlags::IN_ONLYDIR;
+        let mut target = dir;
+        while !target.is_dir() {
+            match target.parent() {
+                Some(p) if !p.as_os_str().is_empty() => target = p,
+                _ => {
+                    target = Path::new(".");
+                    break;
+                }
+            }
+        }
+        if let Some((path, wd)) = self.watched.take() {
+            if path == target {
+                self.watched = Some((path, wd));
+            } else {
+                // Gone with its directory already (IN_IGNORED) or not:
+                // either way it must not wake us any more.
+                let _ = self.inotify.rm_watch(wd);
+            }
+        }
+        // Re-adding an existing watch is harmless: the kernel keeps its wd.
+        let wd = self.inotify.add_watch(target, mask)?;
+        self.watched = Some((target.to_owned(), wd));
+        Ok(())
+    }
+
+    /// Blocks until a change or `deadline` (`None`: forever); `false` when
+    /// the deadline passed.
+    pub fn wait(&self, deadline: Option<std::time::Instant>) -> io::Result<bool> {
+        loop {
+            let timeout = match deadline {
+                None => PollTimeout::NONE,
+                Some(d) => {
+                    let left = d.saturating_duration_since(std::time::Instant::now());
+                    if left.is_zero() {
+                        return Ok(false);
+                    }
+                    // Round up: waking a millisecond early would only loop.
+                    let ms = left.as_micros().div_ceil(1000);
+                    PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX)
+                }
+            };
+            let mut fds = [PollFd::new(self.inotify.as_fd(), PollFlags::POLLIN)];
+            match poll(&mut fds, timeout) {
+                Ok(0) | Err(Errno::EINTR) => continue, // re-check the deadline
+                Ok(_) if self.drain()? => return Ok(true),
+                Ok(_) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Reads every pending event; whether there was any.
+    fn drain(&self) -> io::Result<bool> {
+        let mut any = false;
+        loop {
+            match self.inotify.read_events() {
+                Ok(events) => any |= !events.is_empty(),
+                Err(Errno::EAGAIN) => return Ok(any),
+                Err(Errno::EINTR) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}
+
+impl AsRawFd for DirWatch {
+    fn as_raw_fd(&self) -> RawFd {
+        self.inotify.as_fd().as_raw_fd()
+    }
+}
+
 /// Resolves when something is created on the way to `path` (the file
 /// itself, or a missing directory above it): the moment to look again.
 /// Resolves at once if `path` exists.
@@ -86,23 +191,30 @@ pub async fn created(path: &Path) -> io::Result<()> {
     let Some((dir, name)) = deepest_missing(path) else {
         return Ok(());
     };
-    let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC)?;
-    inotify.add_watch(dir, AddWatchFlags::IN_CREATE | AddWatchFlags::IN_MOVED_TO)?;
-    // Created between the look and the watch.
-    if dir.join(name).exists() {
-        return Ok(());
-    }
-    // SAFETY: the descriptor is owned by the Inotify, which moves into the
-    // AsyncFd and so stays open for as long as it is registered.
-    let fd = unsafe { AsyncFd::register_with_interest(Watch(inotify), Interest::READABLE)? };
-    loop {
+    let mut watch = DirWatch::new()?;
+    watch.arm(dir)?;
+    // SAFETY: the descriptor is owned by the DirWatch, which moves into
+    // the AsyncFd and so stays open for as long as it is registered.
+    let fd = unsafe { AsyncFd::register_with_interest(watch, Interest::READABLE)? };
+    // Looked at after the watch was set: nothing created in between is
+    // missed.
+    while !dir.join(name).exists() {
         let mut ready = fd.readable().await?;
-        let events = match ready.try_io(|w| w.get_ref().0.read_events().map_err(io::Error::from)) {
-            Ok(events) => events?,
-            Err(_would_block) => continue,
-        };
-        if events.iter().any(|e| e.name.as_deref() == Some(name)) {
-            return Ok(());
+        // Would-block: the readiness was stale; wait again.
+        if let Ok(drained) = ready.try_io(|w| w.get_ref().drain_or_block()) {
+            drained?;
+        }
+    }
+    Ok(())
+}
+
+impl DirWatch {
+    /// [`Self::drain`] for tokio: `WouldBlock` when there was nothing.
+    fn drain_or_block(&self) -> io::Result<()> {
+        if self.drain()? {
+            Ok(())
+        } else {
+            Err(io::ErrorKind::WouldBlock.into())
         }
     }
 }
@@ -118,15 +230,6 @@ fn deepest_missing(path: &Path) -> Option<(&Path, &OsStr)> {
             return (!path.exists()).then_some((parent, name));
         }
         missing = parent;
-    }
-}
-
-/// An inotify instance as tokio's `AsyncFd` wants it.
-struct Watch(Inotify);
-
-impl AsRawFd for Watch {
-    fn as_raw_fd(&self) -> RawFd {
-        self.0.as_fd().as_raw_fd()
     }
 }
 

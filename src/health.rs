@@ -669,6 +669,7 @@ mod tests {
     use super::*;
     use crate::plan::{self, simulate};
     use crate::profile::{self, Format};
+    use crate::state::fixtures::nic;
     use crate::state::{AdInfo, Address, BondPort, LinkInfo};
 
     const DEMO: &str = include_str!("../profiles/demo.toml");
@@ -679,27 +680,6 @@ mod tests {
         profile::resolve(&p, node).unwrap()
     }
 
-    fn nic(index: u32, name: &str) -> Link {
-        let mac = format!("52:54:00:00:00:{index:02x}").parse().ok();
-        Link {
-            index,
-            name: name.into(),
-            info: LinkInfo::Ethernet,
-            mtu: 1500,
-            mac,
-            permanent_mac: mac,
-            master: None,
-            parent: None,
-            admin_up: true,
-            carrier: true,
-            operstate: OperState::Up,
-            alias: None,
-            ipv6_link_local_off: false,
-            bond_port: None,
-            carrier_down_count: None,
-        }
-    }
-
     /// `desired` applied by the real planner to bare NICs, then settled as
     /// the kernel would be with every cable in: carrier on, bond ports up
     /// (802.3ad: in aggregator 1 at full state with a partner).
@@ -708,7 +688,7 @@ mod tests {
             links: nics
                 .iter()
                 .enumerate()
-                .map(|(i, n)| nic(i as u32 + 2, n))
+                .map(|(i, n)| nic(i as u32 + 2, n, true))
                 .collect(),
             ..Default::default()
         };

@@ -1,12 +1,14 @@
 //! n3xnet: the on-node network supervisor of n3x edge Kubernetes nodes.
 //!
 //! The flow is one-way: [`profile`] (parse, validate, resolve one node) →
-//! [`desired`] state → [`plan`] (pure diff against [`state`]) → [`netlink`]
-//! (read, execute, verify, roll back) → [`daemon`] (events → [`health`] →
-//! repair) → reporting ([`kubernetes`]). Everything up to the plan is pure
-//! and tested without root. The two binaries, [`cli`] (`n3xnetctl`) and
-//! [`daemon`] (`n3xnetd`), stand side by side on the contract between them,
-//! [`api`] and [`exit`]; neither imports the other.
+//! [`desired`] state → [`plan`] (pure diff against [`state`]) → [`engine`]
+//! (the transaction: execute, verify, roll back) over [`netlink`] (read and
+//! write the kernel) → [`daemon`] (events → [`health`] → repair) →
+//! reporting ([`kubernetes`]). Everything but netlink is tested without
+//! root: the engine against the plan's kernel model. The two binaries,
+//! [`cli`] (`n3xnetctl`) and [`daemon`] (`n3xnetd`), stand side by side on
+//! the contract between them, [`api`] and [`exit`]; neither imports the
+//! other.
 
 pub mod api;
 pub mod cli;
@@ -15,6 +17,7 @@ pub mod config;
 pub mod daemon;
 pub mod desired;
 pub mod dhcp;
+pub mod engine;
 pub mod exit;
 pub mod files;
 pub mod health;

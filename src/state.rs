@@ -30,10 +30,6 @@ impl KernelState {
         self.links.iter().find(|l| l.name == name)
     }
 
-    pub fn link_by_index(&self, index: u32) -> Option<&Link> {
-        self.links.iter().find(|l| l.index == index)
-    }
-
     pub fn addresses_on<'a>(&'a self, link: &'a str) -> impl Iterator<Item = &'a Address> {
         self.addresses.iter().filter(move |a| a.link == link)
     }
@@ -251,5 +247,42 @@ pub struct Route {
 impl Route {
     pub fn is_owned(&self) -> bool {
         self.protocol == OWNER_PROTOCOL
+    }
+}
+
+/// Kernel states for the unit tests of every layer.
+#[cfg(test)]
+pub mod fixtures {
+    use super::{KernelState, Link, LinkInfo, OperState};
+
+    /// A NIC `name` with ifindex `index` and a MAC derived from it, up
+    /// (admin and carrier) or down.
+    pub fn nic(index: u32, name: &str, up: bool) -> Link {
+        let mac = format!("52:54:00:12:34:{index:02x}").parse().ok();
+        Link {
+            index,
+            name: name.into(),
+            info: LinkInfo::Ethernet,
+            mtu: 1500,
+            mac,
+            permanent_mac: mac,
+            master: None,
+            parent: None,
+            admin_up: up,
+            carrier: up,
+            operstate: if up { OperState::Up } else { OperState::Down },
+            alias: None,
+            ipv6_link_local_off: false,
+            bond_port: None,
+            carrier_down_count: None,
+        }
+    }
+
+    /// A kernel with these links and nothing else.
+    pub fn state(links: Vec<Link>) -> KernelState {
+        KernelState {
+            links,
+            ..KernelState::default()
+        }
     }
 }

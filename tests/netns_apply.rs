@@ -7,7 +7,8 @@ mod netns_util;
 use std::time::{Duration, Instant};
 
 use n3xnet::desired::{DesiredAddress, DesiredLink, DesiredNetwork, DesiredRoute, LinkKind};
-use n3xnet::netlink::{ApplyOptions, ApplyReport, Handle, NetlinkError, Outcome};
+use n3xnet::engine::{self, ApplyOptions, ApplyReport, EngineError, Outcome};
+use n3xnet::netlink::Handle;
 use n3xnet::profile::model::{MacvlanMode, Mode, Network};
 use netns_util::{netns_tier, runtime, Netns};
 
@@ -93,11 +94,19 @@ fn desired(spec: &Spec) -> DesiredNetwork {
     }
 }
 
-fn apply(ns: &Netns, d: &DesiredNetwork) -> Result<ApplyReport, NetlinkError> {
+/// One apply, whatever its outcome.
+fn try_apply(ns: &Netns, d: &DesiredNetwork) -> Result<ApplyReport, EngineError> {
     runtime().block_on(async {
         let h = Handle::open(Some(&ns.name)).unwrap();
-        h.apply(d, &ApplyOptions::default()).await
+        engine::apply(&h, d, &ApplyOptions::default()).await
     })
+}
+
+/// One apply that must leave the kernel as desired.
+fn apply(ns: &Netns, d: &DesiredNetwork) -> ApplyReport {
+    let r = try_apply(ns, d).unwrap();
+    assert!(r.outcome.converged(), "{}", r.summary());
+    r
 }
 
 /// A node: `eth1` cabled to a switch namespace, as after boot (down).
@@ -129,7 +138,7 @@ fn create_from_empty_then_reapply_is_a_no_op() {
     }
     let (ns, _sw) = node();
     let d = desired(&Spec::default());
-    let report = apply(&ns, &d).unwrap();
+    let report = apply(&ns, &d);
     assert_eq!(report.outcome, Outcome::Applied);
     assert!(report.verified && !report.rolled_back);
     assert_eq!(report.applied, report.planned);
@@ -160,7 +169,7 @@ fn create_from_empty_then_reapply_is_a_no_op() {
     assert_eq!(default["protocol"], "110");
 
     let before = snapshot(&ns);
-    let again = apply(&ns, &d).unwrap();
+    let again = apply(&ns, &d);
     assert_eq!(again.outcome, Outcome::InSync);
     assert_eq!(again.writes, 0);
     assert!(again.planned.is_empty() && again.applied.is_empty());
@@ -173,7 +182,7 @@ fn changes_mtu_address_and_macvlan_mode_in_place() {
         return;
     }
     let (ns, _sw) = node();
-    apply(&ns, &desired(&Spec::default())).unwrap();
+    apply(&ns, &desired(&Spec::default()));
     let index = ns.link("mv-pods")["ifindex"].clone();
 
     let changed = Spec {
@@ -183,7 +192,7 @@ fn changes_mtu_address_and_macvlan_mode_in_place() {
         shim_mode: MacvlanMode::Private,
         ..Spec::default()
     };
-    let report = apply(&ns, &desired(&changed)).unwrap();
+    let report = apply(&ns, &desired(&changed));
     assert_eq!(report.outcome, Outcome::Applied, "{report:?}");
 
     let shim = ns.link("mv-pods");
@@ -202,7 +211,7 @@ fn changes_mtu_address_and_macvlan_mode_in_place() {
         "192.168.1.254"
     );
 
-    let again = apply(&ns, &desired(&changed)).unwrap();
+    let again = apply(&ns, &desired(&changed));
     assert_eq!((again.outcome, again.writes), (Outcome::InSync, 0));
 }
 
@@ -233,14 +242,14 @@ fn foreign_links_addresses_and_routes_are_untouched() {
     let before = foreign(&ns);
     assert!(before.4.is_some());
 
-    apply(&ns, &desired(&Spec::default())).unwrap();
+    apply(&ns, &desired(&Spec::default()));
     assert_eq!(foreign(&ns), before);
     let changed = Spec {
         eth1_address: "192.168.1.7/24",
         shim_mode: MacvlanMode::Private,
         ..Spec::default()
     };
-    apply(&ns, &desired(&changed)).unwrap();
+    apply(&ns, &desired(&changed));
     assert_eq!(foreign(&ns), before);
     assert_eq!(ns.ipv4("eth1"), ["10.99.0.1/24", "192.168.1.7/24"]);
 }
@@ -280,10 +289,7 @@ fn doomed_route() -> DesiredRoute {
 /// Applies `d`, expects the kernel to refuse the doomed route and the
 /// rollback to restore `before` exactly.
 fn assert_rolls_back(ns: &Netns, d: &DesiredNetwork, before: &[String; 3]) -> ApplyReport {
-    let err = apply(ns, d).unwrap_err();
-    let NetlinkError::Apply(report) = err else {
-        panic!("expected an apply failure, got {err}")
-    };
+    let report = try_apply(ns, d).unwrap();
     assert_eq!(report.outcome, Outcome::RolledBack, "{}", report.summary());
     assert!(report.rolled_back && !report.verified);
     let failure = report.failure.as_ref().unwrap();
@@ -304,7 +310,7 @@ fn assert_rolls_back(ns: &Netns, d: &DesiredNetwork, before: &[String; 3]) -> Ap
     assert!(report.rollback_failures.is_empty());
     assert!(report.summary().contains("rolled back"));
     assert_restored(ns, before);
-    *report
+    report
 }
 
 /// The snapshot once the kernel has settled: carrier propagated (operstate
@@ -407,7 +413,7 @@ fn a_nic_is_brought_up_without_ipv6_autoconfiguration() {
         eth1_mtu: Some(1400),
         ..Spec::default()
     });
-    let report = apply(&ns, &d).unwrap();
+    let report = apply(&ns, &d);
     assert_eq!(report.outcome, Outcome::Applied);
     let eth1 = ns.link("eth1");
     assert!(eth1["flags"].as_array().unwrap().iter().any(|f| f == "UP"));
@@ -420,5 +426,5 @@ fn a_nic_is_brought_up_without_ipv6_autoconfiguration() {
     );
     let ra = ns.exec(&["cat", "/proc/sys/net/ipv6/conf/eth1/accept_ra"]);
     assert_eq!(String::from_utf8_lossy(&ra.stdout).trim(), "0");
-    assert_eq!(apply(&ns, &d).unwrap().writes, 0);
+    assert_eq!(apply(&ns, &d).writes, 0);
 }

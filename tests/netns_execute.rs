@@ -1,4 +1,4 @@
-//! `Handle::execute` and `Handle::preflight` on this machine's kernel: op
+//! `engine::execute` and `Handle::preflight` on this machine's kernel: op
 //! semantics the planner-driven tests do not reach directly.
 
 mod netns_util;
@@ -6,15 +6,16 @@ mod netns_util;
 use std::time::{Duration, Instant};
 
 use n3xnet::desired::LinkKind;
+use n3xnet::engine::{self, EngineError, Execution};
 use n3xnet::netlink::{Handle, NetlinkError};
 use n3xnet::plan::Op;
 use n3xnet::profile::model::MacvlanMode;
 use netns_util::{netns_tier, runtime, Netns};
 
-fn execute(ns: &Netns, ops: &[Op]) -> n3xnet::netlink::Execution {
+fn execute(ns: &Netns, ops: &[Op]) -> Execution {
     runtime().block_on(async {
         let h = Handle::open(Some(&ns.name)).unwrap();
-        h.execute(ops).await
+        engine::execute(&h, ops).await
     })
 }
 
@@ -120,7 +121,7 @@ fn a_refused_op_does_not_stop_the_rest_of_its_batch() {
     let ex = execute(&ns, &ops);
     assert_eq!(ex.applied, [ops[0].clone(), ops[2].clone()]);
     assert_eq!(ex.failures.len(), 1);
-    let NetlinkError::Op { op, source } = &ex.failures[0] else {
+    let EngineError::Netlink(NetlinkError::Op { op, source }) = &ex.failures[0] else {
         panic!("{:?}", ex.failures)
     };
     assert_eq!(op, "create mvb macvlan bridge on eth1 mtu 70000");

@@ -5,7 +5,8 @@
 mod netns_util;
 
 use n3xnet::desired::{DesiredAddress, DesiredLink, DesiredNetwork, LinkKind};
-use n3xnet::netlink::{ApplyOptions, Handle, Outcome};
+use n3xnet::engine::{self, ApplyOptions, Outcome};
+use n3xnet::netlink::Handle;
 use n3xnet::profile::model::{MacvlanMode, Mode, Network};
 use netns_util::{netns_tier, Netns};
 
@@ -65,13 +66,11 @@ fn descriptors_stay_flat_over_many_applies() {
             } else {
                 MacvlanMode::Private
             };
-            let r = h
-                .apply(&desired(mode), &ApplyOptions::default())
+            let r = engine::apply(&h, &desired(mode), &ApplyOptions::default())
                 .await
                 .unwrap();
             assert_eq!(r.outcome, Outcome::Applied);
-            let again = h
-                .apply(&desired(mode), &ApplyOptions::default())
+            let again = engine::apply(&h, &desired(mode), &ApplyOptions::default())
                 .await
                 .unwrap();
             assert_eq!(again.outcome, Outcome::InSync);

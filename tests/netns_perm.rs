@@ -7,7 +7,8 @@ mod netns_util;
 use std::process::Command;
 
 use n3xnet::desired::{DesiredAddress, DesiredLink, DesiredNetwork, LinkKind};
-use n3xnet::netlink::{ApplyOptions, Handle};
+use n3xnet::engine::{self, ApplyOptions, EngineError};
+use n3xnet::netlink::Handle;
 use n3xnet::profile::model::{MacvlanMode, Mode};
 use netns_util::{netns_tier, runtime, Netns};
 
@@ -48,8 +49,8 @@ fn child_apply() {
         routes: vec![],
     };
     let result = runtime().block_on(async {
-        let h = Handle::open(netns.as_deref())?;
-        h.apply(&d, &ApplyOptions::default()).await
+        let h = Handle::open(netns.as_deref()).map_err(EngineError::from)?;
+        engine::apply(&h, &d, &ApplyOptions::default()).await
     });
     match result {
         Ok(r) => println!("{MARK}ok {}", r.summary()),

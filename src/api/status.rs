@@ -16,8 +16,8 @@ use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
 use crate::config::DriftPolicy;
+use crate::engine::Outcome;
 use crate::health::Health;
-use crate::netlink::Outcome;
 use crate::profile::model::Role;
 
 /// Where n3xnetd's unit keeps its runtime directory

@@ -5,6 +5,7 @@
 use zbus::DBusError as _;
 
 use crate::api::bus::{error_name, BUS_NAME};
+use crate::engine::EngineError;
 use crate::exit;
 use crate::netlink::NetlinkError;
 use crate::profile::LoadError;
@@ -36,6 +37,12 @@ impl From<LoadError> for Failure {
             LoadError::Invalid(_) => exit::INVALID_PROFILE,
         };
         Failure::new(code, e.to_string())
+    }
+}
+
+impl From<EngineError> for Failure {
+    fn from(e: EngineError) -> Self {
+        Failure::new(exit::of_engine(&e), e.to_string())
     }
 }
 

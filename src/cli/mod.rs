@@ -1,9 +1,9 @@
 //! `n3xnetctl`: the operator's window and the offline tools.
 
 mod daemon;
-mod engine;
 mod error;
 mod k3s_flags;
+mod plan_apply;
 mod profile_args;
 mod render;
 mod status;
@@ -39,11 +39,11 @@ pub enum Command {
     /// Render the profile for other tools: systemd-networkd, Multus, or the desired state.
     Render(render::Args),
     /// Show what apply would change (exit 0 nothing to do, 2 changes pending).
-    Plan(engine::Args),
+    Plan(plan_apply::Args),
     /// Apply the profile to this node, all or nothing (exit 0 applied or in sync, 1 rolled back).
-    Apply(engine::Args),
+    Apply(plan_apply::Args),
     /// Compare the kernel with the profile, attribute by attribute (exit 0 in sync, 1 drift).
-    Check(engine::Args),
+    Check(plan_apply::Args),
     /// Show the node's network: n3xnetd's health and drift over D-Bus when it runs, and the
     /// kernel's links, bond ports and LACP state, addresses and routes.
     Status(status::Args),
@@ -77,9 +77,9 @@ pub fn main() -> ExitCode {
         Command::Validate(a) => ("validate", validate::run(&a)),
         Command::K3sFlags(a) => ("k3s-flags", k3s_flags::run(&a)),
         Command::Render(a) => ("render", render::run(&a)),
-        Command::Plan(a) => ("plan", engine::plan(&a)),
-        Command::Apply(a) => ("apply", engine::apply(&a)),
-        Command::Check(a) => ("check", engine::check(&a)),
+        Command::Plan(a) => ("plan", plan_apply::plan(&a)),
+        Command::Apply(a) => ("apply", plan_apply::apply(&a)),
+        Command::Check(a) => ("check", plan_apply::check(&a)),
         Command::Status(a) => ("status", status::run(&a)),
         Command::Pause => ("pause", daemon::run(daemon::Request::Pause)),
         Command::Resume => ("resume", daemon::run(daemon::Request::Resume)),

@@ -13,7 +13,6 @@
 //! down with the health model's reason, or why there is no usable status.
 
 use std::io::ErrorKind;
-use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -22,9 +21,7 @@ use crate::api::status::{
     DaemonStatus, Phase, DEFAULT_RUNTIME_DIR, STATUS_FILE, STATUS_SCHEMA_VERSION,
 };
 use crate::exit;
-use nix::errno::Errno;
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, WatchDescriptor};
+use crate::files::DirWatch;
 
 /// Exit status when the node is not online before the timeout (as
 /// systemd-networkd-wait-online: the unit fails, dependents do not start).
@@ -121,103 +118,13 @@ pub fn check(dir: &Path) -> Readiness {
     })
 }
 
-/// Wakes the caller when the status file or its directory may have changed.
-struct Watcher {
-    inotify: Inotify,
-    dir: PathBuf,
-    /// The watched path: the runtime dir, or its nearest existing ancestor
-    /// while it does not exist.
-    watched: Option<(PathBuf, WatchDescriptor)>,
-}
-
-impl Watcher {
-    fn new(dir: &Path) -> nix::Result<Self> {
-        Ok(Watcher {
-            inotify: Inotify::init(InitFlags::IN_CLOEXEC | InitFlags::IN_NONBLOCK)?,
-            dir: dir.to_owned(),
-            watched: None,
-        })
-    }
-
-    /// Watches the runtime dir if it exists, else its nearest existing
-    /// ancestor for the dir (or a parent of it) to appear. Called before
-    /// every read of the file, so no change between the two is missed.
-    fn arm(&mut self) -> nix::Result<()> {
-        let dir_mask = AddWatchFlags::IN_CREATE
-            | AddWatchFlags::IN_MOVED_TO
-            | AddWatchFlags::IN_CLOSE_WRITE
-            | AddWatchFlags::IN_DELETE
-            | AddWatchFlags::IN_MOVED_FROM
-            | AddWatchFlags::IN_DELETE_SELF
-            | AddWatchFlags::IN_MOVE_SELF
-            | AddWatchFlags::IN_ONLYDIR;
-        let mut target = self.dir.as_path();
-        while !target.is_dir() {
-            match target.parent() {
-                Some(p) if !p.as_os_str().is_empty() => target = p,
-                _ => {
-                    target = Path::new(".");
-                    break;
-                }
-            }
-        }
-        if let Some((path, wd)) = self.watched.take() {
-            if path == target {
-                self.watched = Some((path, wd));
-            } else {
-                // Gone with its directory already (IN_IGNORED) or not: either
-                // way it must not wake us any more.
-                let _ = self.inotify.rm_watch(wd);
-            }
-        }
-        // Re-adding an existing watch is harmless: the kernel keeps its wd.
-        let wd = self.inotify.add_watch(target, dir_mask)?;
-        self.watched = Some((target.to_owned(), wd));
-        Ok(())
-    }
-
-    /// Sleeps until an event or `deadline` (`None`: forever); drains the
-    /// events. `false` when the deadline passed.
-    fn wait(&self, deadline: Option<Instant>) -> nix::Result<bool> {
-        loop {
-            let timeout = match deadline {
-                None => PollTimeout::NONE,
-                Some(d) => {
-                    let left = d.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        return Ok(false);
-                    }
-                    // Round up: waking a millisecond early would only loop.
-                    let ms = left.as_micros().div_ceil(1000);
-                    PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX)
-                }
-            };
-            let mut fds = [PollFd::new(self.inotify.as_fd(), PollFlags::POLLIN)];
-            match poll(&mut fds, timeout) {
-                Ok(0) => continue, // re-check the deadline
-                Ok(_) => break,
-                Err(Errno::EINTR) => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        loop {
-            match self.inotify.read_events() {
-                Ok(_) => continue,
-                Err(Errno::EAGAIN) => return Ok(true),
-                Err(Errno::EINTR) => continue,
-                Err(e) => return Err(e),
-            }
-        }
-    }
-}
-
 /// Waits for the online verdict or the deadline; the last verdict.
-pub fn wait(dir: &Path, timeout: Option<Duration>) -> nix::Result<Readiness> {
+pub fn wait(dir: &Path, timeout: Option<Duration>) -> std::io::Result<Readiness> {
     let deadline = timeout.map(|t| Instant::now() + t);
-    let mut watcher = Watcher::new(dir)?;
+    let mut watcher = DirWatch::new()?;
     let mut last: Option<Readiness> = None;
     loop {
-        watcher.arm()?;
+        watcher.arm(dir)?;
         let verdict = check(dir);
         if let Readiness::Online(_) = verdict {
             return Ok(verdict);
@@ -231,7 +138,7 @@ pub fn wait(dir: &Path, timeout: Option<Duration>) -> nix::Result<Readiness> {
         }
         if !watcher.wait(deadline)? {
             // One last look: the change may have landed with the deadline.
-            watcher.arm()?;
+            watcher.arm(dir)?;
             return Ok(check(dir));
         }
     }

@@ -17,7 +17,7 @@
 mod backoff;
 mod bus_socket;
 mod dbus;
-mod dhcp;
+mod dhcp_driver;
 mod health_log;
 mod logging;
 mod notify;

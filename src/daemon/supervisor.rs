@@ -25,10 +25,11 @@ use crate::api::status::{
     ApplySummary, DaemonStatus, KubernetesStatus, Phase, SyncState, Trigger, STATUS_SCHEMA_VERSION,
 };
 use crate::clock::{at, now_ms};
+use crate::engine::{self, ApplyOptions, ApplyReport, EngineError};
 use crate::files::{write_atomic, Durability};
 use crate::health::Health;
 use crate::kubernetes::Feedback;
-use crate::netlink::{ApplyOptions, Burst, Events, Handle, NetlinkError};
+use crate::netlink::{Burst, Events, Handle, NetlinkError};
 use crate::plan::{self, Op};
 use crate::state::KernelState;
 
@@ -147,8 +148,8 @@ struct Core {
     writes: u64,
     last_apply: Option<ApplySummary>,
     reload_error: Option<String>,
-    /// The DHCP clients' leases (see [`super::dhcp`]).
-    dhcp: super::dhcp::Leases,
+    /// The DHCP clients' leases (see [`super::dhcp_driver`]).
+    dhcp: super::dhcp_driver::Leases,
     /// What the Kubernetes feedback task says of itself (it runs on its
     /// own, fed by [`Control::status`]); `None` when it is off or gone.
     feedback: Option<Feedback>,
@@ -169,7 +170,7 @@ impl Supervisor {
         let events = handle.events()?;
         let (commands_tx, commands) = mpsc::unbounded_channel();
         let online_deadline = setup.config.online.timeout.map(|t| Instant::now() + t);
-        let dhcp = super::dhcp::start(&setup.desired, netns);
+        let dhcp = super::dhcp_driver::start(&setup.desired, netns);
         let mut core = Core {
             handle,
             dhcp,
@@ -211,8 +212,9 @@ impl Supervisor {
     /// Applies the profile, then supervises until SIGTERM or SIGINT, which
     /// end it with `Ok` and the network left exactly as it is.
     ///
-    /// The future is not `Send` (the engine's apply keeps a non-`Sync`
-    /// undo closure across awaits): make it the runtime's main future, as
+    /// The future is not `Send` (rustc cannot prove the engine's apply,
+    /// written against async methods of its `Kernel` trait, `Send` for every
+    /// lifetime of the handle): make it the runtime's main future, as
     /// [`super::run`] does, and spawn front ends (which only need their
     /// [`Control`]) as tasks beside it.
     pub async fn run(self) -> Result<(), RunError> {
@@ -239,7 +241,7 @@ impl Supervisor {
         );
         match core.apply(Trigger::Start, None).await {
             // Without CAP_NET_ADMIN nothing will ever work: say so and stop.
-            Err(e @ NetlinkError::NoCapNetAdmin) => return Err(e.into()),
+            Err(EngineError::Netlink(e @ NetlinkError::NoCapNetAdmin)) => return Err(e.into()),
             _ => core.refresh(&mut events, None).await,
         }
         loop {
@@ -514,21 +516,20 @@ impl Core {
         }
     }
 
-    /// One transactional apply of the desired network. `Ok(wrote)`; errors
-    /// other than a failed-and-rolled-back apply are returned (after being
+    /// One transactional apply of the desired network. `Ok(wrote)`, also
+    /// when it failed and was rolled back (that is logged and recorded);
+    /// errors that stop it before any change are returned (after being
     /// logged and recorded) so the start can stop on fatal ones.
     async fn apply(
         &mut self,
         trigger: Trigger,
         since: Option<Instant>,
-    ) -> Result<bool, NetlinkError> {
+    ) -> Result<bool, EngineError> {
         let trigger_name = trigger.as_str();
-        let result = self
-            .handle
-            .apply(&self.setup.desired, &ApplyOptions::default())
-            .await;
+        let result =
+            engine::apply(&self.handle, &self.setup.desired, &ApplyOptions::default()).await;
         let (summary, outcome) = match result {
-            Ok(r) => {
+            Ok(r) if r.outcome.converged() => {
                 self.repairs.applied();
                 self.writes += r.writes;
                 for op in &r.applied {
@@ -547,7 +548,7 @@ impl Core {
                 let wrote = r.writes > 0;
                 (summary(trigger, &r, None), Ok(wrote))
             }
-            Err(NetlinkError::Apply(r)) => {
+            Ok(r) => {
                 self.writes += r.writes + r.rollback_writes;
                 let op = r.failure.as_ref().and_then(|f| f.op.clone());
                 tracing::error!(trigger = %trigger_name, op, writes = r.writes, "{trigger_name} failed: {}", r.summary());
@@ -652,7 +653,7 @@ impl Core {
 
     /// The `STATUS=` line ([`status_line`]).
     fn status_line(&self) -> String {
-        let mut others = super::dhcp::status_notes(&self.dhcp.borrow());
+        let mut others = super::dhcp_driver::status_notes(&self.dhcp.borrow());
         // Only trouble: "waiting for the kubeconfig" is a node's normal
         // state until k3s has registered it (and for ever without k3s).
         if let Some(k) = self.kubernetes().filter(|k| k.state == SyncState::Retrying) {
@@ -754,11 +755,7 @@ fn placeholder() -> DaemonStatus {
     }
 }
 
-fn summary(
-    trigger: Trigger,
-    r: &crate::netlink::ApplyReport,
-    error: Option<String>,
-) -> ApplySummary {
+fn summary(trigger: Trigger, r: &ApplyReport, error: Option<String>) -> ApplySummary {
     ApplySummary {
         trigger,
         outcome: Some(r.outcome),

@@ -10,9 +10,6 @@ use std::path::PathBuf;
 
 use nix::errno::Errno;
 
-use super::apply::ApplyReport;
-use crate::plan::PlanError;
-
 /// A kernel refusal of one request: the errno of the `NLMSG_ERROR` reply and
 /// the extended-ack message (`NLMSGERR_ATTR_MSG`) when the kernel gave one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,14 +130,6 @@ pub enum NetlinkError {
 
     #[error("`{op}`: an ethernet link is a NIC and cannot be created")]
     NotCreatable { op: String },
-
-    #[error(transparent)]
-    Plan(#[from] PlanError),
-
-    /// A change was attempted and did not converge; the report says what was
-    /// applied, what failed and whether the rollback restored the kernel.
-    #[error("{}", .0.summary())]
-    Apply(Box<ApplyReport>),
 }
 
 impl NetlinkError {

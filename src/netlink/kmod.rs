@@ -1,5 +1,6 @@
-//! Kernel support for the link kinds a plan creates, checked before anything
-//! is changed.
+//! What a plan needs of the kernel, checked before anything is changed: the
+//! capability to change links at all, and support for the link kinds it
+//! creates.
 //!
 //! Module presence is a poor test: a built-in driver without parameters
 //! (macvlan, veth on this build host) has no `/sys/module` entry at all. So
@@ -117,10 +118,30 @@ pub(crate) fn kinds_created(ops: &[Op]) -> Vec<Kind> {
     kinds
 }
 
+/// `CAP_NET_ADMIN` is in the calling thread's effective set. Checked before
+/// the first write so that a missing capability is named plainly instead of
+/// surfacing as the first op's EPERM. Unreadable status counts as present:
+/// the kernel still has the last word.
+fn has_cap_net_admin() -> bool {
+    const CAP_NET_ADMIN: u32 = 12;
+    let Ok(status) = std::fs::read_to_string("/proc/thread-self/status") else {
+        return true;
+    };
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        .is_none_or(|caps| caps & (1 << CAP_NET_ADMIN) != 0)
+}
+
 impl Handle {
-    /// Fails, before any change, if the kernel cannot create a link kind that
-    /// `ops` need, after trying to load the missing modules.
+    /// Fails, before any change, if this process may not change links, or
+    /// if the kernel cannot create a link kind that `ops` need, after trying
+    /// to load the missing modules.
     pub async fn preflight(&self, ops: &[Op]) -> Result<(), NetlinkError> {
+        if !has_cap_net_admin() {
+            return Err(NetlinkError::NoCapNetAdmin);
+        }
         for kind in kinds_created(ops) {
             self.ensure_kind(kind).await?;
         }

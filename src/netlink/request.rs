@@ -520,11 +520,11 @@ mod tests {
 
     use super::*;
     use crate::desired::BondOptions;
-    use crate::netlink::fixtures::{link, state};
     use crate::profile::model::{
         AdSelect, BondMode as Mode, IpvlanMode, LacpRate, MacAddr, MacvlanMode, PrimaryReselect,
         XmitHashPolicy,
     };
+    use crate::state::fixtures::{nic, state};
     use netlink_packet_core::Emitable;
 
     const IFLA_ADDRESS: u16 = 1;
@@ -600,10 +600,10 @@ mod tests {
 
     fn node() -> KernelState {
         state(vec![
-            link(1, "lo"),
-            link(2, "eth1"),
-            link(3, "eth2"),
-            link(7, "bond0"),
+            nic(1, "lo", true),
+            nic(2, "eth1", true),
+            nic(3, "eth2", true),
+            nic(7, "bond0", true),
         ])
     }
 

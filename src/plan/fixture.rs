@@ -3,6 +3,7 @@
 
 use crate::desired::DesiredNetwork;
 use crate::profile::{self, Format};
+pub use crate::state::fixtures::nic;
 use crate::state::{Address, KernelState, Link, LinkInfo, OperState, Route};
 
 use super::{diff, simulate};
@@ -49,27 +50,6 @@ pub fn desired() -> DesiredNetwork {
 pub fn desired_from(text: &str) -> DesiredNetwork {
     let p = profile::parse(text, Format::Toml).unwrap();
     profile::resolve(&p, "server-1").unwrap()
-}
-
-pub fn nic(index: u32, name: &str, up: bool) -> Link {
-    let mac = format!("52:54:00:12:34:{index:02x}").parse().ok();
-    Link {
-        index,
-        name: name.into(),
-        info: LinkInfo::Ethernet,
-        mtu: 1500,
-        mac,
-        permanent_mac: mac,
-        master: None,
-        parent: None,
-        admin_up: up,
-        carrier: up,
-        operstate: if up { OperState::Up } else { OperState::Down },
-        alias: None,
-        ipv6_link_local_off: false,
-        bond_port: None,
-        carrier_down_count: None,
-    }
 }
 
 /// NICs only: management eth0 on a foreign lease, eth1/eth2 for the bond,

@@ -14,7 +14,7 @@ pub mod check;
 pub mod diff;
 pub mod error;
 #[cfg(test)]
-mod fixture;
+pub(crate) mod fixture;
 pub mod inverse;
 pub mod kind;
 pub mod op;
@@ -25,7 +25,6 @@ pub mod topology;
 
 pub use check::{check, CheckRow};
 pub use diff::{plan, Plan};
-pub use error::PlanError;
+pub use error::{PlanError, SimError};
 pub use inverse::inverse;
 pub use op::{BondChange, Op, RouteKey};
-pub use simulate::SimError;

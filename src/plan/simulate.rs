@@ -17,7 +17,7 @@ use crate::state::{
 };
 
 use super::bond;
-use super::error::PlanError;
+use super::error::{PlanError, SimError};
 use super::op::{BondChange, Op, RouteKey};
 use super::topology;
 
@@ -26,57 +26,6 @@ pub const KERNEL_PROTOCOL: u8 = 2;
 
 /// The MTU the kernel gives a new bond (Ethernet's).
 const DEFAULT_MTU: u32 = 1500;
-
-/// Why the kernel would refuse an operation.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SimError {
-    #[error("no link {0} (ENODEV)")]
-    NoLink(String),
-    #[error("link {0} exists (EEXIST)")]
-    LinkExists(String),
-    #[error("{0} links are not created, only configured")]
-    NotCreatable(String),
-    #[error("{link} is a {found} link, not a {expected}")]
-    WrongKind {
-        link: String,
-        found: String,
-        expected: &'static str,
-    },
-    #[error("{bond} is up and {option} can only change on a down bond (EBUSY)")]
-    BondUp { bond: String, option: &'static str },
-    #[error("{bond} has ports and its mode can only change on an empty bond (ENOTEMPTY)")]
-    BondHasPorts { bond: String },
-    #[error("{option} is not supported in bond mode {mode} (EACCES)")]
-    Unsupported { option: &'static str, mode: String },
-    #[error("{port} is up and only a down link can be enslaved (EPERM)")]
-    PortUp { port: String },
-    #[error("{port} is not a bond port")]
-    NotEnslaved { port: String },
-    #[error("MTU {mtu} of {link} is above the MTU {parent_mtu} of its parent {parent} (EINVAL)")]
-    MtuAboveParent {
-        link: String,
-        mtu: u32,
-        parent: String,
-        parent_mtu: u32,
-    },
-    #[error("{link} cannot be up while its parent {parent} is down (ENETDOWN)")]
-    ParentDown { link: String, parent: String },
-    #[error("{0} is down (ENETDOWN)")]
-    LinkDown(String),
-    #[error("address {address} exists on {link} (EEXIST)")]
-    AddressExists { link: String, address: Ipv4Net },
-    #[error("no address {address} on {link} (EADDRNOTAVAIL)")]
-    NoAddress { link: String, address: Ipv4Net },
-    #[error("a route to {destination} with metric {metric} exists (EEXIST)")]
-    RouteExists { destination: Ipv4Net, metric: u32 },
-    #[error("gateway {gateway} is not on a subnet of {link} (ENETUNREACH)")]
-    Unreachable {
-        gateway: std::net::Ipv4Addr,
-        link: String,
-    },
-    #[error("no such route (ESRCH)")]
-    NoRoute,
-}
 
 /// Applies `ops` in order, stopping at the first the kernel would refuse.
 pub fn apply_all(state: &mut KernelState, ops: &[Op]) -> Result<(), PlanError> {

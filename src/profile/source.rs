@@ -47,20 +47,6 @@ pub enum Value {
 }
 
 impl Value {
-    /// Human name of the value's type, for "found …" messages.
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            Value::Null => "null",
-            Value::Bool(_) => "a boolean",
-            Value::Int(_) => "an integer",
-            Value::Float(_) => "a float",
-            Value::Str(_) => "a string",
-            Value::Datetime(_) => "a datetime",
-            Value::Array(_) => "an array",
-            Value::Table(_) => "a table",
-        }
-    }
-
     /// Short rendering of the value for "found …" messages.
     pub fn brief(&self) -> String {
         match self {

@@ -303,7 +303,7 @@ pub(crate) fn schedule(ops: &[Op], state: &KernelState) -> Vec<Vec<usize>> {
 mod tests {
     use super::*;
     use crate::desired::DesiredRoute;
-    use crate::netlink::fixtures::{self, link};
+    use crate::plan::fixture::nic;
     use crate::plan::RouteKey;
     use crate::profile::model::MacvlanMode;
 
@@ -312,11 +312,14 @@ mod tests {
     }
 
     fn state() -> KernelState {
-        let mut eth1 = link(3, "eth1");
+        let mut eth1 = nic(3, "eth1", true);
         eth1.master = Some("bond0".into());
-        let mut mv0 = link(5, "mv0");
+        let mut mv0 = nic(5, "mv0", true);
         mv0.parent = Some("eth0".into());
-        fixtures::state(vec![link(2, "eth0"), eth1, link(4, "bond0"), mv0])
+        KernelState {
+            links: vec![nic(2, "eth0", true), eth1, nic(4, "bond0", true), mv0],
+            ..KernelState::default()
+        }
     }
 
     fn macvlan(name: &str) -> Op {

@@ -1,10 +1,12 @@
-//! `plan`, `apply`, `check`: the engine's commands, each on one node of a
-//! profile, optionally inside a named network namespace.
+//! `plan`, `apply`, `check`: a profile against the kernel, each on one
+//! node, optionally inside a named network namespace; `apply` through the
+//! transactional [`crate::engine`].
 
 use serde::Serialize;
 
 use crate::desired::DesiredNetwork;
-use crate::netlink::{ApplyOptions, Handle, NetlinkError};
+use crate::engine::{self, ApplyOptions, EngineError};
+use crate::netlink::Handle;
 use crate::plan::{self, CheckRow, Op};
 
 use super::profile_args::ProfileArgs;
@@ -31,13 +33,13 @@ pub struct Target {
 }
 
 /// Runs `f` with an open netlink handle (see [`super::block_on`]).
-pub fn with_handle<T>(
+pub fn with_handle<T, E: Into<EngineError>>(
     netns: Option<&str>,
-    f: impl AsyncFnOnce(&Handle) -> Result<T, NetlinkError>,
+    f: impl AsyncFnOnce(&Handle) -> Result<T, E>,
 ) -> Result<T, Failure> {
     Ok(super::block_on(async {
         let handle = Handle::open(netns)?;
-        f(&handle).await
+        f(&handle).await.map_err(Into::into)
     })??)
 }
 
@@ -62,7 +64,7 @@ struct PlanOut<'a> {
 pub fn plan(a: &Args) -> Result<u8, Failure> {
     let (_, desired) = a.profile.resolve()?;
     let state = with_handle(a.target.netns.as_deref(), async |h| h.dump().await)?;
-    let p = plan::plan(&desired, &state).map_err(NetlinkError::from)?;
+    let p = plan::plan(&desired, &state).map_err(EngineError::from)?;
     if a.target.json {
         print_json(&PlanOut {
             node: &desired.node,
@@ -88,33 +90,25 @@ pub fn plan(a: &Args) -> Result<u8, Failure> {
 /// `apply`: one transactional apply; exit 0 applied or in sync, 1 rolled back.
 pub fn apply(a: &Args) -> Result<u8, Failure> {
     let (_, desired) = a.profile.resolve()?;
-    let json = a.target.json;
     let opts = ApplyOptions::default();
-    let result = with_handle(a.target.netns.as_deref(), async |h| {
-        match h.apply(&desired, &opts).await {
-            // A failed apply still has a report worth printing whole.
-            Err(NetlinkError::Apply(r)) if json => Ok(Err(*r)),
-            other => other.map(Ok),
-        }
+    let r = with_handle(a.target.netns.as_deref(), async |h| {
+        engine::apply(h, &desired, &opts).await
     })?;
-    match result {
-        Ok(r) => {
-            if json {
-                print_json(&r)?;
-            } else {
-                for op in &r.applied {
-                    println!("  {op}");
-                }
-                println!("{}: {}", desired.node, r.summary());
-            }
-            Ok(exit::OK)
-        }
-        Err(r) => {
-            print_json(&r)?;
-            eprintln!("n3xnetctl apply: {}", r.summary());
-            Ok(exit::DRIFT_OR_FAILED)
-        }
+    if a.target.json {
+        // A failed apply still has a report worth printing whole.
+        print_json(&r)?;
     }
+    if !r.outcome.converged() {
+        eprintln!("n3xnetctl apply: {}", r.summary());
+        return Ok(exit::DRIFT_OR_FAILED);
+    }
+    if !a.target.json {
+        for op in &r.applied {
+            println!("  {op}");
+        }
+        println!("{}: {}", desired.node, r.summary());
+    }
+    Ok(exit::OK)
 }
 
 #[derive(Serialize)]

@@ -1,0 +1,166 @@
+//! The daemon's part of `status`: what n3xnetd says of itself (its
+//! `status.json`, over D-Bus), for humans.
+
+use crate::api::status::{DaemonStatus, LeaseStatus};
+use crate::clock::now_ms;
+
+/// `HH:MM:SS.mmm` UTC of a Unix time in milliseconds.
+pub(super) fn clock(ms: u64) -> String {
+    let s = ms / 1000;
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        s / 3600 % 24,
+        s / 60 % 60,
+        s % 60,
+        ms % 1000
+    )
+}
+
+/// The daemon's part of the human output.
+pub(super) fn render_daemon(d: &DaemonStatus) -> String {
+    let mut out = format!("from n3xnetd (pid {}) over D-Bus\n", d.pid);
+    let mut state = d.phase.as_str().to_owned();
+    if d.ready {
+        state += ", ready";
+    }
+    if d.paused {
+        state += ", PAUSED by operator (drift not repaired)";
+    }
+    out += &format!("state    {state}\n");
+    out += &format!("status   {}\n", d.status);
+    out += &format!(
+        "node     {} ({}), profile {}, drift {}\n",
+        d.node,
+        d.role.map_or("-", |r| r.as_str()),
+        d.profile.display(),
+        d.drift_policy.as_str()
+    );
+    for n in d.health.iter().flat_map(|h| &h.networks) {
+        let reason = n.reason.as_deref().map(|r| format!(" ({r})"));
+        out += &format!(
+            "network  {} {} on {}{}\n",
+            n.name,
+            n.level.as_str(),
+            n.link,
+            reason.unwrap_or_default()
+        );
+    }
+    for l in &d.dhcp {
+        out += &format!("dhcp     {}\n", render_lease(l, now_ms()));
+    }
+    if let Some(k) = &d.kubernetes {
+        let summary = k.summary.strip_prefix("kubernetes: ").unwrap_or(&k.summary);
+        out += &format!("kube     {summary} (Node {})\n", k.node);
+    }
+    if let Some(c) = &d.drift.conflict {
+        out += &format!("conflict {c}\n");
+    }
+    for op in &d.drift.pending {
+        out += &format!("drift    {op}\n");
+    }
+    if let Some(last) = &d.last_apply {
+        let error = last.error.as_deref().map(|e| format!(", failed: {e}"));
+        out += &format!(
+            "applied  {} at {} UTC: {} op(s), {} write(s){}\n",
+            last.trigger.as_str(),
+            clock(last.at_ms),
+            last.ops.len(),
+            last.writes,
+            error.unwrap_or_default()
+        );
+    }
+    out += &format!("repairs  {}, writes {}\n", d.repairs, d.writes);
+    if let Some(e) = &d.reload_error {
+        out += &format!("reload   failed, previous profile kept: {e}\n");
+    }
+    out
+}
+
+/// One DHCP lease of the daemon's status, its times counted from `now_ms`.
+fn render_lease(l: &LeaseStatus, now_ms: u64) -> String {
+    let secs_from_now = |at: Option<u64>| at.map(|at| at.saturating_sub(now_ms) / 1000);
+    let mut out = format!("{} {}", l.link, l.state);
+    if let Some(a) = &l.address {
+        let server = l.server.map_or("-".to_owned(), |s| s.to_string());
+        out += &format!(" {a} from {server}");
+        if let Some(r) = &l.router {
+            out += &format!(", router {r}");
+        }
+        if let (Some(renew), Some(expiry)) =
+            (secs_from_now(l.renew_at_ms), secs_from_now(l.expires_at_ms))
+        {
+            out += &format!(", renew in {renew} s, expires in {expiry} s");
+        }
+        if l.differs_from_reserved {
+            let reserved = l.reserved.map_or("-".to_owned(), |r| r.to_string());
+            out += &format!(", NOT the reserved {reserved}");
+        }
+    }
+    for e in [&l.event, &l.error].into_iter().flatten() {
+        out += &format!(" ({e})");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::status::{KubernetesStatus, Phase, SyncState};
+
+    #[test]
+    fn a_lease_line_counts_its_times_from_now_and_flags_a_mismatch() {
+        let now = 1_000_000;
+        let lease = LeaseStatus {
+            link: "eth1".into(),
+            state: "bound".into(),
+            address: Some("192.168.1.150/24".parse().unwrap()),
+            server: Some("192.168.1.254".parse().unwrap()),
+            renew_at_ms: Some(now + 30_500),
+            expires_at_ms: Some(now + 90_500),
+            reserved: Some("192.168.1.3".parse().unwrap()),
+            differs_from_reserved: true,
+            ..LeaseStatus::default()
+        };
+        assert_eq!(
+            render_lease(&lease, now),
+            "eth1 bound 192.168.1.150/24 from 192.168.1.254, renew in 30 s, expires in 90 s, \
+             NOT the reserved 192.168.1.3"
+        );
+        let lost = LeaseStatus {
+            link: "eth1".into(),
+            state: "selecting".into(),
+            event: Some("lease 192.168.1.3/24 from 192.168.1.254 expired; address removed".into()),
+            ..LeaseStatus::default()
+        };
+        assert_eq!(
+            render_lease(&lost, now),
+            "eth1 selecting (lease 192.168.1.3/24 from 192.168.1.254 expired; address removed)"
+        );
+    }
+
+    #[test]
+    fn the_kubernetes_feedback_gets_a_line() {
+        let mut d = DaemonStatus {
+            phase: Phase::Running,
+            ready: true,
+            status: "online: cluster ok".into(),
+            ..DaemonStatus::default()
+        };
+        assert!(!render_daemon(&d).contains("kube"));
+        d.kubernetes = Some(KubernetesStatus {
+            state: SyncState::Retrying,
+            summary: "kubernetes: retrying in 4s (403 Forbidden)".into(),
+            node: "server-1".into(),
+            kubeconfig: "/etc/rancher/k3s/k3s.yaml".into(),
+            error: None,
+            writes: 0,
+            synced_at_ms: None,
+        });
+        let out = render_daemon(&d);
+        assert!(
+            out.lines()
+                .any(|l| l == "kube     retrying in 4s (403 Forbidden) (Node server-1)"),
+            "{out}"
+        );
+    }
+}

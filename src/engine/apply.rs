@@ -1,0 +1,302 @@
+//! Transactional apply: snapshot → plan → preflight → execute with an undo
+//! log → verify → on any failure, undo. The kernel ends either as desired or
+//! as it was (bar ifindexes of links that had to be recreated).
+
+use std::time::{Duration, Instant};
+
+use super::error::EngineError;
+use super::execute::{run, Mode};
+use super::kernel::{Kernel, Live};
+use super::report::{ApplyReport, Failure, Outcome};
+use crate::desired::DesiredNetwork;
+use crate::netlink::Handle;
+use crate::plan::{self, check::failures, CheckRow};
+
+/// How long verification may wait for the kernel to settle (bond port
+/// selection and carrier are asynchronous) when no option is given.
+pub const DEFAULT_VERIFY_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// What a caller may tune of an apply.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// How long verify waits for the kernel to match; then the apply rolls
+    /// back.
+    pub verify_timeout: Duration,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions {
+            verify_timeout: DEFAULT_VERIFY_TIMEOUT,
+        }
+    }
+}
+
+/// Brings the kernel behind `handle` to `desired`, all or nothing.
+///
+/// `Ok` with the report whenever the transaction ran: its
+/// [`outcome`](ApplyReport::outcome) says whether the kernel was or now is as
+/// desired, or whether the undo log ran ([`Outcome::RolledBack`],
+/// [`Outcome::RollbackIncomplete`]). `Err` only for what stops it before any
+/// change: the dump, a plan conflict, the preflight.
+pub async fn apply(
+    handle: &Handle,
+    desired: &DesiredNetwork,
+    opts: &ApplyOptions,
+) -> Result<ApplyReport, EngineError> {
+    let mut report = transact(&mut Live::new(handle), desired, opts).await?;
+    report.netns = handle.netns().map(str::to_owned);
+    Ok(report)
+}
+
+fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1000.0
+}
+
+/// [`apply`] against any [`Kernel`].
+pub(crate) async fn transact(
+    kernel: &mut impl Kernel,
+    desired: &DesiredNetwork,
+    opts: &ApplyOptions,
+) -> Result<ApplyReport, EngineError> {
+    let start = Instant::now();
+    let snapshot = kernel.dump().await?;
+    let dumped = Instant::now();
+    let planned = plan::plan(desired, &snapshot)?;
+    let mut report = ApplyReport::new(planned.ops.clone());
+    report.timings.dump_ms = (dumped - start).as_secs_f64() * 1000.0;
+    report.timings.plan_ms = ms(dumped);
+    if planned.is_empty() {
+        report.verified = true;
+        report.timings.total_ms = ms(start);
+        return Ok(report);
+    }
+    kernel.preflight(&planned.ops).await?;
+    // Before the first write, so no settling event is missed.
+    kernel.watch();
+
+    let executing = Instant::now();
+    let ex = run(kernel, &planned.ops, snapshot, Mode::Transaction).await;
+    report.timings.execute_ms = ms(executing);
+    report.writes = ex.writes;
+    report.applied = ex.applied.clone();
+
+    let failure = if ex.succeeded() {
+        let verifying = Instant::now();
+        let verified = verify(kernel, desired, opts.verify_timeout).await;
+        report.timings.verify_ms = ms(verifying);
+        match verified {
+            Ok((attempts, mismatches)) => {
+                report.verify_attempts = attempts;
+                report.verified = mismatches.is_empty();
+                let failure = (!mismatches.is_empty()).then(|| Failure::verification(&mismatches));
+                report.mismatches = mismatches;
+                failure
+            }
+            Err(e) => Some(Failure::from_errors(&[e])),
+        }
+    } else {
+        Some(Failure::from_errors(&ex.failures))
+    };
+    let Some(failure) = failure else {
+        report.outcome = Outcome::Applied;
+        report.timings.total_ms = ms(start);
+        tracing::info!(
+            ops = report.applied.len(),
+            writes = report.writes,
+            "applied"
+        );
+        return Ok(report);
+    };
+
+    tracing::warn!("{}; rolling back", failure.message);
+    report.failure = Some(failure);
+    let rolling_back = Instant::now();
+    let undo = ex.undo_ops();
+    report.rollback_ops = undo.len();
+    match kernel.dump().await {
+        Ok(now) => {
+            let rb = run(kernel, &undo, now, Mode::Rollback).await;
+            report.rollback_writes = rb.writes;
+            report.rollback_failures = rb.failures.iter().map(ToString::to_string).collect();
+        }
+        Err(e) => report.rollback_failures.push(e.to_string()),
+    }
+    report.rolled_back = report.rollback_failures.is_empty();
+    report.outcome = if report.rolled_back {
+        Outcome::RolledBack
+    } else {
+        Outcome::RollbackIncomplete
+    };
+    report.timings.rollback_ms = ms(rolling_back);
+    report.timings.total_ms = ms(start);
+    Ok(report)
+}
+
+/// Dumps and checks until every row matches or `timeout` passes; between
+/// attempts it waits for the kernel to announce a change rather than
+/// sleeping blindly. Returns the attempts and the last mismatches.
+async fn verify(
+    kernel: &mut impl Kernel,
+    desired: &DesiredNetwork,
+    timeout: Duration,
+) -> Result<(u32, Vec<CheckRow>), EngineError> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let state = kernel.dump().await?;
+        let mismatches: Vec<CheckRow> = failures(&plan::check(desired, &state)).cloned().collect();
+        if mismatches.is_empty() || tokio::time::Instant::now() >= deadline {
+            return Ok((attempts, mismatches));
+        }
+        tracing::debug!(
+            attempts,
+            mismatches = mismatches.len(),
+            "waiting for the kernel to settle"
+        );
+        kernel.settle(deadline).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use nix::errno::Errno;
+
+    use super::*;
+    use crate::engine::sim::{Fault, Sim};
+    use crate::plan::fixture::{bare, desired, normalized, synced};
+    use crate::plan::Op;
+
+    /// No waiting for a settle that the model never makes.
+    fn quick() -> ApplyOptions {
+        ApplyOptions {
+            verify_timeout: Duration::ZERO,
+        }
+    }
+
+    /// The op of the fixture's plan from bare NICs that `pick` finds.
+    fn planned(pick: impl Fn(&Op) -> bool) -> Op {
+        let ops = plan::plan(&desired(), &bare()).unwrap().ops;
+        ops.into_iter().find(|op| pick(op)).unwrap()
+    }
+
+    fn the_route() -> Op {
+        planned(|op| matches!(op, Op::AddRoute { .. }))
+    }
+
+    fn created(name: &str) -> impl Fn(&Op) -> bool + '_ {
+        move |op| matches!(op, Op::CreateLink { name: n, .. } if n == name)
+    }
+
+    #[tokio::test]
+    async fn in_sync_writes_nothing() {
+        let mut sim = Sim::new(synced());
+        let r = transact(&mut sim, &desired(), &quick()).await.unwrap();
+        assert_eq!(
+            (r.outcome, r.writes, r.verified),
+            (Outcome::InSync, 0, true)
+        );
+        assert!(r.planned.is_empty() && sim.batches.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_plan_is_applied_and_verified() {
+        let mut sim = Sim::new(bare());
+        let r = transact(&mut sim, &desired(), &quick()).await.unwrap();
+        assert_eq!(r.outcome, Outcome::Applied, "{}", r.summary());
+        assert!(r.verified && r.failure.is_none() && !r.rolled_back);
+        assert_eq!(r.applied, r.planned);
+        assert_eq!(r.writes, r.planned.len() as u64);
+        assert_eq!(r.verify_attempts, 1);
+        assert!(plan::plan(&desired(), &sim.state).unwrap().is_empty());
+        // Independent ops shared batches.
+        assert!(sim.batches.len() < r.planned.len());
+    }
+
+    #[tokio::test]
+    async fn a_refused_op_rolls_back_to_the_state_before() {
+        let mut sim = Sim::new(bare()).fault(the_route(), Fault::Refuse(Errno::ENETUNREACH));
+        let r = transact(&mut sim, &desired(), &quick()).await.unwrap();
+        assert_eq!(r.outcome, Outcome::RolledBack, "{}", r.summary());
+        assert!(r.rolled_back && !r.verified && r.rollback_failures.is_empty());
+        let failure = r.failure.as_ref().unwrap();
+        assert_eq!(failure.op, Some(the_route().to_string()));
+        assert_eq!(failure.errno_name.as_deref(), Some("ENETUNREACH"));
+        assert!(!r.applied.is_empty() && !r.applied.contains(&the_route()));
+        assert!(r.rollback_ops > 0);
+        assert_eq!(r.rollback_writes, r.rollback_ops as u64);
+        assert_eq!(normalized(&sim.state), normalized(&bare()));
+        assert!(r.summary().contains("the kernel is as before"));
+    }
+
+    #[tokio::test]
+    async fn an_op_that_failed_halfway_is_undone_too() {
+        let shim = planned(created("mv-storage"));
+        let mut sim = Sim::new(bare()).fault(shim.clone(), Fault::Partial(Errno::EINVAL));
+        let r = transact(&mut sim, &desired(), &quick()).await.unwrap();
+        assert_eq!(r.outcome, Outcome::RolledBack, "{}", r.summary());
+        assert!(!r.applied.contains(&shim));
+        assert_eq!(normalized(&sim.state), normalized(&bare()));
+    }
+
+    #[tokio::test]
+    async fn a_refused_undo_leaves_the_rollback_incomplete() {
+        let undo = Op::DeleteLink {
+            name: "mv-storage".into(),
+        };
+        let mut sim = Sim::new(bare())
+            .fault(the_route(), Fault::Refuse(Errno::ENETUNREACH))
+            .fault(undo.clone(), Fault::Refuse(Errno::EBUSY));
+        let r = transact(&mut sim, &desired(), &quick()).await.unwrap();
+        assert_eq!(r.outcome, Outcome::RollbackIncomplete, "{}", r.summary());
+        assert!(!r.rolled_back);
+        assert_eq!(r.rollback_failures.len(), 1);
+        assert!(r.rollback_failures[0].contains(&undo.to_string()));
+        assert!(r.summary().contains("ROLLBACK INCOMPLETE"));
+        // The rest of the undo log still ran.
+        assert!(sim.state.link("bond0").is_none());
+        assert!(r.rollback_writes > 1);
+    }
+
+    #[tokio::test]
+    async fn a_mismatch_after_the_writes_rolls_back() {
+        let up = Op::SetUp {
+            name: "mv-storage".into(),
+        };
+        let mut sim = Sim::new(bare()).fault(up, Fault::Ignore);
+        let r = transact(&mut sim, &desired(), &quick()).await.unwrap();
+        assert_eq!(r.outcome, Outcome::RolledBack, "{}", r.summary());
+        assert!(!r.verified && !r.mismatches.is_empty());
+        assert_eq!(r.applied, r.planned);
+        let failure = r.failure.as_ref().unwrap();
+        assert!(failure.message.starts_with("verification failed"));
+        assert_eq!(failure.op, None);
+        assert_eq!(normalized(&sim.state), normalized(&bare()));
+    }
+
+    #[tokio::test]
+    async fn verify_waits_for_the_kernel_until_the_deadline() {
+        let up = Op::SetUp {
+            name: "mv-storage".into(),
+        };
+        let mut sim = Sim::new(bare()).fault(up, Fault::Ignore);
+        let opts = ApplyOptions {
+            verify_timeout: Duration::from_millis(20),
+        };
+        let r = transact(&mut sim, &desired(), &opts).await.unwrap();
+        assert_eq!(r.outcome, Outcome::RolledBack);
+        assert_eq!(r.verify_attempts, 2);
+        assert!(r.timings.verify_ms >= 20.0);
+    }
+
+    #[tokio::test]
+    async fn a_conflict_stops_before_any_write() {
+        let mut state = bare();
+        state.links.retain(|l| l.name != "eth2");
+        let mut sim = Sim::new(state);
+        let e = transact(&mut sim, &desired(), &quick()).await.unwrap_err();
+        assert!(matches!(e, EngineError::Plan(_)), "{e}");
+        assert!(sim.batches.is_empty());
+    }
+}
