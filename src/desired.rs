@@ -10,7 +10,7 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 use serde::Serialize;
 
-use crate::profile::model::{
+use crate::kinds::{
     AdSelect, BondMode, IpvlanMode, LacpRate, MacvlanMode, Mode, Network, PrimaryReselect, Role,
     XmitHashPolicy,
 };

@@ -16,7 +16,7 @@ use std::net::Ipv4Addr;
 use std::str::FromStr;
 
 use crate::desired::DesiredNetwork;
-use crate::profile::model::Role;
+use crate::kinds::Role;
 use crate::profile::validate::server_api_host;
 use crate::profile::{resolve, Diagnostic, Profile};
 
@@ -285,7 +285,8 @@ fn config_file(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profile::model::{Interfaces, Network, NodeOverride};
+    use crate::kinds::Network;
+    use crate::profile::model::{Interfaces, NodeOverride};
     use ipnet::Ipv4Net;
     use std::collections::BTreeMap;
 

@@ -7,8 +7,8 @@ mod netns_util;
 use std::time::{Duration, Instant};
 
 use n3xnet::desired::{DesiredAddress, DesiredLink, DesiredNetwork, DesiredRoute, LinkKind};
+use n3xnet::kinds::{MacvlanMode, Mode, Network};
 use n3xnet::netlink::{ApplyOptions, ApplyReport, Handle, NetlinkError, Outcome};
-use n3xnet::profile::model::{MacvlanMode, Mode, Network};
 use netns_util::{netns_tier, runtime, Netns};
 
 /// The n3x "simple" profile's server-1 on NIC `eth1` (a veth here), plus a

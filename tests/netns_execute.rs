@@ -6,9 +6,9 @@ mod netns_util;
 use std::time::{Duration, Instant};
 
 use n3xnet::desired::LinkKind;
+use n3xnet::kinds::MacvlanMode;
 use n3xnet::netlink::{Handle, NetlinkError};
 use n3xnet::plan::Op;
-use n3xnet::profile::model::MacvlanMode;
 use netns_util::{netns_tier, runtime, Netns};
 
 fn execute(ns: &Netns, ops: &[Op]) -> n3xnet::netlink::Execution {
@@ -203,7 +203,7 @@ fn preflight_agrees_with_the_kernel_and_changes_nothing() {
         (
             LinkKind::Ipvlan {
                 parent: "eth1".into(),
-                mode: n3xnet::profile::model::IpvlanMode::L2,
+                mode: n3xnet::kinds::IpvlanMode::L2,
             },
             "link eth1 type ipvlan mode l2",
             "kernel has no ipvlan support (module `ipvlan` not loaded and could not be loaded)",

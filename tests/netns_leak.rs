@@ -5,8 +5,8 @@
 mod netns_util;
 
 use n3xnet::desired::{DesiredAddress, DesiredLink, DesiredNetwork, LinkKind};
+use n3xnet::kinds::{MacvlanMode, Mode, Network};
 use n3xnet::netlink::{ApplyOptions, Handle, Outcome};
-use n3xnet::profile::model::{MacvlanMode, Mode, Network};
 use netns_util::{netns_tier, Netns};
 
 fn desired(mode: MacvlanMode) -> DesiredNetwork {

@@ -7,8 +7,8 @@ mod netns_util;
 use std::process::Command;
 
 use n3xnet::desired::{DesiredAddress, DesiredLink, DesiredNetwork, LinkKind};
+use n3xnet::kinds::{MacvlanMode, Mode};
 use n3xnet::netlink::{ApplyOptions, Handle};
-use n3xnet::profile::model::{MacvlanMode, Mode};
 use netns_util::{netns_tier, runtime, Netns};
 
 const CHILD: &str = "N3XNET_PERM_CHILD";

@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::DriftPolicy;
 use crate::health::Health;
+use crate::kinds::Role;
 use crate::netlink::Outcome;
-use crate::profile::model::Role;
 
 /// Where n3xnetd's unit keeps its runtime directory
 /// (`RuntimeDirectory=n3xnet`), and so its status file.

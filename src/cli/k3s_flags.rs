@@ -4,7 +4,7 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 
 use crate::desired::DesiredNetwork;
 use crate::k3s::{self, Format};
-use crate::profile::model::Role;
+use crate::kinds::Role;
 
 use super::profile_args::ProfileArgs;
 use super::Failure;

@@ -520,11 +520,12 @@ mod tests {
 
     use super::*;
     use crate::desired::BondOptions;
-    use crate::netlink::fixtures::{link, state};
-    use crate::profile::model::{
-        AdSelect, BondMode as Mode, IpvlanMode, LacpRate, MacAddr, MacvlanMode, PrimaryReselect,
+    use crate::kinds::{
+        AdSelect, BondMode as Mode, IpvlanMode, LacpRate, MacvlanMode, PrimaryReselect,
         XmitHashPolicy,
     };
+    use crate::mac::MacAddr;
+    use crate::netlink::fixtures::{link, state};
     use netlink_packet_core::Emitable;
 
     const IFLA_ADDRESS: u16 = 1;

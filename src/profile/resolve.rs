@@ -10,9 +10,13 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 
 use super::diag::{join, Diagnostic, Diags};
-use super::model::*;
+use super::model::{BondConfig, Interfaces, MultusKind, NodeOverride, Profile, RouteSpec};
 use crate::desired::{
     BondOptions, DesiredAddress, DesiredLink, DesiredNetwork, DesiredRoute, LinkKind,
+};
+use crate::kinds::{
+    AdSelect, BondMode, IpvlanMode, KernelEnum, LacpRate, MacvlanMode, Mode, Network,
+    PrimaryReselect, XmitHashPolicy,
 };
 
 /// The kernel's limit on interface names (IFNAMSIZ - 1).

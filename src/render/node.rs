@@ -16,7 +16,7 @@ use std::fs;
 use std::path::Path;
 
 use crate::k3s::{self, Format as K3sFormat, K3sError};
-use crate::profile::model::Role;
+use crate::kinds::Role;
 use crate::profile::{Format, Profile};
 
 use super::{write_dir, RenderedFile, WriteError};
