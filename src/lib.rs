@@ -18,7 +18,6 @@ pub mod dhcp;
 pub mod exit;
 pub mod files;
 pub mod health;
-pub mod k3s;
 pub mod kinds;
 pub mod kubernetes;
 pub mod mac;

@@ -15,9 +15,9 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use n3xnet::k3s::{self, Format};
 use n3xnet::kinds::Role;
 use n3xnet::profile::{self, Profile};
+use n3xnet::render::k3s::{self, Format};
 use n3xnet::render::{multus, networkd};
 
 fn root() -> PathBuf {

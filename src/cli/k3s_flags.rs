@@ -3,8 +3,8 @@
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 
 use crate::desired::DesiredNetwork;
-use crate::k3s::{self, Format};
 use crate::kinds::Role;
+use crate::render::k3s::{self, Format};
 
 use super::profile_args::ProfileArgs;
 use super::Failure;

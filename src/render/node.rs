@@ -15,10 +15,10 @@
 use std::fs;
 use std::path::Path;
 
-use crate::k3s::{self, Format as K3sFormat, K3sError};
 use crate::kinds::Role;
 use crate::profile::{Format, Profile};
 
+use super::k3s::{self, Format as K3sFormat, K3sError};
 use super::{write_dir, RenderedFile, WriteError};
 
 /// Where the package installs its units (`/lib` is `/usr/lib` on merged-/usr
