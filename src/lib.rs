@@ -6,7 +6,8 @@
 //! repair) → reporting ([`kubernetes`]). Everything up to the plan is pure
 //! and tested without root. The two binaries, [`cli`] (`n3xnetctl`) and
 //! [`daemon`] (`n3xnetd`), stand side by side on the contract between them,
-//! [`api`] and [`exit`]; neither imports the other.
+//! [`api`] and [`exit`]; neither imports the other. Every layer speaks the
+//! vocabulary of [`kinds`] and [`mac`], which imports none of them.
 
 pub mod api;
 pub mod cli;
