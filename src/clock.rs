@@ -12,6 +12,11 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// A duration in whole milliseconds, for logs and the status file.
+pub fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// Resolves at `deadline`, or never without one: the timer arm of a
 /// `select!` whose timer may be off.
 pub async fn at(deadline: Option<Instant>) {

@@ -36,8 +36,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::kinds::Role;
 use crate::profile::diag::{index, join, Diags};
-use crate::profile::model::Role;
 use crate::profile::source::{self, Format, Node, Value};
 use crate::profile::{Diagnostic, Report};
 

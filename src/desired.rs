@@ -10,7 +10,7 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 use serde::Serialize;
 
-use crate::profile::model::{
+use crate::kinds::{
     AdSelect, BondMode, IpvlanMode, LacpRate, MacvlanMode, Mode, Network, PrimaryReselect, Role,
     XmitHashPolicy,
 };
@@ -71,6 +71,19 @@ pub struct DesiredLink {
 }
 
 impl DesiredLink {
+    /// A link of `kind` with nothing else said about it yet.
+    pub fn new(name: &str, kind: LinkKind) -> DesiredLink {
+        DesiredLink {
+            name: name.to_owned(),
+            kind,
+            mtu: None,
+            master: None,
+            dhcp: false,
+            network: None,
+            multus: None,
+        }
+    }
+
     /// The link this one is stacked on (VLAN/macvlan/ipvlan parent).
     pub fn parent(&self) -> Option<&str> {
         match &self.kind {

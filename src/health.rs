@@ -20,7 +20,8 @@ use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
 use crate::desired::{BondOptions, DesiredNetwork, LinkKind};
-use crate::profile::model::{BondMode, MacAddr, Network};
+use crate::kinds::{BondMode, Network};
+use crate::mac::MacAddr;
 use crate::state::{BondInfo, KernelState, Link, OperState};
 
 /// LACP port state bits (IEEE 802.1AX): synchronization, collecting and

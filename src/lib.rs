@@ -8,7 +8,8 @@
 //! root: the engine against the plan's kernel model. The two binaries,
 //! [`cli`] (`n3xnetctl`) and [`daemon`] (`n3xnetd`), stand side by side on
 //! the contract between them, [`api`] and [`exit`]; neither imports the
-//! other.
+//! other. Every layer speaks the vocabulary of [`kinds`] and [`mac`],
+//! which import none of them.
 
 pub mod api;
 pub mod cli;
@@ -21,8 +22,9 @@ pub mod engine;
 pub mod exit;
 pub mod files;
 pub mod health;
-pub mod k3s;
+pub mod kinds;
 pub mod kubernetes;
+pub mod mac;
 pub mod netlink;
 pub mod plan;
 pub mod profile;

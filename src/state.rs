@@ -10,7 +10,7 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
-use crate::profile::model::MacAddr;
+use crate::mac::MacAddr;
 
 /// Version of the JSON schema of [`KernelState`] (`status --json`).
 pub const STATE_SCHEMA_VERSION: u32 = 1;

@@ -127,6 +127,6 @@ fn example_config_is_accepted_with_the_documented_defaults() {
         .join("\n");
     let c = DaemonConfig::parse(&uncommented, Path::new("/etc/n3xnet"))
         .unwrap_or_else(|d| panic!("uncommented example rejected: {d:?}\n{uncommented}"));
-    assert_eq!(c.role, Some(n3xnet::profile::model::Role::Server));
+    assert_eq!(c.role, Some(n3xnet::kinds::Role::Server));
     assert!(c.kubernetes.nfd_feature_file.is_some());
 }

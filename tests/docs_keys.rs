@@ -27,9 +27,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
+use n3xnet::kinds::{Mode, Network, Role};
+use n3xnet::mac::MacAddr;
 use n3xnet::profile::model::{
-    BondConfig, DhcpServer, Interfaces, MacAddr, Mode, MultusKind, MultusNet, Network,
-    NodeOverride, Profile, Reservation, Role, RouteSpec,
+    BondConfig, DhcpServer, Interfaces, MultusKind, MultusNet, NodeOverride, Profile, Reservation,
+    RouteSpec,
 };
 use serde_json::Value;
 

@@ -15,9 +15,9 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use n3xnet::k3s::{self, Format};
-use n3xnet::profile::model::Role;
+use n3xnet::kinds::Role;
 use n3xnet::profile::{self, Profile};
+use n3xnet::render::k3s::{self, FlagFormat};
 use n3xnet::render::{multus, networkd};
 
 fn root() -> PathBuf {
@@ -64,11 +64,11 @@ fn role_of(p: &Profile, node: &str) -> Role {
     })
 }
 
-fn k3s_file(format: Format) -> &'static str {
+fn k3s_file(format: FlagFormat) -> &'static str {
     match format {
-        Format::Args => "args",
-        Format::Env => "env",
-        Format::Config => "config.yaml",
+        FlagFormat::Args => "args",
+        FlagFormat::Env => "env",
+        FlagFormat::Config => "config.yaml",
     }
 }
 
@@ -78,7 +78,7 @@ fn render_profile(p: &Profile) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for node in p.node_names() {
         let role = role_of(p, &node);
-        for f in Format::ALL {
+        for f in FlagFormat::ALL {
             let text = k3s::flags(p, &node, role, f).unwrap_or_else(|e| panic!("{node} {f}: {e}"));
             out.insert(format!("{node}/k3s/{}", k3s_file(f)), text);
         }
@@ -183,7 +183,7 @@ fn goldens_match_for_every_shipped_profile_and_node() {
 }
 
 fn args(profile: &str, node: &str, role: Role) -> String {
-    k3s::flags(&load(profile), node, role, Format::Args).unwrap()
+    k3s::flags(&load(profile), node, role, FlagFormat::Args).unwrap()
 }
 
 #[test]
@@ -219,7 +219,7 @@ fn k3s_args_are_n3x_mk_extra_flags() {
 #[test]
 fn k3s_env_forms_the_cluster_from_server_1() {
     let p = load("vlans");
-    let env = |node, role| k3s::flags(&p, node, role, Format::Env).unwrap();
+    let env = |node, role| k3s::flags(&p, node, role, FlagFormat::Env).unwrap();
     assert!(env("server-1", Role::Server).contains(
         "K3S_SERVER_OPTS=\"--node-ip=192.168.200.1 --flannel-iface=eth1.200 --advertise-address=192.168.200.1 --tls-san=192.168.200.1 --cluster-init\"\n"
     ));
@@ -356,10 +356,10 @@ fn n100_bond_carries_gateway_mtu_and_shim() {
     // n100-3 is an agent by the profile's own role.
     let p = load("n100-bond");
     assert_eq!(
-        k3s::flags(&p, "n100-3", Role::Agent, Format::Args).unwrap(),
+        k3s::flags(&p, "n100-3", Role::Agent, FlagFormat::Args).unwrap(),
         "--node-ip=10.0.1.13 --flannel-iface=bond0\n"
     );
-    assert!(k3s::flags(&p, "n100-3", Role::Server, Format::Args).is_err());
+    assert!(k3s::flags(&p, "n100-3", Role::Server, FlagFormat::Args).is_err());
     let nads = multus::render(&p).unwrap();
     assert!(nads.contains("\"type\": \"macvlan\",\n"), "{nads}");
     assert!(nads.contains("\"master\": \"bond0.100\",\n"), "{nads}");

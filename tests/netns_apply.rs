@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use n3xnet::desired::{DesiredAddress, DesiredLink, DesiredNetwork, DesiredRoute, LinkKind};
 use n3xnet::engine::{self, ApplyOptions, ApplyReport, EngineError, Outcome};
+use n3xnet::kinds::{MacvlanMode, Mode, Network};
 use n3xnet::netlink::Handle;
-use n3xnet::profile::model::{MacvlanMode, Mode, Network};
 use netns_util::{netns_tier, runtime, Netns};
 
 /// The n3x "simple" profile's server-1 on NIC `eth1` (a veth here), plus a
@@ -119,14 +119,6 @@ fn node() -> (Netns, Netns) {
 }
 
 /// `ip -d -j link`, `ip -j addr`, `ip -j route` of the namespace.
-fn snapshot(ns: &Netns) -> [String; 3] {
-    [
-        ns.ip("-d -j link show"),
-        ns.ip("-j addr show"),
-        ns.ip("-j route show"),
-    ]
-}
-
 fn route_to<'a>(routes: &'a serde_json::Value, dst: &str) -> Option<&'a serde_json::Value> {
     routes.as_array().unwrap().iter().find(|r| r["dst"] == dst)
 }
@@ -168,12 +160,12 @@ fn create_from_empty_then_reapply_is_a_no_op() {
     assert_eq!(default["dev"], "eth1");
     assert_eq!(default["protocol"], "110");
 
-    let before = snapshot(&ns);
+    let before = ns.snapshot();
     let again = apply(&ns, &d);
     assert_eq!(again.outcome, Outcome::InSync);
     assert_eq!(again.writes, 0);
     assert!(again.planned.is_empty() && again.applied.is_empty());
-    assert_eq!(snapshot(&ns), before);
+    assert_eq!(ns.snapshot(), before);
 }
 
 #[test]
@@ -259,7 +251,7 @@ fn foreign_links_addresses_and_routes_are_untouched() {
 fn assert_restored(ns: &Netns, expected: &[String; 3]) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let now = snapshot(ns);
+        let now = ns.snapshot();
         if now == *expected {
             return;
         }
@@ -315,28 +307,12 @@ fn assert_rolls_back(ns: &Netns, d: &DesiredNetwork, before: &[String; 3]) -> Ap
 
 /// The snapshot once the kernel has settled: carrier propagated (operstate
 /// up) and IPv6 duplicate address detection over.
-fn settled(ns: &Netns) -> [String; 3] {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let s = snapshot(ns);
-        let busy = s[0].contains("NO-CARRIER") || s[1].contains("\"tentative\"");
-        if !busy {
-            return s;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the namespace never settled: {s:?}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// A node with foreign state worth restoring.
 fn lived_in_node() -> (Netns, Netns, [String; 3]) {
     let (ns, sw) = node();
     ns.ip("addr add 10.99.0.1/24 dev eth1");
     ns.ip("route add 10.98.0.0/16 via 10.99.0.254 dev eth1");
-    let before = settled(&ns);
+    let before = ns.settled();
     (ns, sw, before)
 }
 
@@ -391,7 +367,7 @@ fn a_failure_on_a_pristine_node_leaves_it_pristine() {
         return;
     }
     let (ns, _sw) = node();
-    let before = settled(&ns);
+    let before = ns.settled();
     let mut d = desired(&Spec {
         shim_mtu: Some(1400),
         shim_mode: MacvlanMode::Private,

@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use n3xnet::desired::LinkKind;
 use n3xnet::engine::{self, EngineError, Execution};
+use n3xnet::kinds::MacvlanMode;
 use n3xnet::netlink::{Handle, NetlinkError};
 use n3xnet::plan::Op;
-use n3xnet::profile::model::MacvlanMode;
 use netns_util::{netns_tier, runtime, Netns};
 
 fn execute(ns: &Netns, ops: &[Op]) -> Execution {
@@ -191,7 +191,7 @@ fn preflight_agrees_with_the_kernel_and_changes_nothing() {
         return;
     }
     let (ns, _sw) = node();
-    let before = (ns.ip("-d -j link show"), ns.ip("-j addr show"));
+    let before = ns.settled();
     let cases = [
         (
             LinkKind::Vlan {
@@ -204,7 +204,7 @@ fn preflight_agrees_with_the_kernel_and_changes_nothing() {
         (
             LinkKind::Ipvlan {
                 parent: "eth1".into(),
-                mode: n3xnet::profile::model::IpvlanMode::L2,
+                mode: n3xnet::kinds::IpvlanMode::L2,
             },
             "link eth1 type ipvlan mode l2",
             "kernel has no ipvlan support (module `ipvlan` not loaded and could not be loaded)",
@@ -229,11 +229,7 @@ fn preflight_agrees_with_the_kernel_and_changes_nothing() {
             let h = Handle::open(Some(&ns.name)).unwrap();
             h.preflight(std::slice::from_ref(&op)).await
         });
-        assert_eq!(
-            (ns.ip("-d -j link show"), ns.ip("-j addr show")),
-            before,
-            "preflight changed something"
-        );
+        assert_eq!(ns.snapshot(), before, "preflight changed something");
         // Preflight loads modules, so ask ip only afterwards.
         match (verdict, ip_can_create(&ns, ip_args)) {
             (Ok(()), true) => {}

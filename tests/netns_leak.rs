@@ -6,8 +6,8 @@ mod netns_util;
 
 use n3xnet::desired::{DesiredAddress, DesiredLink, DesiredNetwork, LinkKind};
 use n3xnet::engine::{self, ApplyOptions, Outcome};
+use n3xnet::kinds::{MacvlanMode, Mode, Network};
 use n3xnet::netlink::Handle;
-use n3xnet::profile::model::{MacvlanMode, Mode, Network};
 use netns_util::{netns_tier, Netns};
 
 fn desired(mode: MacvlanMode) -> DesiredNetwork {

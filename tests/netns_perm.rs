@@ -8,8 +8,8 @@ use std::process::Command;
 
 use n3xnet::desired::{DesiredAddress, DesiredLink, DesiredNetwork, LinkKind};
 use n3xnet::engine::{self, ApplyOptions, EngineError};
+use n3xnet::kinds::{MacvlanMode, Mode};
 use n3xnet::netlink::Handle;
-use n3xnet::profile::model::{MacvlanMode, Mode};
 use netns_util::{netns_tier, runtime, Netns};
 
 const CHILD: &str = "N3XNET_PERM_CHILD";
@@ -117,14 +117,14 @@ fn apply_without_cap_net_admin_names_it_and_changes_nothing() {
         return;
     }
     let (ns, _sw) = node();
-    let before = (ns.ip("-d -j link show"), ns.ip("-j addr show"));
+    let before = ns.settled();
     let result = run_child(Some(&ns), None);
     assert_eq!(
         result,
         "err changing the network needs CAP_NET_ADMIN, which this process lacks: \
          run n3xnet as root"
     );
-    assert_eq!((ns.ip("-d -j link show"), ns.ip("-j addr show")), before);
+    assert_eq!(ns.snapshot(), before);
 }
 
 #[test]

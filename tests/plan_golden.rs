@@ -278,9 +278,9 @@ fn disturbance(s: &KernelState, (kind, a, b): (u8, usize, usize)) -> Option<Vec<
             bond,
             changes: vec![n3xnet::plan::BondChange::Mode(
                 [
-                    n3xnet::profile::model::BondMode::Lacp,
-                    n3xnet::profile::model::BondMode::BalanceXor,
-                    n3xnet::profile::model::BondMode::ActiveBackup,
+                    n3xnet::kinds::BondMode::Lacp,
+                    n3xnet::kinds::BondMode::BalanceXor,
+                    n3xnet::kinds::BondMode::ActiveBackup,
                 ][b % 3],
             )],
         });
@@ -363,9 +363,9 @@ fn disturbance(s: &KernelState, (kind, a, b): (u8, usize, usize)) -> Option<Vec<
         _ => Op::SetMacvlanMode {
             name: name(&|l| matches!(l.info, LinkInfo::Macvlan { .. }))?,
             mode: [
-                n3xnet::profile::model::MacvlanMode::Private,
-                n3xnet::profile::model::MacvlanMode::Vepa,
-                n3xnet::profile::model::MacvlanMode::Bridge,
+                n3xnet::kinds::MacvlanMode::Private,
+                n3xnet::kinds::MacvlanMode::Vepa,
+                n3xnet::kinds::MacvlanMode::Bridge,
             ][b % 3],
         },
     }])

@@ -189,7 +189,7 @@ fn desired_networks_match_goldens() {
 #[test]
 fn bonding_vlans_server_1_resolves_like_the_nixos_module() {
     use n3xnet::desired::LinkKind;
-    use n3xnet::profile::model::{BondMode, PrimaryReselect};
+    use n3xnet::kinds::{BondMode, PrimaryReselect};
     let p = profile::load(&root().join("profiles/bonding-vlans.toml"))
         .unwrap()
         .profile;

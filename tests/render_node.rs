@@ -9,7 +9,7 @@ use std::fs;
 use std::path::Path;
 
 use n3xnet::config::{DaemonConfig, DriftPolicy, KubernetesConfig, OnlineConfig};
-use n3xnet::profile::model::Role;
+use n3xnet::kinds::Role;
 
 mod ctl_util;
 use ctl_util::{ctl, root};

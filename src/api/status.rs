@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::DriftPolicy;
 use crate::engine::Outcome;
 use crate::health::Health;
-use crate::profile::model::Role;
+use crate::kinds::Role;
 
 /// Where n3xnetd's unit keeps its runtime directory
 /// (`RuntimeDirectory=n3xnet`), and so its status file.

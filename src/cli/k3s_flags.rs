@@ -3,8 +3,8 @@
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 
 use crate::desired::DesiredNetwork;
-use crate::k3s::{self, Format};
-use crate::profile::model::Role;
+use crate::kinds::Role;
+use crate::render::k3s::{self, FlagFormat};
 
 use super::profile_args::ProfileArgs;
 use super::Failure;
@@ -19,7 +19,7 @@ pub struct Args {
     pub role: Option<Role>,
     /// `args` (n3x's extraFlags), `env` (/etc/default/k3s-*), `config` (config.yaml.d drop-in).
     #[arg(long, default_value = "args", value_parser = format_parser())]
-    pub format: Format,
+    pub format: FlagFormat,
 }
 
 // The values are listed to clap, not only parsed, so that `--help`, the
@@ -32,8 +32,9 @@ pub(super) fn role_parser() -> impl TypedValueParser<Value = Role> {
     })
 }
 
-fn format_parser() -> impl TypedValueParser<Value = Format> {
-    PossibleValuesParser::new(Format::ALL.map(Format::as_str)).try_map(|s| s.parse::<Format>())
+fn format_parser() -> impl TypedValueParser<Value = FlagFormat> {
+    PossibleValuesParser::new(FlagFormat::ALL.map(FlagFormat::as_str))
+        .try_map(|s| s.parse::<FlagFormat>())
 }
 
 pub fn run(a: &Args) -> Result<u8, Failure> {

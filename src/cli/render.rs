@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 
-use crate::profile::model::Role;
+use crate::kinds::Role;
 use crate::profile::Format;
 use crate::render::node::{self, NodeInput};
 use crate::render::{multus, networkd, write_dir};

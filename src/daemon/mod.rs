@@ -37,7 +37,7 @@ use crate::exit;
 
 pub use notify::Notifier;
 pub use setup::{Setup, SetupError};
-pub use supervisor::{Command, Control, ControlError, Reply, RunError, Supervisor};
+pub use supervisor::{Control, ControlError, ControlRequest, Reply, RunError, Supervisor};
 
 /// n3xnet supervisor daemon: applies the node's network profile and keeps
 /// it applied (systemd Type=notify service).

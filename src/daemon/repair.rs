@@ -16,6 +16,7 @@ use std::time::Instant;
 
 use super::backoff::{Governor, Permit, RepairSchedule};
 use crate::api::status::{BackoffStatus, DriftStatus, Trigger};
+use crate::clock::millis;
 use crate::config::DriftPolicy;
 use crate::plan::Op;
 
@@ -179,10 +180,6 @@ impl Repairs {
     pub fn count(&self) -> u32 {
         self.repairs
     }
-}
-
-fn millis(d: std::time::Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// What a drift is about, for the backoff: the links its repair touches

@@ -8,7 +8,7 @@ use crate::config::{ConfigError, DaemonConfig};
 use crate::desired::DesiredNetwork;
 use crate::exit;
 use crate::health;
-use crate::profile::model::Role;
+use crate::kinds::Role;
 use crate::profile::{self, Diagnostic, LoadError, Report};
 
 /// A configuration with its profile resolved for this node.

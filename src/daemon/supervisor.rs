@@ -8,11 +8,13 @@
 //!
 //! On every burst of notifications it re-dumps the kernel (an event says
 //! *that* something changed; the dump says *what*, and stays right when
-//! events were lost to `ENOBUFS`), recomputes the health, and plans: an
-//! empty plan is in sync; otherwise `enforce` applies the minimal diff
-//! through the engine's transactional apply, with backoff, and `report`
-//! only reports. The planner never touches foreign links, addresses or
-//! routes, so neither does a repair.
+//! events were lost to `ENOBUFS`), recomputes the health, and plans. What
+//! to do about the plan is decided by the pure repair policy
+//! ([`super::repair`]: in sync, report, wait out a backoff, or repair
+//! through the engine's transactional apply); the `STATUS=` line is made
+//! by [`super::status_line`]. This file keeps the loop and the I/O. The
+//! planner never touches foreign links, addresses or routes, so neither
+//! does a repair.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -24,7 +26,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use crate::api::status::{
     ApplySummary, DaemonStatus, KubernetesStatus, Phase, SyncState, Trigger, STATUS_SCHEMA_VERSION,
 };
-use crate::clock::{at, now_ms};
+use crate::clock::{at, millis, now_ms};
 use crate::engine::{self, ApplyOptions, ApplyReport, EngineError};
 use crate::files::{write_atomic, Durability};
 use crate::health::Health;
@@ -63,14 +65,14 @@ pub type Reply = oneshot::Sender<Result<(), ControlError>>;
 
 /// What a front end (SIGHUP, D-Bus) asks of the supervisor.
 #[derive(Debug)]
-pub enum Command {
+pub enum ControlRequest {
     /// Re-read the configuration and profile; apply a valid one as a
     /// minimal diff, keep running the old one otherwise.
     Reload(Option<Reply>),
     /// Apply the profile now, whatever the drift policy and backoff say
     /// (refused while paused: resuming reconciles).
     Reconcile(Option<Reply>),
-    /// Stop repairing until [`Command::Resume`], so an operator can take
+    /// Stop repairing until [`ControlRequest::Resume`], so an operator can take
     /// over: drift is still reported; a reload is checked, not applied.
     Pause(Option<Reply>),
     /// Repair again, starting with a reconcile now (also when not paused).
@@ -81,7 +83,7 @@ pub enum Command {
 /// status. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Control {
-    commands: mpsc::UnboundedSender<Command>,
+    commands: mpsc::UnboundedSender<ControlRequest>,
     status: watch::Receiver<Arc<DaemonStatus>>,
 }
 
@@ -92,22 +94,22 @@ impl Control {
     }
 
     pub async fn reload(&self) -> Result<(), ControlError> {
-        self.ask(Command::Reload).await
+        self.ask(ControlRequest::Reload).await
     }
 
     pub async fn reconcile(&self) -> Result<(), ControlError> {
-        self.ask(Command::Reconcile).await
+        self.ask(ControlRequest::Reconcile).await
     }
 
     pub async fn pause(&self) -> Result<(), ControlError> {
-        self.ask(Command::Pause).await
+        self.ask(ControlRequest::Pause).await
     }
 
     pub async fn resume(&self) -> Result<(), ControlError> {
-        self.ask(Command::Resume).await
+        self.ask(ControlRequest::Resume).await
     }
 
-    async fn ask(&self, command: fn(Option<Reply>) -> Command) -> Result<(), ControlError> {
+    async fn ask(&self, command: fn(Option<Reply>) -> ControlRequest) -> Result<(), ControlError> {
         let (tx, rx) = oneshot::channel();
         self.commands
             .send(command(Some(tx)))
@@ -128,7 +130,7 @@ pub enum RunError {
 pub struct Supervisor {
     core: Core,
     events: Events,
-    commands: mpsc::UnboundedReceiver<Command>,
+    commands: mpsc::UnboundedReceiver<ControlRequest>,
 }
 
 /// Everything the loop's handlers change (apart from the event and command
@@ -236,7 +238,7 @@ impl Supervisor {
             profile = %core.setup.config.profile.display(),
             netns = core.handle.netns(),
             drift = core.setup.config.drift.as_str(),
-            watchdog_ms = watchdog.as_ref().map(|i| i.period().as_millis() as u64),
+            watchdog_ms = watchdog.as_ref().map(|i| millis(i.period())),
             "n3xnetd starting"
         );
         match core.apply(Trigger::Start, None).await {
@@ -276,7 +278,7 @@ impl Supervisor {
     }
 }
 
-/// Forwards SIGHUP to the supervisor as [`Command::Reload`]. Installed
+/// Forwards SIGHUP to the supervisor as [`ControlRequest::Reload`]. Installed
 /// before anything else runs: SIGHUP's default action would kill us.
 pub fn forward_hangups(
     control: Control,
@@ -342,24 +344,24 @@ fn op_bond(op: &Op) -> Option<&str> {
 }
 
 fn micros(since: Option<Instant>) -> Option<u64> {
-    since.map(|t| t.elapsed().as_micros() as u64)
+    since.map(|t| u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX))
 }
 
 impl Core {
-    async fn command(&mut self, events: &mut Events, cmd: Command) {
+    async fn command(&mut self, events: &mut Events, cmd: ControlRequest) {
         let (result, reply) = match cmd {
-            Command::Reload(reply) => (self.reload(events).await, reply),
-            Command::Reconcile(reply) if self.repairs.paused() => (
+            ControlRequest::Reload(reply) => (self.reload(events).await, reply),
+            ControlRequest::Reconcile(reply) if self.repairs.paused() => (
                 Err(ControlError::Refused(
                     "paused by operator: resume reconciles (n3xnetctl resume)".to_owned(),
                 )),
                 reply,
             ),
-            Command::Reconcile(reply) => {
+            ControlRequest::Reconcile(reply) => {
                 tracing::info!("reconcile requested");
                 (self.reconcile_now(events, Trigger::Reconcile).await, reply)
             }
-            Command::Pause(reply) => {
+            ControlRequest::Pause(reply) => {
                 if self.repairs.pause() {
                     tracing::warn!("paused by operator: drift is reported, not repaired");
                     self.publish();
@@ -368,7 +370,7 @@ impl Core {
             }
             // Not paused: reconciles all the same, so that after `resume`
             // the profile holds whatever state the daemon was in.
-            Command::Resume(reply) => {
+            ControlRequest::Resume(reply) => {
                 tracing::info!(
                     paused = self.repairs.paused(),
                     "resumed by operator: reconciling"
@@ -494,7 +496,7 @@ impl Core {
                     let wait = Instant::from_std(until).saturating_duration_since(now);
                     tracing::warn!(
                         streak,
-                        wait_ms = wait.as_millis() as u64,
+                        wait_ms = millis(wait),
                         "the same drift came back after {streak} repairs in a row: next repair in {:.1} s",
                         wait.as_secs_f64()
                     );

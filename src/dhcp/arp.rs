@@ -5,7 +5,7 @@
 
 use std::net::Ipv4Addr;
 
-use crate::profile::model::MacAddr;
+use crate::mac::MacAddr;
 
 pub const ETH_P_ARP: u16 = 0x0806;
 const LEN: usize = 28;

@@ -21,7 +21,7 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
-use crate::profile::model::MacAddr;
+use crate::mac::MacAddr;
 
 use super::packet::{Dropped, Identity, Offer, Outgoing, Reply, ReplyKind, Request};
 

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::client::{Lease, Millis};
 use crate::files::{write_atomic, Durability};
-use crate::profile::model::MacAddr;
+use crate::mac::MacAddr;
 
 /// Where leases live unless `$STATE_DIRECTORY` (systemd's
 /// `StateDirectory=n3xnet`) says otherwise.

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use super::error::EngineError;
 use super::execute::{run, Mode};
 use super::kernel::{Kernel, Live};
-use super::report::{ApplyReport, Failure, Outcome};
+use super::report::{ApplyFailure, ApplyReport, Outcome};
 use crate::desired::DesiredNetwork;
 use crate::netlink::Handle;
 use crate::plan::{self, check::failures, CheckRow};
@@ -89,14 +89,15 @@ pub(crate) async fn transact(
             Ok((attempts, mismatches)) => {
                 report.verify_attempts = attempts;
                 report.verified = mismatches.is_empty();
-                let failure = (!mismatches.is_empty()).then(|| Failure::verification(&mismatches));
+                let failure =
+                    (!mismatches.is_empty()).then(|| ApplyFailure::verification(&mismatches));
                 report.mismatches = mismatches;
                 failure
             }
-            Err(e) => Some(Failure::from_errors(&[e])),
+            Err(e) => Some(ApplyFailure::from_errors(&[e])),
         }
     } else {
-        Some(Failure::from_errors(&ex.failures))
+        Some(ApplyFailure::from_errors(&ex.failures))
     };
     let Some(failure) = failure else {
         report.outcome = Outcome::Applied;

@@ -303,9 +303,9 @@ pub(crate) fn schedule(ops: &[Op], state: &KernelState) -> Vec<Vec<usize>> {
 mod tests {
     use super::*;
     use crate::desired::DesiredRoute;
+    use crate::kinds::MacvlanMode;
     use crate::plan::fixture::nic;
     use crate::plan::RouteKey;
-    use crate::profile::model::MacvlanMode;
 
     fn net(s: &str) -> Ipv4Net {
         s.parse().unwrap()

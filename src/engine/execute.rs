@@ -214,8 +214,8 @@ mod tests {
 
     use super::*;
     use crate::engine::sim::{Fault, Sim};
+    use crate::kinds::MacvlanMode;
     use crate::plan::fixture::synced;
-    use crate::profile::model::MacvlanMode;
 
     fn macvlan(name: &str) -> Op {
         Op::CreateLink {

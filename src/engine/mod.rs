@@ -34,4 +34,4 @@ mod sim;
 pub use apply::{apply, ApplyOptions, DEFAULT_VERIFY_TIMEOUT};
 pub use error::EngineError;
 pub use execute::{execute, Execution};
-pub use report::{ApplyReport, Failure, Outcome, Timings};
+pub use report::{ApplyFailure, ApplyReport, Outcome, Timings};

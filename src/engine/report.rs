@@ -32,7 +32,7 @@ impl Outcome {
 /// Why an apply did not converge.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Failure {
+pub struct ApplyFailure {
     /// Every failure, as one readable message.
     pub message: String,
     /// The first failing op.
@@ -48,11 +48,11 @@ pub struct Failure {
     pub kernel_message: Option<String>,
 }
 
-impl Failure {
-    pub(super) fn from_errors(errors: &[EngineError]) -> Failure {
+impl ApplyFailure {
+    pub(super) fn from_errors(errors: &[EngineError]) -> ApplyFailure {
         let first = errors.first();
         let kernel = first.and_then(EngineError::kernel);
-        Failure {
+        ApplyFailure {
             message: errors
                 .iter()
                 .map(ToString::to_string)
@@ -65,9 +65,9 @@ impl Failure {
         }
     }
 
-    pub(super) fn verification(mismatches: &[CheckRow]) -> Failure {
+    pub(super) fn verification(mismatches: &[CheckRow]) -> ApplyFailure {
         let rows: Vec<String> = mismatches.iter().map(ToString::to_string).collect();
-        Failure {
+        ApplyFailure {
             message: format!("verification failed: {}", rows.join("; ")),
             op: None,
             errno: None,
@@ -109,7 +109,7 @@ pub struct ApplyReport {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub mismatches: Vec<CheckRow>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub failure: Option<Failure>,
+    pub failure: Option<ApplyFailure>,
     pub rolled_back: bool,
     /// Undo ops sent, and the ones that failed.
     pub rollback_ops: usize,

@@ -225,7 +225,7 @@ fn modprobe(kind: Kind) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profile::model::{IpvlanMode, MacvlanMode};
+    use crate::kinds::{IpvlanMode, MacvlanMode};
 
     #[test]
     fn kinds_are_collected_once_and_nics_need_nothing() {

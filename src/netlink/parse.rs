@@ -21,7 +21,8 @@ use netlink_packet_route::route::{
 };
 use netlink_packet_route::AddressFamily;
 
-use crate::profile::model::{self, MacAddr};
+use crate::kinds;
+use crate::mac::MacAddr;
 use crate::state::{AdInfo, Address, BondInfo, BondPort, Link, LinkInfo, OperState, Route};
 
 /// `IFA_CACHEINFO` lifetime meaning "forever".
@@ -163,7 +164,7 @@ fn bond(attrs: &[InfoBond], names: &Names) -> BondInfo {
         match a {
             InfoBond::Mode(m) => {
                 let n = u8::from(*m);
-                b.mode = option_name(model::BondMode::from_number(n), n);
+                b.mode = option_name(kinds::BondMode::from_number(n), n);
             }
             InfoBond::MiiMon(v) => b.miimon = *v,
             InfoBond::UpDelay(v) => b.updelay = *v,
@@ -172,20 +173,20 @@ fn bond(attrs: &[InfoBond], names: &Names) -> BondInfo {
             InfoBond::ActivePort(i) => b.active_port = names.get(i).cloned(),
             InfoBond::PrimaryReselect(v) => {
                 let n = u8::from(*v);
-                b.primary_reselect = option_name(model::PrimaryReselect::from_number(n), n);
+                b.primary_reselect = option_name(kinds::PrimaryReselect::from_number(n), n);
             }
             InfoBond::AdLacpRate(v) => {
                 let n = u8::from(*v);
-                b.lacp_rate = option_name(model::LacpRate::from_number(n), n);
+                b.lacp_rate = option_name(kinds::LacpRate::from_number(n), n);
             }
             InfoBond::XmitHashPolicy(v) => {
                 let n = u8::from(*v);
-                b.xmit_hash_policy = option_name(model::XmitHashPolicy::from_number(n), n);
+                b.xmit_hash_policy = option_name(kinds::XmitHashPolicy::from_number(n), n);
             }
             InfoBond::MinLinks(v) => b.min_links = *v,
             InfoBond::AdSelect(v) => {
                 let n = u8::from(*v);
-                b.ad_select = option_name(model::AdSelect::from_number(n), n);
+                b.ad_select = option_name(kinds::AdSelect::from_number(n), n);
             }
             InfoBond::AdInfo(info) => b.ad_info = Some(ad_info(info)),
             _ => {}
@@ -288,7 +289,7 @@ fn macvlan(data: Option<&InfoData>) -> LinkInfo {
         option_name(
             u8::try_from(n)
                 .ok()
-                .and_then(model::MacvlanMode::from_number),
+                .and_then(kinds::MacvlanMode::from_number),
             n,
         )
     });
@@ -307,7 +308,7 @@ fn ipvlan(data: Option<&InfoData>) -> LinkInfo {
         option_name(
             u8::try_from(n)
                 .ok()
-                .and_then(model::IpvlanMode::from_number),
+                .and_then(kinds::IpvlanMode::from_number),
             n,
         )
     });

@@ -520,10 +520,11 @@ mod tests {
 
     use super::*;
     use crate::desired::BondOptions;
-    use crate::profile::model::{
-        AdSelect, BondMode as Mode, IpvlanMode, LacpRate, MacAddr, MacvlanMode, PrimaryReselect,
+    use crate::kinds::{
+        AdSelect, BondMode as Mode, IpvlanMode, LacpRate, MacvlanMode, PrimaryReselect,
         XmitHashPolicy,
     };
+    use crate::mac::MacAddr;
     use crate::state::fixtures::{nic, state};
     use netlink_packet_core::Emitable;
 

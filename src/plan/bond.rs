@@ -4,7 +4,7 @@
 use std::str::FromStr;
 
 use crate::desired::BondOptions;
-use crate::profile::model::{AdSelect, BondMode, LacpRate, PrimaryReselect, XmitHashPolicy};
+use crate::kinds::{AdSelect, BondMode, LacpRate, PrimaryReselect, XmitHashPolicy};
 use crate::state::BondInfo;
 
 use super::op::BondChange;

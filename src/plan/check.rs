@@ -314,7 +314,7 @@ mod tests {
                     name: "mv-old".into(),
                     kind: LinkKind::Macvlan {
                         parent: "bond0.100".into(),
-                        mode: crate::profile::model::MacvlanMode::Bridge,
+                        mode: crate::kinds::MacvlanMode::Bridge,
                     },
                     mtu: None,
                     mac: None,

@@ -15,7 +15,7 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::desired::{BondOptions, DesiredNetwork, LinkKind};
-use crate::profile::model::MacAddr;
+use crate::mac::MacAddr;
 use crate::state::{KernelState, Link, LinkInfo};
 
 use super::error::PlanError;

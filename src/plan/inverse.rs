@@ -323,8 +323,8 @@ mod tests {
 
     use super::*;
     use crate::desired::LinkKind;
+    use crate::kinds::{BondMode, LacpRate, MacvlanMode};
     use crate::plan::fixture::{foreign_address, foreign_route, normalized, synced};
-    use crate::profile::model::{BondMode, LacpRate, MacvlanMode};
 
     fn after(s: &KernelState, ops: &[Op]) -> KernelState {
         let mut t = s.clone();

@@ -8,9 +8,8 @@ use ipnet::Ipv4Net;
 use serde::Serialize;
 
 use crate::desired::{BondOptions, DesiredRoute, LinkKind};
-use crate::profile::model::{
-    AdSelect, BondMode, LacpRate, MacAddr, MacvlanMode, PrimaryReselect, XmitHashPolicy,
-};
+use crate::kinds::{AdSelect, BondMode, LacpRate, MacvlanMode, PrimaryReselect, XmitHashPolicy};
+use crate::mac::MacAddr;
 use crate::state::{Address, Route};
 
 /// One bond option change, applied with `RTM_NEWLINK` on the existing bond.

@@ -4,15 +4,20 @@
 //! log quadratic in the number of links.
 //!
 //! What [`simulate`](super::simulate) reads and changes for an op on link X:
-//! X itself; what the kernel's cascades reach from X (links stacked on X and
-//! X's bond ports, transitively: closed, clamped, deleted, released); what
-//! its checks read above X (the parent's MTU and admin state, the bond's
-//! MTU, along the chains of parents and masters); the addresses and routes
-//! of all those links; and, since a route add is refused when its slot
-//! (destination and metric) is taken on any link, every route in a slot that
-//! one of those routes or the ops could take. Links that an op only reads
-//! (the parent of a created link, the bond of `SetMaster`) bring no
-//! cascade, so a thousand shims on one NIC do not all come along with each.
+//!
+//! - X itself;
+//! - what the kernel's cascades reach from X: links stacked on X and X's
+//!   bond ports, transitively (closed, clamped, deleted, released);
+//! - what its checks read above X: the parent's MTU and admin state, the
+//!   bond's MTU, along the chains of parents and masters;
+//! - the addresses and routes of all those links;
+//! - every route in a slot (destination and metric) that one of those
+//!   routes or the ops could take, since a route add is refused when its
+//!   slot is taken on any link.
+//!
+//! Links that an op only reads (the parent of a created link, the bond of
+//! `SetMaster`) bring no cascade, so a thousand shims on one NIC do not all
+//! come along with each.
 
 use std::collections::HashSet;
 

@@ -207,7 +207,7 @@ fn create(
     name: &str,
     kind: &LinkKind,
     mtu: Option<u32>,
-    mac: Option<crate::profile::model::MacAddr>,
+    mac: Option<crate::mac::MacAddr>,
 ) -> Result<(), SimError> {
     if s.link(name).is_some() {
         return Err(SimError::LinkExists(name.to_string()));
@@ -520,8 +520,8 @@ fn add_route(s: &mut KernelState, r: Route, check_gateway: bool) -> Result<(), S
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kinds::LacpRate;
     use crate::plan::fixture::{foreign_route, synced};
-    use crate::profile::model::LacpRate;
 
     fn op(s: &mut KernelState, o: Op) -> Result<(), SimError> {
         apply(s, &o)
@@ -584,10 +584,7 @@ mod tests {
         op(&mut s, set(BondChange::Miimon(250))).unwrap();
         op(&mut s, set(BondChange::MinLinks(1))).unwrap();
         assert_eq!(
-            op(
-                &mut s,
-                set(BondChange::Mode(crate::profile::model::BondMode::Lacp))
-            ),
+            op(&mut s, set(BondChange::Mode(crate::kinds::BondMode::Lacp))),
             Err(SimError::BondHasPorts {
                 bond: "bond0".into()
             })
@@ -595,7 +592,7 @@ mod tests {
         assert!(matches!(
             op(
                 &mut s,
-                set(BondChange::AdSelect(crate::profile::model::AdSelect::Count))
+                set(BondChange::AdSelect(crate::kinds::AdSelect::Count))
             ),
             Err(SimError::BondUp { .. })
         ));
@@ -615,7 +612,7 @@ mod tests {
         op(&mut s, down("bond0")).unwrap();
         let before = s.clone();
         let lacp_rate_without_lacp = crate::desired::BondOptions {
-            mode: crate::profile::model::BondMode::ActiveBackup,
+            mode: crate::kinds::BondMode::ActiveBackup,
             members: vec![],
             primary: None,
             miimon: 100,

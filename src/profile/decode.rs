@@ -9,8 +9,15 @@ use std::str::FromStr;
 use ipnet::Ipv4Net;
 
 use super::diag::{index, join, Diags};
-use super::model::*;
+use super::model::{
+    BondConfig, DhcpServer, Interfaces, MultusKind, MultusNet, NodeOverride, Profile, Reservation,
+    RouteSpec,
+};
 use super::source::{Entry, Node, Value};
+use crate::kinds::{
+    AdSelect, BondMode, LacpRate, Mode, Network, PrimaryReselect, Role, XmitHashPolicy,
+};
+use crate::mac::MacAddr;
 
 /// Keys of older n3x profiles that carry nothing the newer keys do not.
 pub const LEGACY_KEYS: &[&str] = &[

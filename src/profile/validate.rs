@@ -8,8 +8,9 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 
 use super::diag::{join, Diags};
-use super::model::{Mode, Network, Profile};
+use super::model::Profile;
 use super::resolve;
+use crate::kinds::{Mode, Network};
 
 /// Runs every check; problems land in `d`.
 pub fn validate(p: &Profile, d: &mut Diags) {

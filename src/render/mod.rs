@@ -1,12 +1,14 @@
 //! Offline generators: configuration for other tools (systemd-networkd,
-//! Multus), rendered from the same profile n3xnet applies, for hosts that
-//! keep networkd and for the cluster's NetworkAttachmentDefinitions; and the
-//! per-node tree (n3xnetd's configuration, k3s flags, unit symlinks) that
-//! makes a machine with the package installed an n3xnet node.
+//! Multus, k3s flags), rendered from the same profile n3xnet applies, for
+//! hosts that keep networkd, for the cluster's NetworkAttachmentDefinitions
+//! and for k3s; and the per-node tree (n3xnetd's configuration, k3s flags,
+//! unit symlinks) that makes a machine with the package installed an n3xnet
+//! node.
 //!
 //! Every renderer is pure and deterministic (same input, same bytes) so its
 //! output can be committed, diffed and golden-tested.
 
+pub mod k3s;
 pub mod multus;
 pub mod networkd;
 pub mod node;

@@ -12,7 +12,8 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 use serde::Serialize;
 
-use crate::profile::model::{IpvlanMode, MacvlanMode, MultusKind, MultusNet, Profile};
+use crate::kinds::{IpvlanMode, MacvlanMode};
+use crate::profile::model::{MultusKind, MultusNet, Profile};
 use crate::profile::resolve::default_shim_name;
 
 /// The CNI spec version of the generated configs: the one every Multus

@@ -20,7 +20,7 @@ use std::cmp::Reverse;
 
 use super::RenderedFile;
 use crate::desired::{BondOptions, DesiredLink, DesiredNetwork, DesiredRoute, LinkKind};
-use crate::profile::model::{BondMode, IpvlanMode};
+use crate::kinds::{BondMode, IpvlanMode};
 
 /// The networkd files of one node, sorted by name (the order networkd reads
 /// them in).
@@ -261,21 +261,13 @@ fn primary_of<'a>(desired: &'a DesiredNetwork, bond: &str) -> Option<&'a String>
 mod tests {
     use super::*;
     use crate::desired::DesiredAddress;
-    use crate::profile::model::{
+    use crate::kinds::{
         AdSelect, LacpRate, MacvlanMode, Mode, Network, PrimaryReselect, XmitHashPolicy,
     };
     use std::net::Ipv4Addr;
 
     fn link(name: &str, kind: LinkKind) -> DesiredLink {
-        DesiredLink {
-            name: name.into(),
-            kind,
-            mtu: None,
-            master: None,
-            dhcp: false,
-            network: None,
-            multus: None,
-        }
+        DesiredLink::new(name, kind)
     }
 
     fn vlan(name: &str, parent: &str, id: u16, net: Network) -> DesiredLink {

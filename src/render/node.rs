@@ -15,10 +15,10 @@
 use std::fs;
 use std::path::Path;
 
-use crate::k3s::{self, Format as K3sFormat, K3sError};
-use crate::profile::model::Role;
+use crate::kinds::Role;
 use crate::profile::{Format, Profile};
 
+use super::k3s::{self, FlagFormat, K3sError};
 use super::{write_dir, RenderedFile, WriteError};
 
 /// Where the package installs its units (`/lib` is `/usr/lib` on merged-/usr
@@ -148,8 +148,8 @@ pub fn install_dirs(unit_text: &str) -> Vec<String> {
 /// The node's tree. Pure: the same input gives the same tree. Fails only
 /// when the k3s flags cannot be computed (see [`k3s::flags`]).
 pub fn render(input: &NodeInput<'_>) -> Result<NodeTree, K3sError> {
-    let env = k3s::flags(input.profile, input.node, input.role, K3sFormat::Env)?;
-    let config = k3s::flags(input.profile, input.node, input.role, K3sFormat::Config)?;
+    let env = k3s::flags(input.profile, input.node, input.role, FlagFormat::Env)?;
+    let config = k3s::flags(input.profile, input.node, input.role, FlagFormat::Config)?;
     let profile_name = profile_file_name(input.profile_format);
     let file = |dir: &str, name: &str, contents: String| TreeFile {
         dir: dir.to_owned(),

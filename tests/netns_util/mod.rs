@@ -5,7 +5,7 @@
 
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
@@ -93,6 +93,35 @@ impl Netns {
         let mut full = vec!["netns", "exec", &self.name];
         full.extend_from_slice(cmd);
         Command::new("ip").args(&full).output().unwrap()
+    }
+
+    /// Links, addresses and routes (`ip -j`), as a before/after snapshot.
+    pub fn snapshot(&self) -> [String; 3] {
+        [
+            self.ip("-d -j link show"),
+            self.ip("-j addr show"),
+            self.ip("-j route show"),
+        ]
+    }
+
+    /// [`Self::snapshot`] once the kernel has settled: no link still
+    /// waiting for its carrier (a veth whose peer just came up), no IPv6
+    /// address still tentative (DAD), so a later snapshot differs only by
+    /// what the test did.
+    pub fn settled(&self) -> [String; 3] {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let s = self.snapshot();
+            let busy = s[0].contains("NO-CARRIER") || s[1].contains("\"tentative\"");
+            if !busy {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the namespace never settled: {s:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// A veth pair `name` (here) ↔ `peer` (in `other`, up there), the stand-in

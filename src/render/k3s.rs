@@ -16,13 +16,13 @@ use std::net::Ipv4Addr;
 use std::str::FromStr;
 
 use crate::desired::DesiredNetwork;
-use crate::profile::model::Role;
+use crate::kinds::Role;
 use crate::profile::validate::server_api_host;
 use crate::profile::{resolve, Diagnostic, Profile};
 
 /// Output shape of [`flags`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub enum FlagFormat {
     /// The flags on one line, as n3x passes them in `extraFlags`.
     Args,
     /// `/etc/default/k3s-server` or `/etc/default/k3s-agent`, read by the
@@ -33,28 +33,28 @@ pub enum Format {
     Config,
 }
 
-impl Format {
-    pub const ALL: [Format; 3] = [Format::Args, Format::Env, Format::Config];
+impl FlagFormat {
+    pub const ALL: [FlagFormat; 3] = [FlagFormat::Args, FlagFormat::Env, FlagFormat::Config];
 
     pub fn as_str(self) -> &'static str {
         match self {
-            Format::Args => "args",
-            Format::Env => "env",
-            Format::Config => "config",
+            FlagFormat::Args => "args",
+            FlagFormat::Env => "env",
+            FlagFormat::Config => "config",
         }
     }
 }
 
-impl fmt::Display for Format {
+impl fmt::Display for FlagFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
 }
 
-impl FromStr for Format {
+impl FromStr for FlagFormat {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        Format::ALL
+        FlagFormat::ALL
             .into_iter()
             .find(|f| f.as_str() == s)
             .ok_or_else(|| format!("unknown k3s flags format {s:?}: expected args, env or config"))
@@ -111,7 +111,7 @@ pub fn flags(
     profile: &Profile,
     node: &str,
     role: Role,
-    format: Format,
+    format: FlagFormat,
 ) -> Result<String, K3sError> {
     let desired = resolve_node(profile, node)?;
     if let Some(written) = desired.role.filter(|r| *r != role) {
@@ -125,9 +125,9 @@ pub fn flags(
     let extra = extra_flags(&desired, role, api.host);
     tracing::debug!(node, role = role_str(role), %format, ?extra, "k3s flags");
     Ok(match format {
-        Format::Args => format!("{}\n", extra.join(" ")),
-        Format::Env => env_file(node, role, &extra, &join(profile, &desired, role, &api)?),
-        Format::Config => config_file(
+        FlagFormat::Args => format!("{}\n", extra.join(" ")),
+        FlagFormat::Env => env_file(node, role, &extra, &join(profile, &desired, role, &api)?),
+        FlagFormat::Config => config_file(
             node,
             role,
             &desired,
@@ -285,7 +285,8 @@ fn config_file(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profile::model::{Interfaces, Network, NodeOverride};
+    use crate::kinds::Network;
+    use crate::profile::model::{Interfaces, NodeOverride};
     use ipnet::Ipv4Net;
     use std::collections::BTreeMap;
 
@@ -324,7 +325,7 @@ mod tests {
         }
     }
 
-    fn get(p: &Profile, node: &str, role: Role, f: Format) -> String {
+    fn get(p: &Profile, node: &str, role: Role, f: FlagFormat) -> String {
         flags(p, node, role, f).unwrap()
     }
 
@@ -332,15 +333,15 @@ mod tests {
     fn args_match_n3x_mk_extra_flags() {
         let p = vlans();
         assert_eq!(
-            get(&p, "server-2", Role::Server, Format::Args),
+            get(&p, "server-2", Role::Server, FlagFormat::Args),
             "--node-ip=192.168.200.2 --flannel-iface=eth1.200 --advertise-address=192.168.200.2 --tls-san=192.168.200.1\n"
         );
         assert_eq!(
-            get(&p, "agent-1", Role::Agent, Format::Args),
+            get(&p, "agent-1", Role::Agent, FlagFormat::Args),
             "--node-ip=192.168.200.3 --flannel-iface=eth1.200\n"
         );
         assert_eq!(
-            get(&p, "server-1", Role::Server, Format::Args),
+            get(&p, "server-1", Role::Server, FlagFormat::Args),
             "--node-ip=192.168.200.1 --flannel-iface=eth1.200 --advertise-address=192.168.200.1 --tls-san=192.168.200.1\n"
         );
     }
@@ -348,15 +349,15 @@ mod tests {
     #[test]
     fn env_adds_cluster_init_on_primary_and_server_elsewhere() {
         let p = vlans();
-        let s1 = get(&p, "server-1", Role::Server, Format::Env);
+        let s1 = get(&p, "server-1", Role::Server, FlagFormat::Env);
         assert!(s1.ends_with(
             "K3S_SERVER_OPTS=\"--node-ip=192.168.200.1 --flannel-iface=eth1.200 --advertise-address=192.168.200.1 --tls-san=192.168.200.1 --cluster-init\"\n"
         ), "{s1}");
-        let s2 = get(&p, "server-2", Role::Server, Format::Env);
+        let s2 = get(&p, "server-2", Role::Server, FlagFormat::Env);
         assert!(s2.ends_with(
             "K3S_SERVER_OPTS=\"--node-ip=192.168.200.2 --flannel-iface=eth1.200 --advertise-address=192.168.200.2 --tls-san=192.168.200.1 --server https://192.168.200.1:6443\"\n"
         ), "{s2}");
-        let a1 = get(&p, "agent-1", Role::Agent, Format::Env);
+        let a1 = get(&p, "agent-1", Role::Agent, FlagFormat::Env);
         assert!(a1.ends_with(
             "K3S_URL=\"https://192.168.200.1:6443\"\nK3S_AGENT_OPTS=\"--node-ip=192.168.200.3 --flannel-iface=eth1.200\"\n"
         ), "{a1}");
@@ -366,7 +367,7 @@ mod tests {
     #[test]
     fn config_is_a_drop_in_with_tls_san_list() {
         let p = vlans();
-        let s2 = get(&p, "server-2", Role::Server, Format::Config);
+        let s2 = get(&p, "server-2", Role::Server, FlagFormat::Config);
         let body: Vec<&str> = s2.lines().filter(|l| !l.starts_with('#')).collect();
         assert_eq!(
             body,
@@ -379,9 +380,9 @@ mod tests {
                 "server: \"https://192.168.200.1:6443\"",
             ]
         );
-        let s1 = get(&p, "server-1", Role::Server, Format::Config);
+        let s1 = get(&p, "server-1", Role::Server, FlagFormat::Config);
         assert!(s1.ends_with("cluster-init: true\n"), "{s1}");
-        let a2 = get(&p, "agent-2", Role::Agent, Format::Config);
+        let a2 = get(&p, "agent-2", Role::Agent, FlagFormat::Config);
         let body: Vec<&str> = a2.lines().filter(|l| !l.starts_with('#')).collect();
         assert_eq!(
             body,
@@ -397,9 +398,9 @@ mod tests {
     fn servers_need_a_primary_for_env_and_config_only() {
         let mut p = vlans();
         p.server_api = "https://192.168.200.99:6443".into();
-        let args = get(&p, "server-2", Role::Server, Format::Args);
+        let args = get(&p, "server-2", Role::Server, FlagFormat::Args);
         assert!(args.ends_with("--tls-san=192.168.200.99\n"), "{args}");
-        for f in [Format::Env, Format::Config] {
+        for f in [FlagFormat::Env, FlagFormat::Config] {
             let e = flags(&p, "server-2", Role::Server, f).unwrap_err();
             assert!(
                 matches!(e, K3sError::NoPrimary { ref host, .. } if host == "192.168.200.99"),
@@ -408,15 +409,14 @@ mod tests {
             assert!(e.to_string().contains("--cluster-init"), "{e}");
         }
         // Agents only need the URL.
-        assert!(get(&p, "agent-1", Role::Agent, Format::Env)
+        assert!(get(&p, "agent-1", Role::Agent, FlagFormat::Env)
             .contains("K3S_URL=\"https://192.168.200.99:6443\""));
         // A host name can be a tls-san but names no node.
         p.server_api = "https://k3s.example:6443".into();
-        assert!(
-            get(&p, "server-1", Role::Server, Format::Args).ends_with("--tls-san=k3s.example\n")
-        );
+        assert!(get(&p, "server-1", Role::Server, FlagFormat::Args)
+            .ends_with("--tls-san=k3s.example\n"));
         assert!(matches!(
-            flags(&p, "server-1", Role::Server, Format::Env),
+            flags(&p, "server-1", Role::Server, FlagFormat::Env),
             Err(K3sError::NoPrimary { .. })
         ));
     }
@@ -425,11 +425,11 @@ mod tests {
     fn bad_server_api_and_unknown_node_are_errors() {
         let mut p = vlans();
         p.server_api = "192.168.200.1:6443".into();
-        let e = flags(&p, "server-1", Role::Server, Format::Args).unwrap_err();
+        let e = flags(&p, "server-1", Role::Server, FlagFormat::Args).unwrap_err();
         assert!(matches!(e, K3sError::ServerApi { .. }), "{e}");
         assert!(e.to_string().contains("192.168.200.1:6443"), "{e}");
         let p = vlans();
-        let e = flags(&p, "nope", Role::Agent, Format::Args).unwrap_err();
+        let e = flags(&p, "nope", Role::Agent, FlagFormat::Args).unwrap_err();
         assert!(
             matches!(e, K3sError::Resolve { ref node, .. } if node == "nope"),
             "{e}"
@@ -446,12 +446,12 @@ mod tests {
                 ..NodeOverride::default()
             },
         );
-        let e = flags(&p, "agent-1", Role::Server, Format::Args).unwrap_err();
+        let e = flags(&p, "agent-1", Role::Server, FlagFormat::Args).unwrap_err();
         assert_eq!(
             e.to_string(),
             "node \"agent-1\" is an agent in the profile (nodes.agent-1.role) but was asked for as a server"
         );
-        assert!(flags(&p, "agent-1", Role::Agent, Format::Args).is_ok());
+        assert!(flags(&p, "agent-1", Role::Agent, FlagFormat::Args).is_ok());
     }
 
     #[test]
@@ -462,11 +462,11 @@ mod tests {
 
     #[test]
     fn format_names_round_trip() {
-        for f in Format::ALL {
-            assert_eq!(f.as_str().parse::<Format>(), Ok(f));
+        for f in FlagFormat::ALL {
+            assert_eq!(f.as_str().parse::<FlagFormat>(), Ok(f));
         }
         assert!("yaml"
-            .parse::<Format>()
+            .parse::<FlagFormat>()
             .unwrap_err()
             .contains("args, env or config"));
     }
