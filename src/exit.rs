@@ -27,7 +27,8 @@ pub const SOFTWARE: u8 = 70;
 /// A netlink, I/O or D-Bus error.
 pub const IO: u8 = 74;
 /// Not permitted (changing links needs CAP_NET_ADMIN; n3xnetd's methods
-/// are root's).
+/// are root's), or not safe: a file that decides the network is writable
+/// by someone other than root ([`crate::trust`]).
 pub const NO_PERM: u8 = 77;
 /// The profile does not fit this node's kernel state (a declared NIC is
 /// missing, a foreign link holds a declared name): nothing was changed.
@@ -51,7 +52,10 @@ pub const CTL: &[(u8, &str)] = &[
     ),
     (SOFTWARE, "internal error"),
     (IO, "netlink/I-O/D-Bus error"),
-    (NO_PERM, "permission denied"),
+    (
+        NO_PERM,
+        "permission denied, or (apply) a profile someone other than root could change",
+    ),
     (
         CONFLICT,
         "profile conflicts with this node (nothing changed)",
@@ -69,7 +73,10 @@ pub const DAEMON: &[(u8, &str)] = &[
     (NO_INPUT, "configuration, profile or netns not found"),
     (SOFTWARE, "internal error"),
     (IO, "netlink error"),
-    (NO_PERM, "no CAP_NET_ADMIN"),
+    (
+        NO_PERM,
+        "no CAP_NET_ADMIN, or a configuration or profile someone other than root could change",
+    ),
 ];
 
 /// One line for `--help`: `Exit codes: 0 ...; 1 ....`
@@ -118,6 +125,6 @@ mod tests {
             assert_eq!(codes.len(), table.len());
         }
         assert!(help(CTL).starts_with("Exit codes: 0 ok / in sync"));
-        assert!(help(DAEMON).ends_with("77 no CAP_NET_ADMIN."));
+        assert!(help(DAEMON).contains("; 77 no CAP_NET_ADMIN, or "));
     }
 }

@@ -31,3 +31,4 @@ pub mod profile;
 pub mod render;
 pub mod runtime;
 pub mod state;
+pub mod trust;

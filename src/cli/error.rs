@@ -9,6 +9,7 @@ use crate::engine::EngineError;
 use crate::exit;
 use crate::netlink::NetlinkError;
 use crate::profile::LoadError;
+use crate::trust::TrustError;
 
 #[derive(Debug)]
 pub struct Failure {
@@ -35,6 +36,16 @@ impl From<LoadError> for Failure {
         let code = match e {
             LoadError::Io { .. } => exit::NO_INPUT,
             LoadError::Invalid(_) => exit::INVALID_PROFILE,
+        };
+        Failure::new(code, e.to_string())
+    }
+}
+
+impl From<TrustError> for Failure {
+    fn from(e: TrustError) -> Self {
+        let code = match e {
+            TrustError::Io { .. } => exit::NO_INPUT,
+            TrustError::Untrusted { .. } => exit::NO_PERM,
         };
         Failure::new(code, e.to_string())
     }

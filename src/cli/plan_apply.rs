@@ -89,6 +89,7 @@ pub fn plan(a: &Args) -> Result<u8, Failure> {
 
 /// `apply`: one transactional apply; exit 0 applied or in sync, 1 rolled back.
 pub fn apply(a: &Args) -> Result<u8, Failure> {
+    crate::trust::check(&a.profile.profile)?;
     let (_, desired) = a.profile.resolve()?;
     let opts = ApplyOptions::default();
     let r = with_handle(a.target.netns.as_deref(), async |h| {

@@ -10,6 +10,7 @@ use crate::exit;
 use crate::health;
 use crate::kinds::Role;
 use crate::profile::{self, Diagnostic, LoadError, Report};
+use crate::trust::{self, TrustError};
 
 /// A configuration with its profile resolved for this node.
 #[derive(Debug, Clone)]
@@ -27,6 +28,10 @@ pub enum SetupError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Profile(#[from] LoadError),
+    /// The configuration or the profile could be changed by someone other
+    /// than root.
+    #[error(transparent)]
+    Untrusted(#[from] TrustError),
     /// The profile does not resolve for the node, or the configuration
     /// contradicts it.
     #[error("{0}")]
@@ -34,11 +39,13 @@ pub enum SetupError {
 }
 
 impl SetupError {
-    /// `n3xnetctl`'s codes: 66 unreadable file, 65 invalid.
+    /// `n3xnetctl`'s codes: 66 unreadable file, 65 invalid, 77 unsafe.
     pub fn exit_code(&self) -> u8 {
         match self {
             SetupError::Config(ConfigError::Io { .. })
-            | SetupError::Profile(LoadError::Io { .. }) => exit::NO_INPUT,
+            | SetupError::Profile(LoadError::Io { .. })
+            | SetupError::Untrusted(TrustError::Io { .. }) => exit::NO_INPUT,
+            SetupError::Untrusted(TrustError::Untrusted { .. }) => exit::NO_PERM,
             _ => exit::INVALID_PROFILE,
         }
     }
@@ -58,7 +65,9 @@ impl SetupError {
 
 impl Setup {
     pub fn load(config_path: &Path) -> Result<Setup, SetupError> {
+        trust::check(config_path)?;
         let config = DaemonConfig::load(config_path)?;
+        trust::check(&config.profile)?;
         let loaded = profile::load(&config.profile)?;
         let node = profile::node_name(config.node.as_deref());
         let invalid = |d: Vec<Diagnostic>| SetupError::Invalid(Report::new(config_path, d));

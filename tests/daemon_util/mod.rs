@@ -67,11 +67,7 @@ impl Node {
 
     /// `ip -d -j link`, `ip -j addr`, `ip -j route` of the node.
     pub fn snapshot(&self) -> [String; 3] {
-        [
-            self.ns.ip("-d -j link show"),
-            self.ns.ip("-j addr show"),
-            self.ns.ip("-j route show"),
-        ]
+        self.ns.snapshot()
     }
 
     pub fn has_address(&self, link: &str, address: &str) -> bool {
