@@ -84,6 +84,7 @@ impl Store {
         }
     }
 
+    #[cfg(test)]
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -132,6 +132,7 @@ impl Schedule {
     }
 
     /// Failures in a row.
+    #[cfg(test)]
     pub fn failures(&self) -> u32 {
         self.failures
     }
