@@ -15,7 +15,6 @@
 //! a change.
 
 mod backoff;
-mod bus_socket;
 mod dbus;
 mod dhcp_driver;
 mod health_log;
