@@ -393,8 +393,13 @@ impl Core {
         self.repairs.forgive();
         let r = self.apply(trigger, None).await;
         self.refresh(events, None).await;
-        r.map(|_| ())
-            .map_err(|e| ControlError::Failed(e.to_string()))
+        r.map_err(|e| ControlError::Failed(e.to_string()))?;
+        // Rolled back: recorded, not an error of `apply`, but the operator
+        // asked for the profile and did not get it.
+        match self.last_apply.as_ref().and_then(|a| a.error.clone()) {
+            Some(e) => Err(ControlError::Failed(e)),
+            None => Ok(()),
+        }
     }
 
     /// Re-reads everything from the kernel and acts on it. At most two
