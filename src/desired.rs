@@ -43,6 +43,20 @@ impl DesiredNetwork {
         self.addresses.iter().filter(move |a| a.link == link)
     }
 
+    /// A short fingerprint of everything desired, so that `n3xnetctl apply`
+    /// can tell whether n3xnetd (its `status.json`) supervises the node
+    /// with the same network: FNV-1a over the `Debug` rendering, which
+    /// covers every field, in order. Stable within one build; a daemon and
+    /// a CLI of different versions may disagree, which errs on the side of
+    /// asking the operator.
+    pub fn digest(&self) -> String {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in format!("{self:?}").bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        format!("{h:016x}")
+    }
+
     /// The link a logical network runs on, if the node has that network.
     pub fn network_link(&self, net: Network) -> Option<&DesiredLink> {
         self.links.iter().find(|l| l.network == Some(net))

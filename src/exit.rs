@@ -4,7 +4,7 @@
 //! `n3xnetd` (their `--help` and man pages are made from these tables), and
 //! which code a netlink error earns.
 
-use crate::engine::EngineError;
+use crate::engine::{EngineError, LockError};
 use crate::netlink::NetlinkError;
 
 /// Success; for `plan`, nothing to do; for `check`, in sync.
@@ -26,6 +26,9 @@ pub const UNAVAILABLE: u8 = 69;
 pub const SOFTWARE: u8 = 70;
 /// A netlink, I/O or D-Bus error.
 pub const IO: u8 = 74;
+/// `apply`: another writer (n3xnetctl, n3xnetd) holds the namespace's
+/// writer lock (sysexits' EX_TEMPFAIL: try again later); nothing changed.
+pub const BUSY: u8 = 75;
 /// Not permitted (changing links needs CAP_NET_ADMIN; n3xnetd's methods
 /// are root's), or not safe: a file that decides the network is writable
 /// by someone other than root ([`crate::trust`]).
@@ -33,6 +36,9 @@ pub const NO_PERM: u8 = 77;
 /// The profile does not fit this node's kernel state (a declared NIC is
 /// missing, a foreign link holds a declared name): nothing was changed.
 pub const CONFLICT: u8 = 78;
+/// `apply`: n3xnetd supervises the namespace with another network and is
+/// not paused; nothing changed (reload it, pause it, or `--force`).
+pub const SUPERVISED: u8 = 79;
 
 /// What each code means to `n3xnetctl`.
 pub const CTL: &[(u8, &str)] = &[
@@ -53,12 +59,20 @@ pub const CTL: &[(u8, &str)] = &[
     (SOFTWARE, "internal error"),
     (IO, "netlink/I-O/D-Bus error"),
     (
+        BUSY,
+        "another writer holds the namespace (apply; nothing changed)",
+    ),
+    (
         NO_PERM,
         "permission denied, or (apply) a profile someone other than root could change",
     ),
     (
         CONFLICT,
         "profile conflicts with this node (nothing changed)",
+    ),
+    (
+        SUPERVISED,
+        "n3xnetd supervises the namespace with another profile (apply; nothing changed)",
     ),
 ];
 
@@ -91,6 +105,9 @@ pub fn of_engine(e: &EngineError) -> u8 {
     match e {
         EngineError::Plan(_) => CONFLICT,
         EngineError::Netlink(e) => of_netlink(e),
+        EngineError::Lock(LockError::Busy { .. }) => BUSY,
+        EngineError::Lock(LockError::Netns(e)) => of_netlink(e),
+        EngineError::Lock(_) => IO,
     }
 }
 

@@ -711,3 +711,209 @@ fn a_daemon_on_the_bus_sleeps_at_idle() {
         "the idle daemon on the bus woke up {woke} times in 1.5 s"
     );
 }
+
+/// Holds the writer lock of the node's namespace, as another writer would.
+fn hold_writer_lock(node: &Node) -> n3xnet::engine::WriterLock {
+    netns_util::runtime()
+        .block_on(n3xnet::engine::lock::acquire(
+            Some(&node.ns.name),
+            Some(Duration::ZERO),
+        ))
+        .unwrap()
+}
+
+/// A repair that meets another writer's lock waits for it beside the
+/// event loop: the status names the writer, D-Bus calls are answered, and
+/// the repair runs (as the operator's reconcile asked meanwhile) once the
+/// lock is released.
+#[test]
+fn a_repair_waits_for_another_writer_and_the_loop_keeps_answering() {
+    if !netns_tier() {
+        return;
+    }
+    let (node, bus, d) = setup();
+    node.settle();
+    let held = hold_writer_lock(&node);
+    let me = format!("PID {}", std::process::id());
+
+    node.ns.ip("link del mv-pods");
+    let s = d.wait_status(|s| {
+        s["drift"]["writer"]
+            .as_str()
+            .is_some_and(|w| w.starts_with(&me))
+    });
+    let waiting = format!("waiting for the writer {me}");
+    assert!(s["status"].as_str().unwrap().contains(&waiting), "{s}");
+    // The loop answers while it waits, and says why it cannot reconcile.
+    let out = bus.ctl(&["reconcile"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("{me} (")) && stderr(&out).contains("writer lock"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(bus
+        .property("Status")
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .contains(&waiting));
+    // And it still follows the kernel: a cable pull shows.
+    node.sw.ip("link set sw-eth1 down");
+    d.wait_status(|s| s["health"]["online"] == false && s["drift"]["writer"].is_string());
+    assert!(
+        !node.ns.try_ip("link show dev mv-pods").status.success(),
+        "repaired while another writer held the lock; log:\n{}",
+        d.log()
+    );
+    node.sw.ip("link set sw-eth1 up");
+
+    drop(held);
+    assert!(
+        wait_until(SETTLE, || node.has_address("mv-pods", "192.168.30.1/24")).is_some(),
+        "not repaired after the release; log:\n{}",
+        d.log()
+    );
+    let s = d.wait_status(|s| {
+        s["drift"]["writer"].is_null()
+            && s["drift"]["pending"].as_array().is_some_and(Vec::is_empty)
+    });
+    assert_eq!(s["lastApply"]["trigger"], "reconcile", "{s}");
+}
+
+/// `n3xnetctl apply --profile PROFILE` on the daemon's node, reading the
+/// daemon's status from its runtime directory.
+fn apply_profile(node: &Node, profile: &Path, extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_n3xnetctl"))
+        .args(["apply", "--node", "server-1", "--netns", &node.ns.name])
+        .arg("--profile")
+        .arg(profile)
+        .arg("--runtime-dir")
+        .arg(node.dir.path())
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+/// The demo profile with the node's shim address moved to .9: another
+/// network for the same node.
+fn other_profile(node: &Node) -> PathBuf {
+    let path = node.path("other.toml");
+    let text =
+        daemon_util::PROFILE.replace("server-1 = \"192.168.30.1\"", "server-1 = \"192.168.30.9\"");
+    assert_ne!(text, daemon_util::PROFILE);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The same network (another file) is a plain apply the daemon sees in
+/// sync; another is refused naming the ways out; `--force` applies and the
+/// enforcing daemon repairs its own back; while paused it applies and the
+/// daemon reports the difference.
+#[test]
+fn an_apply_on_a_supervised_node_asks_the_daemon_first() {
+    if !netns_tier() {
+        return;
+    }
+    let (node, bus, d) = setup();
+    node.settle();
+    let copy = node.path("copy.toml");
+    std::fs::write(&copy, daemon_util::PROFILE).unwrap();
+    let out = apply_profile(&node, &copy, &[]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("in sync"), "{}", stdout(&out));
+    let s = d.status();
+    assert_eq!(s["repairs"], 0);
+    assert!(s["drift"]["pending"].as_array().unwrap().is_empty());
+
+    let other = other_profile(&node);
+    let out = apply_profile(&node, &other, &[]);
+    assert_eq!(code(&out), 79, "{}", stderr(&out));
+    for hint in ["n3xnetctl reload", "n3xnetctl pause", "--force"] {
+        assert!(stderr(&out).contains(hint), "{hint}: {}", stderr(&out));
+    }
+    assert!(node.has_address("mv-pods", "192.168.30.1/24"));
+    assert!(!node.has_address("mv-pods", "192.168.30.9/24"));
+
+    // --force on an enforcing daemon: applied, then repaired back.
+    let out = apply_profile(&node, &other, &["--force"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("repairs its own profile back"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        wait_until(SETTLE, || node.has_address("mv-pods", "192.168.30.1/24")
+            && !node.has_address("mv-pods", "192.168.30.9/24"))
+        .is_some(),
+        "the enforcing daemon did not repair its profile back; log:\n{}",
+        d.log()
+    );
+    d.wait_status(|s| s["repairs"].as_u64().is_some_and(|r| r >= 1));
+
+    // Paused: the apply goes through, the daemon reports the difference.
+    let out = bus.ctl(&["pause"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    d.wait_status(|s| s["paused"] == true);
+    let out = apply_profile(&node, &other, &[]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("paused: applying"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(node.has_address("mv-pods", "192.168.30.9/24"));
+    let s = d.wait_status(|s| {
+        s["drift"]["pending"].as_array().is_some_and(|p| {
+            p.iter()
+                .any(|op| op.as_str().unwrap().contains("192.168.30.1"))
+        })
+    });
+    assert!(
+        s["status"]
+            .as_str()
+            .unwrap()
+            .contains("pending (not repaired)"),
+        "{s}"
+    );
+    assert!(
+        node.has_address("mv-pods", "192.168.30.9/24"),
+        "repaired while paused"
+    );
+}
+
+/// In report mode a forced apply of another profile stays: the daemon
+/// reports the difference as drift and repairs nothing.
+#[test]
+fn a_forced_apply_under_a_reporting_daemon_shows_as_drift() {
+    if !netns_tier() {
+        return;
+    }
+    let node = Node::new("drift = \"report\"\n");
+    let mut d = Daemon::start(&node);
+    d.wait_ready();
+    node.settle();
+    let other = other_profile(&node);
+    let out = apply_profile(&node, &other, &[]);
+    assert_eq!(code(&out), 79, "{}", stderr(&out));
+    let out = apply_profile(&node, &other, &["--force"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("repairs its own profile back"),
+        "{}",
+        stderr(&out)
+    );
+    let s = d.wait_status(|s| {
+        s["drift"]["pending"].as_array().is_some_and(|p| {
+            p.iter()
+                .any(|op| op.as_str().unwrap().contains("192.168.30.1"))
+        })
+    });
+    assert!(
+        s["status"].as_str().unwrap().contains("(report mode)"),
+        "{s}"
+    );
+    assert_eq!(s["repairs"], 0);
+    assert!(node.has_address("mv-pods", "192.168.30.9/24"));
+}

@@ -98,7 +98,8 @@ fn desired(spec: &Spec) -> DesiredNetwork {
 fn try_apply(ns: &Netns, d: &DesiredNetwork) -> Result<ApplyReport, EngineError> {
     runtime().block_on(async {
         let h = Handle::open(Some(&ns.name)).unwrap();
-        engine::apply(&h, d, &ApplyOptions::default()).await
+        let lock = engine::lock::acquire(h.netns(), None).await?;
+        engine::apply(&h, d, &ApplyOptions::default(), &lock).await
     })
 }
 

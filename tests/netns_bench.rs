@@ -16,48 +16,11 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use netns_util::{env_list, netns_tier, Netns};
+use netns_util::{
+    env_list, netns_tier, shim_node as node, shim_profile as profile, shim_subnet as subnet, Netns,
+    SHIM_NODE as NODE,
+};
 use serde_json::Value;
-
-const NODE: &str = "bench";
-
-/// A node with its NIC eth1 configured as the profile wants it (cluster
-/// address, up, no IPv6 autoconf), so both variants only add the shims.
-fn node() -> (Netns, Netns) {
-    let ns = Netns::new();
-    let sw = Netns::new();
-    ns.nic("eth1", &sw, "sw-eth1");
-    ns.ip("link set eth1 addrgenmode none");
-    ns.ip("addr add 10.99.0.1/24 dev eth1");
-    ns.ip("link set eth1 up");
-    (ns, sw)
-}
-
-/// Shim `i`'s subnet: a /24 of its own, so no two overlap.
-fn subnet(i: usize) -> String {
-    format!("10.{}.{}", 100 + i / 256, i % 256)
-}
-
-/// The profile: eth1 as the cluster NIC and one macvlan NAD per shim, each
-/// with a host address outside its IPAM range.
-fn profile(n: usize) -> String {
-    let mut p = format!(
-        "serverApi = \"https://10.99.0.1:6443\"\n\
-         clusterCidr = \"10.42.0.0/16\"\n\
-         serviceCidr = \"10.43.0.0/16\"\n\n\
-         [interfaces]\ncluster = \"eth1\"\n\n\
-         [ipAddresses]\n{NODE} = {{ cluster = \"10.99.0.1/24\" }}\n"
-    );
-    for i in 0..n {
-        let s = subnet(i);
-        p += &format!(
-            "\n[multus.shim-{i}]\ntype = \"macvlan\"\nmaster = \"eth1\"\nmode = \"bridge\"\n\
-             subnet = \"{s}.0/24\"\nrangeStart = \"{s}.10\"\nrangeEnd = \"{s}.250\"\n\
-             hostInterface = \"mv{i}\"\nhostAddresses = {{ {NODE} = \"{s}.1\" }}\n"
-        );
-    }
-    p
-}
 
 /// What n3xnet sends, as `ip` commands: create, then mark and turn IPv6
 /// autoconf off, up, address (iproute2 6.1 cannot set an address's

@@ -66,11 +66,12 @@ fn descriptors_stay_flat_over_many_applies() {
             } else {
                 MacvlanMode::Private
             };
-            let r = engine::apply(&h, &desired(mode), &ApplyOptions::default())
+            let lock = engine::lock::acquire(h.netns(), None).await.unwrap();
+            let r = engine::apply(&h, &desired(mode), &ApplyOptions::default(), &lock)
                 .await
                 .unwrap();
             assert_eq!(r.outcome, Outcome::Applied);
-            let again = engine::apply(&h, &desired(mode), &ApplyOptions::default())
+            let again = engine::apply(&h, &desired(mode), &ApplyOptions::default(), &lock)
                 .await
                 .unwrap();
             assert_eq!(again.outcome, Outcome::InSync);

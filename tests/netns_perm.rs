@@ -50,7 +50,8 @@ fn child_apply() {
     };
     let result = runtime().block_on(async {
         let h = Handle::open(netns.as_deref()).map_err(EngineError::from)?;
-        engine::apply(&h, &d, &ApplyOptions::default()).await
+        let lock = engine::lock::acquire(h.netns(), Some(std::time::Duration::ZERO)).await?;
+        engine::apply(&h, &d, &ApplyOptions::default(), &lock).await
     });
     match result {
         Ok(r) => println!("{MARK}ok {}", r.summary()),

@@ -157,7 +157,7 @@ _n3xnetctl() {
             return 0
             ;;
         n3xnetctl__subcmd__apply)
-            opts="-p -n -h --profile --node --netns --json --help"
+            opts="-p -n -h --profile --node --netns --json --wait --no-wait --force --runtime-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -180,6 +180,14 @@ _n3xnetctl() {
                     return 0
                     ;;
                 --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --runtime-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -30,7 +30,7 @@ complete -c n3xnetctl -n "__fish_n3xnetctl_needs_command" -f -a "validate" -d 'C
 complete -c n3xnetctl -n "__fish_n3xnetctl_needs_command" -f -a "k3s-flags" -d 'Print the k3s flags that agree with the node\'s network (n3x\'s rule)'
 complete -c n3xnetctl -n "__fish_n3xnetctl_needs_command" -f -a "render" -d 'Render the profile for other tools: systemd-networkd, Multus, or the desired state'
 complete -c n3xnetctl -n "__fish_n3xnetctl_needs_command" -f -a "plan" -d 'Show what apply would change (exit 0 nothing to do, 2 changes pending)'
-complete -c n3xnetctl -n "__fish_n3xnetctl_needs_command" -f -a "apply" -d 'Apply the profile to this node, all or nothing (exit 0 applied or in sync, 1 rolled back)'
+complete -c n3xnetctl -n "__fish_n3xnetctl_needs_command" -f -a "apply" -d 'Apply the profile to this node, all or nothing, one writer at a time (exit 0 applied or in sync, 1 rolled back, 75 another writer holds the namespace, 79 n3xnetd supervises it with another profile)'
 complete -c n3xnetctl -n "__fish_n3xnetctl_needs_command" -f -a "check" -d 'Compare the kernel with the profile, attribute by attribute (exit 0 in sync, 1 drift)'
 complete -c n3xnetctl -n "__fish_n3xnetctl_needs_command" -f -a "status" -d 'Show the node\'s network: n3xnetd\'s health and drift over D-Bus when it runs, and the kernel\'s links, bond ports and LACP state, addresses and routes'
 complete -c n3xnetctl -n "__fish_n3xnetctl_needs_command" -f -a "pause" -d 'Ask n3xnetd to stop repairing drift (it still reports it) until `resume` (root)'
@@ -84,7 +84,11 @@ complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand plan" -s h -l help -
 complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand apply" -s p -l profile -d 'Profile file (TOML, or JSON by the .json extension)' -r -F
 complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand apply" -s n -l node -d 'Node to act for (default: this machine\'s hostname)' -r
 complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand apply" -l netns -d 'Act inside the named network namespace (/run/netns/NAME)' -r
+complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand apply" -l wait -d 'While another writer (n3xnetctl, n3xnetd) holds the namespace, wait up to SECS seconds for it, then exit 75 (0: do not wait)' -r
+complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand apply" -l runtime-dir -d 'n3xnetd\'s runtime directory (where its status.json is)' -r -F
 complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand apply" -l json -d 'Print the result as JSON'
+complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand apply" -l no-wait -d 'Exit 75 at once while another writer holds the namespace'
+complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand apply" -l force -d 'Apply even though n3xnetd supervises the namespace with another profile and is not paused (an enforcing n3xnetd repairs it back)'
 complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand apply" -s h -l help -d 'Print help'
 complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand check" -s p -l profile -d 'Profile file (TOML, or JSON by the .json extension)' -r -F
 complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand check" -s n -l node -d 'Node to act for (default: this machine\'s hostname)' -r
@@ -107,7 +111,7 @@ complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand help; and not __fish
 complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand help; and not __fish_seen_subcommand_from validate k3s-flags render plan apply check status pause resume reload reconcile wait-online help" -f -a "k3s-flags" -d 'Print the k3s flags that agree with the node\'s network (n3x\'s rule)'
 complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand help; and not __fish_seen_subcommand_from validate k3s-flags render plan apply check status pause resume reload reconcile wait-online help" -f -a "render" -d 'Render the profile for other tools: systemd-networkd, Multus, or the desired state'
 complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand help; and not __fish_seen_subcommand_from validate k3s-flags render plan apply check status pause resume reload reconcile wait-online help" -f -a "plan" -d 'Show what apply would change (exit 0 nothing to do, 2 changes pending)'
-complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand help; and not __fish_seen_subcommand_from validate k3s-flags render plan apply check status pause resume reload reconcile wait-online help" -f -a "apply" -d 'Apply the profile to this node, all or nothing (exit 0 applied or in sync, 1 rolled back)'
+complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand help; and not __fish_seen_subcommand_from validate k3s-flags render plan apply check status pause resume reload reconcile wait-online help" -f -a "apply" -d 'Apply the profile to this node, all or nothing, one writer at a time (exit 0 applied or in sync, 1 rolled back, 75 another writer holds the namespace, 79 n3xnetd supervises it with another profile)'
 complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand help; and not __fish_seen_subcommand_from validate k3s-flags render plan apply check status pause resume reload reconcile wait-online help" -f -a "check" -d 'Compare the kernel with the profile, attribute by attribute (exit 0 in sync, 1 drift)'
 complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand help; and not __fish_seen_subcommand_from validate k3s-flags render plan apply check status pause resume reload reconcile wait-online help" -f -a "status" -d 'Show the node\'s network: n3xnetd\'s health and drift over D-Bus when it runs, and the kernel\'s links, bond ports and LACP state, addresses and routes'
 complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand help; and not __fish_seen_subcommand_from validate k3s-flags render plan apply check status pause resume reload reconcile wait-online help" -f -a "pause" -d 'Ask n3xnetd to stop repairing drift (it still reports it) until `resume` (root)'

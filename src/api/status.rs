@@ -113,6 +113,10 @@ pub struct DriftStatus {
     /// Repairs of this drift wait: it came back `streak` times in a row.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backoff: Option<BackoffStatus>,
+    /// Another process holds the namespace's writer lock (`PID N
+    /// (command)`): the next apply waits for it to finish.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub writer: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -137,6 +141,10 @@ pub struct DaemonStatus {
     pub profile: PathBuf,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub netns: Option<String>,
+    /// [`crate::desired::DesiredNetwork::digest`] of the network it
+    /// supervises: `n3xnetctl apply` compares its own with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desired_digest: Option<String>,
     pub drift_policy: DriftPolicy,
     pub phase: Phase,
     /// `READY=1` was sent: the online set held, or `online.timeout` passed.

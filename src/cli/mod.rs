@@ -7,6 +7,7 @@ mod plan_apply;
 mod profile_args;
 mod render;
 mod status;
+mod supervised;
 mod validate;
 mod wait_online;
 
@@ -40,8 +41,10 @@ pub enum Command {
     Render(render::Args),
     /// Show what apply would change (exit 0 nothing to do, 2 changes pending).
     Plan(plan_apply::Args),
-    /// Apply the profile to this node, all or nothing (exit 0 applied or in sync, 1 rolled back).
-    Apply(plan_apply::Args),
+    /// Apply the profile to this node, all or nothing, one writer at a time (exit 0 applied or in
+    /// sync, 1 rolled back, 75 another writer holds the namespace, 79 n3xnetd supervises it with
+    /// another profile).
+    Apply(plan_apply::ApplyArgs),
     /// Compare the kernel with the profile, attribute by attribute (exit 0 in sync, 1 drift).
     Check(plan_apply::Args),
     /// Show the node's network: n3xnetd's health and drift over D-Bus when it runs, and the

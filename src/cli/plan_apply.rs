@@ -1,6 +1,12 @@
 //! `plan`, `apply`, `check`: a profile against the kernel, each on one
 //! node, optionally inside a named network namespace; `apply` through the
-//! transactional [`crate::engine`].
+//! transactional [`crate::engine`], holding the namespace's writer lock
+//! ([`crate::engine::lock`]), and only after asking n3xnetd's status
+//! whether it supervises the namespace with another network
+//! ([`super::supervised`]). `plan` and `check` only read: no lock.
+
+use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -10,7 +16,8 @@ use crate::netlink::Handle;
 use crate::plan::{self, CheckRow, Op};
 
 use super::profile_args::ProfileArgs;
-use super::Failure;
+use super::{supervised, Failure};
+use crate::api::status::DEFAULT_RUNTIME_DIR;
 use crate::exit;
 
 #[derive(Debug, clap::Args)]
@@ -19,6 +26,27 @@ pub struct Args {
     pub profile: ProfileArgs,
     #[command(flatten)]
     pub target: Target,
+}
+
+/// `apply`'s own options beside the profile and the target.
+#[derive(Debug, clap::Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub common: Args,
+    /// While another writer (n3xnetctl, n3xnetd) holds the namespace, wait
+    /// up to SECS seconds for it, then exit 75 (0: do not wait).
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub wait: u64,
+    /// Exit 75 at once while another writer holds the namespace.
+    #[arg(long, conflicts_with = "wait")]
+    pub no_wait: bool,
+    /// Apply even though n3xnetd supervises the namespace with another
+    /// profile and is not paused (an enforcing n3xnetd repairs it back).
+    #[arg(long)]
+    pub force: bool,
+    /// n3xnetd's runtime directory (where its status.json is).
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_RUNTIME_DIR)]
+    pub runtime_dir: PathBuf,
 }
 
 /// Where and how the command reads and writes the kernel.
@@ -87,13 +115,25 @@ pub fn plan(a: &Args) -> Result<u8, Failure> {
     })
 }
 
-/// `apply`: one transactional apply; exit 0 applied or in sync, 1 rolled back.
-pub fn apply(a: &Args) -> Result<u8, Failure> {
+/// `apply`: one transactional apply; exit 0 applied or in sync, 1 rolled
+/// back, 75 another writer kept the namespace, 79 n3xnetd supervises it
+/// with another profile.
+pub fn apply(aa: &ApplyArgs) -> Result<u8, Failure> {
+    let a = &aa.common;
     crate::trust::check(&a.profile.profile)?;
     let (_, desired) = a.profile.resolve()?;
+    supervised::check(
+        &aa.runtime_dir,
+        a.target.netns.as_deref(),
+        &desired,
+        aa.force,
+    )?;
+    let wait = Duration::from_secs(if aa.no_wait { 0 } else { aa.wait });
     let opts = ApplyOptions::default();
     let r = with_handle(a.target.netns.as_deref(), async |h| {
-        engine::apply(h, &desired, &opts).await
+        // Before the engine's dump: a writer that waited plans afresh.
+        let lock = engine::lock::acquire(h.netns(), Some(wait)).await?;
+        engine::apply(h, &desired, &opts, &lock).await
     })?;
     if a.target.json {
         // A failed apply still has a report worth printing whole.

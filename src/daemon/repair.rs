@@ -11,6 +11,10 @@
 //! - After that, drift is repaired only under `enforce` and while not
 //!   paused, and then through the backoff [`Governor`]: the same drift
 //!   coming straight back is someone fighting the profile.
+//! - While another process holds the namespace's writer lock, nothing is
+//!   applied: the supervisor waits for the release beside its loop, and
+//!   then applies what was asked for (the operator's reconcile, reload or
+//!   resume over a repair), against a fresh dump.
 
 use std::time::Instant;
 
@@ -40,6 +44,8 @@ pub enum Decision {
     },
     /// Apply now, as `Start` (the profile not applied yet) or `Repair`.
     Repair(Trigger),
+    /// Another writer holds the namespace: the apply waits for its release.
+    AwaitWriter,
 }
 
 /// The repair state across kernel reads.
@@ -51,6 +57,8 @@ pub struct Repairs {
     paused: bool,
     applied: bool,
     repairs: u32,
+    /// The apply waiting for another writer's release, and what asked for it.
+    awaiting: Option<Trigger>,
 }
 
 impl Repairs {
@@ -73,6 +81,7 @@ impl Repairs {
                 let new = self.drift.conflict.as_ref() != Some(&conflict);
                 self.drift = DriftStatus {
                     conflict: Some(conflict),
+                    writer: self.drift.writer.take(),
                     ..DriftStatus::default()
                 };
                 self.backoff_until = None;
@@ -80,7 +89,10 @@ impl Repairs {
             }
             Ok([]) => {
                 let settled = !self.drift.pending.is_empty() || self.drift.conflict.is_some();
-                self.drift = DriftStatus::default();
+                self.drift = DriftStatus {
+                    writer: self.drift.writer.take(),
+                    ..DriftStatus::default()
+                };
                 self.backoff_until = None;
                 return Decision::InSync { settled };
             }
@@ -95,6 +107,9 @@ impl Repairs {
                 new,
                 paused: self.paused,
             };
+        }
+        if self.awaiting.is_some() {
+            return Decision::AwaitWriter;
         }
         let digest = digest(ops);
         match self.governor.permit(digest, now) {
@@ -119,6 +134,26 @@ impl Repairs {
                 })
             }
         }
+    }
+
+    /// An apply for `trigger` found the writer lock held by `holder`:
+    /// `true` when a wait for its release must start (none runs yet). An
+    /// operator's request (or the start) is kept over a repair.
+    pub fn writer_busy(&mut self, holder: String, trigger: Trigger) -> bool {
+        self.drift.writer = Some(holder);
+        let start = self.awaiting.is_none();
+        if start || trigger != Trigger::Repair {
+            self.awaiting = Some(trigger);
+        }
+        start
+    }
+
+    /// The other writer is done (the lock is ours, or waiting failed):
+    /// what to apply now, if anything. Nothing while paused: resuming
+    /// reconciles.
+    pub fn writer_released(&mut self) -> Option<Trigger> {
+        self.drift.writer = None;
+        self.awaiting.take().filter(|_| !self.paused)
     }
 
     /// An apply succeeded: from now on the drift policy governs.
@@ -353,6 +388,48 @@ mod tests {
             r.decide(Ok(&[up("eth1")]), DriftPolicy::Report, t0 + 5 * MS),
             Decision::Repair(Trigger::Start)
         );
+    }
+
+    #[test]
+    fn a_held_writer_lock_defers_the_apply_and_keeps_the_operators_request() {
+        let t0 = Instant::now();
+        let mut r = Repairs::default();
+        r.applied();
+        assert_eq!(
+            r.decide(Ok(&[up("eth1")]), DriftPolicy::Enforce, t0),
+            Decision::Repair(Trigger::Repair)
+        );
+        let holder = "PID 7 (n3xnetctl apply)".to_owned();
+        assert!(r.writer_busy(holder.clone(), Trigger::Repair));
+        assert_eq!(r.drift().writer.as_ref(), Some(&holder));
+        // The other writer's changes come in: no apply, no second wait,
+        // nothing counted against the backoff.
+        for i in 1..10 {
+            assert_eq!(
+                r.decide(Ok(&[up("eth1")]), DriftPolicy::Enforce, t0 + i * MS),
+                Decision::AwaitWriter
+            );
+        }
+        assert!(!r.writer_busy(holder.clone(), Trigger::Reconcile));
+        assert!(!r.writer_busy(holder.clone(), Trigger::Repair));
+        // In sync meanwhile: the wait still shows.
+        r.decide(Ok(&[]), DriftPolicy::Enforce, t0);
+        assert_eq!(r.drift().writer.as_ref(), Some(&holder));
+        assert_eq!(r.writer_released(), Some(Trigger::Reconcile));
+        assert_eq!(r.drift().writer, None);
+        assert_eq!(r.writer_released(), None);
+        assert_eq!(
+            r.decide(Ok(&[up("eth1")]), DriftPolicy::Enforce, t0 + 20 * MS),
+            Decision::Repair(Trigger::Repair)
+        );
+    }
+
+    #[test]
+    fn a_pause_while_waiting_for_the_writer_drops_the_apply() {
+        let mut r = Repairs::default();
+        assert!(r.writer_busy("PID 7 (x)".into(), Trigger::Start));
+        r.pause();
+        assert_eq!(r.writer_released(), None);
     }
 
     #[test]

@@ -53,6 +53,9 @@ pub fn status_line(
             parts.push(format!("last apply failed: {e}"));
         }
     }
+    if let Some(w) = &d.writer {
+        parts.push(format!("waiting for the writer {w}"));
+    }
     parts.extend(notes.others);
     if let Some(e) = notes.reload_error {
         parts.push(format!("reload failed, previous profile kept: {e}"));
@@ -65,6 +68,7 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use super::*;
+    use crate::api::status::Trigger;
     use crate::plan::Op;
 
     fn up(name: &str) -> Op {
@@ -118,6 +122,13 @@ mod tests {
             "starting: reading the kernel; drift: 1 change(s), repair backed off 1 s after 3 \
              repeats"
         );
+        r.writer_busy("PID 7 (n3xnetctl apply)".into(), Trigger::Repair);
+        assert_eq!(
+            status_line(None, &r, DriftPolicy::Enforce, Notes::default()),
+            "starting: reading the kernel; drift: 1 change(s), repair backed off 1 s after 3 \
+             repeats; waiting for the writer PID 7 (n3xnetctl apply)"
+        );
+        r.writer_released();
         r.decide(Err("eth1: missing".into()), DriftPolicy::Enforce, t0);
         assert_eq!(
             status_line(None, &r, DriftPolicy::Enforce, Notes::default()),

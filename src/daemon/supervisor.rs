@@ -12,12 +12,22 @@
 //! to do about the plan is decided by the pure repair policy
 //! ([`super::repair`]: in sync, report, wait out a backoff, or repair
 //! through the engine's transactional apply); the `STATUS=` line is made
-//! by [`super::status_line`]. This file keeps the loop and the I/O. The
+//! by [`super::status_line`]. This file keeps the loop and the I/O.
+//!
+//! Every apply first tries the namespace's writer lock
+//! ([`crate::engine::lock`]) without waiting. When another writer (an
+//! operator's `n3xnetctl apply`) holds it, the loop does not block: one
+//! more future, the wait for the release, joins its `select!`, and the
+//! status says whom it waits for. Once the lock is ours, the deferred apply
+//! runs with it, against a fresh dump. The
 //! planner never touches foreign links, addresses or routes, so neither
 //! does a repair.
 
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -27,7 +37,7 @@ use crate::api::status::{
     ApplySummary, DaemonStatus, KubernetesStatus, Phase, SyncState, Trigger, STATUS_SCHEMA_VERSION,
 };
 use crate::clock::{at, millis, now_ms};
-use crate::engine::{self, ApplyOptions, ApplyReport, EngineError};
+use crate::engine::{self, ApplyOptions, ApplyReport, EngineError, LockError, WriterLock};
 use crate::files::{write_atomic, Durability};
 use crate::health::Health;
 use crate::kubernetes::Feedback;
@@ -127,6 +137,9 @@ pub enum RunError {
     Signal(&'static str, #[source] std::io::Error),
 }
 
+/// The wait for another writer's release of the namespace's lock.
+type LockWait = Pin<Box<dyn Future<Output = Result<WriterLock, LockError>>>>;
+
 pub struct Supervisor {
     core: Core,
     events: Events,
@@ -155,6 +168,11 @@ struct Core {
     /// What the Kubernetes feedback task says of itself (it runs on its
     /// own, fed by [`Control::status`]); `None` when it is off or gone.
     feedback: Option<Feedback>,
+    /// Waiting for another writer to release the namespace, if one holds it.
+    lock_wait: Option<LockWait>,
+    /// The desired network's digest, for `status.json` (computed once per
+    /// profile, not per publish).
+    desired_digest: String,
 }
 
 impl Supervisor {
@@ -189,7 +207,10 @@ impl Supervisor {
             last_apply: None,
             reload_error: None,
             feedback: None,
+            lock_wait: None,
+            desired_digest: String::new(),
         };
+        core.desired_digest = core.setup.desired.digest();
         core.publish();
         let control = Control {
             commands: commands_tx,
@@ -269,6 +290,7 @@ impl Supervisor {
                     core.refresh(&mut events, None).await;
                 }
                 _ = at(online) => core.online_timeout(),
+                lock = released(&mut core.lock_wait) => core.writer_released(&mut events, lock).await,
                 Ok(()) = core.dhcp.changed() => core.publish(),
                 () = feedback_changed(&mut core.feedback) => core.publish(),
             }
@@ -317,6 +339,17 @@ async fn tick(interval: Option<&mut tokio::time::Interval>) {
         }
         None => std::future::pending().await,
     }
+}
+
+/// Resolves when the awaited writer lock is ours (or waiting failed);
+/// never while none is awaited.
+async fn released(wait: &mut Option<LockWait>) -> Result<WriterLock, LockError> {
+    let Some(w) = wait.as_mut() else {
+        return std::future::pending().await;
+    };
+    let lock = w.await;
+    *wait = None;
+    lock
 }
 
 /// Waits for the feedback task to report; never returns once it is gone.
@@ -393,6 +426,12 @@ impl Core {
         self.repairs.forgive();
         let r = self.apply(trigger, None).await;
         self.refresh(events, None).await;
+        if let (Ok(_), Some(holder)) = (&r, &self.repairs.drift().writer) {
+            return Err(ControlError::Refused(format!(
+                "{holder} holds the namespace's writer lock: n3xnetd applies the profile once it \
+                 is released"
+            )));
+        }
         r.map_err(|e| ControlError::Failed(e.to_string()))?;
         // Rolled back: recorded, not an error of `apply`, but the operator
         // asked for the profile and did not get it.
@@ -520,21 +559,74 @@ impl Core {
                 // event re-plans, under the same backoff.
                 self.apply(trigger, since).await.unwrap_or(false)
             }
+            // Announced when the wait began ([`Core::await_writer`]).
+            Decision::AwaitWriter => false,
         }
     }
 
-    /// One transactional apply of the desired network. `Ok(wrote)`, also
-    /// when it failed and was rolled back (that is logged and recorded);
-    /// errors that stop it before any change are returned (after being
-    /// logged and recorded) so the start can stop on fatal ones.
+    /// One transactional apply of the desired network, if the writer lock
+    /// is free; if another writer holds it, the apply is deferred until the
+    /// release ([`Core::await_writer`]) and this returns `Ok(false)`.
+    /// `Ok(wrote)`, also when it failed and was rolled back (that is logged
+    /// and recorded); errors that stop it before any change are returned
+    /// (after being logged and recorded) so the start can stop on fatal ones.
     async fn apply(
         &mut self,
         trigger: Trigger,
         since: Option<Instant>,
     ) -> Result<bool, EngineError> {
+        match engine::lock::acquire(self.handle.netns(), Some(Duration::ZERO)).await {
+            Err(LockError::Busy { holder, .. }) => {
+                self.await_writer(holder.to_string(), trigger);
+                Ok(false)
+            }
+            lock => self.apply_with(trigger, since, lock).await,
+        }
+    }
+
+    /// Starts waiting for the writer that holds the lock, beside the loop
+    /// (unless a wait already runs).
+    fn await_writer(&mut self, holder: String, trigger: Trigger) {
+        tracing::warn!(
+            trigger = trigger.as_str(),
+            "another writer holds the namespace: {holder}; {} once it is done",
+            trigger.as_str()
+        );
+        if self.repairs.writer_busy(holder, trigger) {
+            let netns = self.handle.netns().map(str::to_owned);
+            self.lock_wait = Some(Box::pin(async move {
+                engine::lock::acquire(netns.as_deref(), None).await
+            }));
+        }
+    }
+
+    /// The awaited writer lock is ours: the deferred apply runs with it
+    /// (if the policy still wants it), then the kernel is read again.
+    async fn writer_released(&mut self, events: &mut Events, lock: Result<WriterLock, LockError>) {
+        if let Some(trigger) = self.repairs.writer_released() {
+            tracing::info!(
+                trigger = trigger.as_str(),
+                "the other writer is done: {}",
+                trigger.as_str()
+            );
+            let _ = self.apply_with(trigger, None, lock).await;
+        }
+        self.refresh(events, None).await;
+    }
+
+    /// [`Core::apply`] once the lock is settled: held, or why not.
+    async fn apply_with(
+        &mut self,
+        trigger: Trigger,
+        since: Option<Instant>,
+        lock: Result<WriterLock, LockError>,
+    ) -> Result<bool, EngineError> {
         let trigger_name = trigger.as_str();
-        let result =
-            engine::apply(&self.handle, &self.setup.desired, &ApplyOptions::default()).await;
+        let opts = ApplyOptions::default();
+        let result = match lock {
+            Ok(lock) => engine::apply(&self.handle, &self.setup.desired, &opts, &lock).await,
+            Err(e) => Err(e.into()),
+        };
         let (summary, outcome) = match result {
             Ok(r) if r.outcome.converged() => {
                 self.repairs.applied();
@@ -604,6 +696,7 @@ impl Core {
                     "reload: configuration and profile valid"
                 );
                 self.setup = new;
+                self.desired_digest = self.setup.desired.digest();
                 self.reload_error = None;
                 self.repairs.reloaded();
                 if self.repairs.paused() {
@@ -693,6 +786,7 @@ impl Core {
             config: setup.config_path.clone(),
             profile: setup.config.profile.clone(),
             netns: self.handle.netns().map(str::to_owned),
+            desired_digest: Some(self.desired_digest.clone()),
             drift_policy: setup.config.drift,
             phase: self.phase,
             ready: self.ready,

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use super::error::EngineError;
 use super::execute::{run, Mode};
 use super::kernel::{Kernel, Live};
+use super::lock::WriterLock;
 use super::report::{ApplyFailure, ApplyReport, Outcome};
 use crate::desired::DesiredNetwork;
 use crate::netlink::Handle;
@@ -34,6 +35,10 @@ impl Default for ApplyOptions {
 
 /// Brings the kernel behind `handle` to `desired`, all or nothing.
 ///
+/// `_lock` is the held writer lock of `handle`'s namespace (see
+/// [`super::lock`]): taken before this dump, so the plan cannot be made
+/// stale by another writer.
+///
 /// `Ok` with the report whenever the transaction ran: its
 /// [`outcome`](ApplyReport::outcome) says whether the kernel was or now is as
 /// desired, or whether the undo log ran ([`Outcome::RolledBack`],
@@ -43,6 +48,7 @@ pub async fn apply(
     handle: &Handle,
     desired: &DesiredNetwork,
     opts: &ApplyOptions,
+    _lock: &WriterLock,
 ) -> Result<ApplyReport, EngineError> {
     let mut report = transact(&mut Live::new(handle), desired, opts).await?;
     report.netns = handle.netns().map(str::to_owned);

@@ -6,8 +6,11 @@
 //! names the op or the dump, the errno and the kernel's message) and the
 //! plan (the desired network conflicts with the kernel, or an op cannot be
 //! undone: [`PlanError`] names the links and the op). A rollback is not an
-//! error: it is an [`Outcome`](super::Outcome) of the report.
+//! error: it is an [`Outcome`](super::Outcome) of the report. Nor is it
+//! the engine's to take the writer lock, but a writer that cannot get it
+//! fails with a [`LockError`] through the same paths.
 
+use super::lock::LockError;
 use crate::netlink::{KernelError, NetlinkError};
 use crate::plan::PlanError;
 
@@ -18,6 +21,9 @@ pub enum EngineError {
 
     #[error(transparent)]
     Plan(#[from] PlanError),
+
+    #[error(transparent)]
+    Lock(#[from] LockError),
 }
 
 impl EngineError {
@@ -25,7 +31,7 @@ impl EngineError {
     pub fn kernel(&self) -> Option<&KernelError> {
         match self {
             EngineError::Netlink(e) => e.kernel(),
-            EngineError::Plan(_) => None,
+            EngineError::Plan(_) | EngineError::Lock(_) => None,
         }
     }
 
@@ -33,7 +39,7 @@ impl EngineError {
     pub fn op(&self) -> Option<&str> {
         match self {
             EngineError::Netlink(e) => e.op(),
-            EngineError::Plan(_) => None,
+            EngineError::Plan(_) | EngineError::Lock(_) => None,
         }
     }
 }

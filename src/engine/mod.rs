@@ -18,6 +18,10 @@
 //! `netlink/`: the dependency stays one-way, engine → netlink, and `Live`
 //! only delegates to [`crate::netlink::Handle`].
 //!
+//! A transaction needs the namespace's writer lock ([`lock`]), taken
+//! before its dump: [`apply()`] asks for the held [`WriterLock`], so no
+//! writer can forget it.
+//!
 //! A rollback is an [`Outcome`] of the [`ApplyReport`], not an error:
 //! [`EngineError`] is what stops a transaction before any change, or what
 //! one op of it ran into.
@@ -27,6 +31,7 @@ mod batch;
 mod error;
 mod execute;
 mod kernel;
+pub mod lock;
 mod report;
 #[cfg(test)]
 mod sim;
@@ -34,4 +39,5 @@ mod sim;
 pub use apply::{apply, ApplyOptions, DEFAULT_VERIFY_TIMEOUT};
 pub use error::EngineError;
 pub use execute::{execute, Execution};
+pub use lock::{LockError, WriterLock};
 pub use report::{ApplyFailure, ApplyReport, Outcome, Timings};

@@ -25,7 +25,7 @@ pub use error::{KernelError, NetlinkError};
 pub use events::{Burst, Events, STATE_GROUPS};
 pub use handle::Handle;
 pub use lease::LeaseRoute;
-pub use netns::NETNS_DIR;
+pub use netns::{NetnsId, NETNS_DIR};
 /// For the engine's test double, which reports progress the way `send` does.
 #[cfg(test)]
 pub(crate) use send::Progress;

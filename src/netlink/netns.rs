@@ -20,6 +20,48 @@ pub const NETNS_DIR: &str = "/run/netns";
 /// The calling thread's own namespace (not the process leader's).
 const THREAD_NETNS: &str = "/proc/thread-self/ns/net";
 
+/// What identifies a network namespace however it is reached: the device
+/// and inode of its nsfs file. `/run/netns/NAME` (a bind mount of it),
+/// `/proc/PID/ns/net` and a second name for the same namespace all give
+/// the same id, so everything keyed by it (the writer lock) is shared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NetnsId {
+    pub dev: u64,
+    pub ino: u64,
+}
+
+impl NetnsId {
+    /// The namespace named `netns` (`/run/netns/NAME`), or, for `None`, the
+    /// one process `pid` (`None`: this process) lives in.
+    pub fn of(netns: Option<&str>, pid: Option<u32>) -> Result<NetnsId, NetlinkError> {
+        let path = match (netns, pid) {
+            (Some(name), _) => {
+                check_name(name)?;
+                Path::new(NETNS_DIR).join(name)
+            }
+            (None, Some(pid)) => PathBuf::from(format!("/proc/{pid}/ns/net")),
+            (None, None) => PathBuf::from("/proc/self/ns/net"),
+        };
+        let meta = std::fs::metadata(&path).map_err(|source| NetlinkError::NetnsOpen {
+            name: netns.unwrap_or("(current)").to_owned(),
+            path,
+            source,
+        })?;
+        use std::os::unix::fs::MetadataExt as _;
+        Ok(NetnsId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        })
+    }
+}
+
+fn check_name(name: &str) -> Result<(), NetlinkError> {
+    if name.is_empty() || name == "." || name == ".." || name.contains('/') {
+        return Err(NetlinkError::InvalidNetnsName(name.to_owned()));
+    }
+    Ok(())
+}
+
 /// An open handle on a named network namespace.
 #[derive(Debug)]
 pub struct Netns {
@@ -29,9 +71,7 @@ pub struct Netns {
 
 impl Netns {
     pub fn open(name: &str) -> Result<Self, NetlinkError> {
-        if name.is_empty() || name == "." || name == ".." || name.contains('/') {
-            return Err(NetlinkError::InvalidNetnsName(name.to_owned()));
-        }
+        check_name(name)?;
         let path = Path::new(NETNS_DIR).join(name);
         let file = File::open(&path).map_err(|source| NetlinkError::NetnsOpen {
             name: name.to_owned(),
@@ -94,6 +134,16 @@ mod tests {
                 "{bad:?} accepted"
             );
         }
+    }
+
+    #[test]
+    fn this_process_and_its_own_pid_are_one_namespace() {
+        let me = NetnsId::of(None, None).unwrap();
+        assert_eq!(NetnsId::of(None, Some(std::process::id())).unwrap(), me);
+        assert!(matches!(
+            NetnsId::of(Some("../x"), None),
+            Err(NetlinkError::InvalidNetnsName(_))
+        ));
     }
 
     #[test]

@@ -169,3 +169,44 @@ pub fn env_list(name: &str, default: &str) -> Vec<usize> {
         .map(|s| s.trim().parse().unwrap())
         .collect()
 }
+
+/// The node name of [`shim_profile`].
+pub const SHIM_NODE: &str = "bench";
+
+/// A node with its NIC eth1 configured as [`shim_profile`] wants it
+/// (cluster address, up, no IPv6 autoconf), so an apply only adds shims.
+pub fn shim_node() -> (Netns, Netns) {
+    let ns = Netns::new();
+    let sw = Netns::new();
+    ns.nic("eth1", &sw, "sw-eth1");
+    ns.ip("link set eth1 addrgenmode none");
+    ns.ip("addr add 10.99.0.1/24 dev eth1");
+    ns.ip("link set eth1 up");
+    (ns, sw)
+}
+
+/// Shim `i`'s subnet: a /24 of its own, so no two overlap.
+pub fn shim_subnet(i: usize) -> String {
+    format!("10.{}.{}", 100 + i / 256, i % 256)
+}
+
+/// A profile for [`SHIM_NODE`]: eth1 as the cluster NIC and `n` macvlan
+/// NADs, each with a host shim `mv<i>` and an address outside its IPAM range.
+pub fn shim_profile(n: usize) -> String {
+    let mut p = format!(
+        "serverApi = \"https://10.99.0.1:6443\"\n\
+         clusterCidr = \"10.42.0.0/16\"\n\
+         serviceCidr = \"10.43.0.0/16\"\n\n\
+         [interfaces]\ncluster = \"eth1\"\n\n\
+         [ipAddresses]\n{SHIM_NODE} = {{ cluster = \"10.99.0.1/24\" }}\n"
+    );
+    for i in 0..n {
+        let s = shim_subnet(i);
+        p += &format!(
+            "\n[multus.shim-{i}]\ntype = \"macvlan\"\nmaster = \"eth1\"\nmode = \"bridge\"\n\
+             subnet = \"{s}.0/24\"\nrangeStart = \"{s}.10\"\nrangeEnd = \"{s}.250\"\n\
+             hostInterface = \"mv{i}\"\nhostAddresses = {{ {SHIM_NODE} = \"{s}.1\" }}\n"
+        );
+    }
+    p
+}
