@@ -160,6 +160,12 @@ struct Core {
     phase: Phase,
     ready: bool,
     online_deadline: Option<Instant>,
+    /// A kernel read failed (a dump interrupted by changes over and over,
+    /// as a flood of foreign events does): read again then, since the
+    /// events it was to cover are gone.
+    reread_at: Option<Instant>,
+    /// The wait before the next re-read: doubles while reads keep failing.
+    reread_after: Duration,
     writes: u64,
     last_apply: Option<ApplySummary>,
     reload_error: Option<String>,
@@ -203,6 +209,8 @@ impl Supervisor {
             phase: Phase::Starting,
             ready: false,
             online_deadline,
+            reread_at: None,
+            reread_after: REREAD_FIRST,
             writes: 0,
             last_apply: None,
             reload_error: None,
@@ -270,6 +278,7 @@ impl Supervisor {
         loop {
             let backoff = core.repairs.backoff_until().map(Instant::from_std);
             let online = core.online_deadline.filter(|_| !core.ready);
+            let reread = core.reread_at;
             tokio::select! {
                 biased;
                 _ = term.recv() => break,
@@ -290,6 +299,7 @@ impl Supervisor {
                     core.refresh(&mut events, None).await;
                 }
                 _ = at(online) => core.online_timeout(),
+                _ = at(reread) => core.refresh(&mut events, None).await,
                 lock = released(&mut core.lock_wait) => core.writer_released(&mut events, lock).await,
                 Ok(()) = core.dhcp.changed() => core.publish(),
                 () = feedback_changed(&mut core.feedback) => core.publish(),
@@ -315,6 +325,12 @@ pub fn forward_hangups(
         }
     })
 }
+
+/// The first wait before reading the kernel again after a failed read,
+/// and the longest (a read that keeps failing is retried less and less
+/// often, never polled).
+const REREAD_FIRST: Duration = Duration::from_millis(200);
+const REREAD_MAX: Duration = Duration::from_secs(30);
 
 /// Notifications in one burst past which the memory they took is handed
 /// back to the kernel.
@@ -462,9 +478,18 @@ impl Core {
             // Everything queued so far is covered by this dump.
             events.discard();
             let state = match self.handle.dump().await {
-                Ok(s) => s,
+                Ok(s) => {
+                    self.reread_at = None;
+                    self.reread_after = REREAD_FIRST;
+                    s
+                }
                 Err(e) => {
-                    tracing::error!("cannot read the kernel state: {e}");
+                    // Said once per episode; the retries are quiet.
+                    if self.reread_at.is_none() {
+                        tracing::warn!("cannot read the kernel state: {e}; reading again soon");
+                    }
+                    self.reread_at = Some(Instant::now() + self.reread_after);
+                    self.reread_after = (self.reread_after * 2).min(REREAD_MAX);
                     break;
                 }
             };
