@@ -3,6 +3,7 @@
 use std::net::Ipv6Addr;
 use std::time::Duration;
 
+use netlink_packet_core::{NetlinkBuffer, NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::address::AddressMessage;
 use netlink_packet_route::link::{LinkAttribute, LinkExtentMask, LinkMessage};
 use netlink_packet_route::route::{RouteHeader, RouteMessage};
@@ -84,49 +85,81 @@ impl Handle {
     }
 
     async fn dump_once(&self) -> Result<KernelState, (&'static str, DumpFailure)> {
-        let links: Vec<LinkMessage> = self
+        let mut msgs = self
             .dump_objects(link_request())
             .await
-            .map_err(|f| ("links", f))?
-            .into_iter()
+            .map_err(|f| ("links", f))?;
+        msgs.extend(
+            self.dump_objects(address_request())
+                .await
+                .map_err(|f| ("addresses", f))?,
+        );
+        msgs.extend(
+            self.dump_objects(route_request())
+                .await
+                .map_err(|f| ("routes", f))?,
+        );
+        Ok(kernel_state(&msgs))
+    }
+}
+
+/// Our state from the messages of the three dumps: links from `RTM_NEWLINK`,
+/// addresses from `RTM_NEWADDR`, routes from `RTM_NEWROUTE`, anything else
+/// ignored. Names in addresses and routes resolve against these links only.
+pub(super) fn kernel_state(msgs: &[RouteNetlinkMessage]) -> KernelState {
+    let links: Vec<&LinkMessage> = msgs
+        .iter()
+        .filter_map(|m| match m {
+            RouteNetlinkMessage::NewLink(l) => Some(l),
+            _ => None,
+        })
+        .collect();
+    let names = parse::link_names(links.iter().copied());
+    let mut state = KernelState {
+        links: links
+            .iter()
+            .filter_map(|l| parse::link(l, &names))
+            .collect(),
+        addresses: msgs
+            .iter()
             .filter_map(|m| match m {
-                RouteNetlinkMessage::NewLink(l) => Some(l),
+                RouteNetlinkMessage::NewAddress(a) => parse::address(a, &names),
                 _ => None,
             })
-            .collect();
-        let addresses = self
-            .dump_objects(address_request())
-            .await
-            .map_err(|f| ("addresses", f))?;
-        let routes = self
-            .dump_objects(route_request())
-            .await
-            .map_err(|f| ("routes", f))?;
+            .collect(),
+        routes: msgs
+            .iter()
+            .filter_map(|m| match m {
+                RouteNetlinkMessage::NewRoute(r) => parse::route(r, &names),
+                _ => None,
+            })
+            .collect(),
+    };
+    state.links.sort_by_key(|l| l.index);
+    state
+}
 
-        let names = parse::link_names(&links);
-        let mut state = KernelState {
-            links: links
-                .iter()
-                .filter_map(|l| parse::link(l, &names))
-                .collect(),
-            addresses: addresses
-                .iter()
-                .filter_map(|m| match m {
-                    RouteNetlinkMessage::NewAddress(a) => parse::address(a, &names),
-                    _ => None,
-                })
-                .collect(),
-            routes: routes
-                .iter()
-                .filter_map(|m| match m {
-                    RouteNetlinkMessage::NewRoute(r) => parse::route(r, &names),
-                    _ => None,
-                })
-                .collect(),
-        };
-        state.links.sort_by_key(|l| l.index);
-        Ok(state)
+/// The dump parser on raw bytes, for the fuzzer (`fuzz/fuzz_targets/netlink_dump.rs`)
+/// and nothing else: `bytes` is what the kernel's dump replies hold, netlink messages
+/// back to back. They are split and decoded as netlink-proto's codec does (a message
+/// that does not decode is skipped; a header that does not fit ends the buffer), then
+/// go through [`kernel_state`]. Public only because the fuzz crate is another crate;
+/// it takes bytes so the rtnetlink types stay inside this module.
+#[doc(hidden)]
+pub fn state_from_dump_bytes(mut bytes: &[u8]) -> KernelState {
+    let mut msgs = Vec::new();
+    while let Ok(buffer) = NetlinkBuffer::new_checked(bytes) {
+        let (message, rest) = bytes.split_at(buffer.length() as usize);
+        if let Ok(NetlinkMessage {
+            payload: NetlinkPayload::InnerMessage(m),
+            ..
+        }) = NetlinkMessage::<RouteNetlinkMessage>::deserialize(message)
+        {
+            msgs.push(m);
+        }
+        bytes = rest;
     }
+    kernel_state(&msgs)
 }
 
 fn link_request() -> RouteNetlinkMessage {
@@ -180,6 +213,46 @@ mod tests {
             })
             .await;
         (r, calls.get())
+    }
+
+    /// A real kernel's link, IPv4 address and route dumps back to back (the fuzz seed
+    /// fuzz/capture-netlink-seeds.py wrote from a scratch namespace).
+    const DUMP: &[u8] = include_bytes!("../../fuzz/corpus/netlink_dump/dump-all");
+
+    #[test]
+    fn dump_bytes_give_the_state() {
+        let state = state_from_dump_bytes(DUMP);
+        let names: Vec<&str> = state.links.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, ["lo", "eth1p", "eth1", "eth2p", "eth2", "mv0"]);
+        let addrs: Vec<String> = state
+            .addresses
+            .iter()
+            .map(|a| format!("{} {} {:?}", a.link, a.address, a.valid_lifetime))
+            .collect();
+        assert_eq!(
+            addrs,
+            ["eth1 192.168.1.3/24 None", "mv0 10.0.0.2/30 Some(300)"]
+        );
+        let default = state
+            .routes
+            .iter()
+            .find(|r| r.destination.prefix_len() == 0);
+        assert_eq!(default.and_then(|r| r.link.as_deref()), Some("eth1"));
+    }
+
+    #[test]
+    fn broken_dump_bytes_are_skipped_or_end_the_buffer() {
+        assert_eq!(state_from_dump_bytes(&[]), KernelState::default());
+        // A message cut short (the last link, mv0): its header claims more than is there.
+        let links = include_bytes!("../../fuzz/corpus/netlink_dump/dump-links");
+        let cut = state_from_dump_bytes(&links[..links.len() - 1]);
+        assert_eq!(cut.links.last().map(|l| l.name.as_str()), Some("eth2"));
+        // A message whose body does not decode is skipped, the next one is read.
+        let mut bad = vec![
+            20, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0, 0, 0,
+        ];
+        bad.extend_from_slice(DUMP);
+        assert_eq!(state_from_dump_bytes(&bad), state_from_dump_bytes(DUMP));
     }
 
     #[tokio::test(flavor = "current_thread")]

@@ -21,6 +21,8 @@ mod parse;
 mod request;
 mod send;
 
+#[doc(hidden)]
+pub use dump::state_from_dump_bytes;
 pub use error::{KernelError, NetlinkError};
 pub use events::{Burst, Events, STATE_GROUPS};
 pub use handle::Handle;

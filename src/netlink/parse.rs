@@ -31,8 +31,8 @@ const INFINITY_LIFE_TIME: u32 = u32::MAX;
 /// ifindex → name of every link of a dump.
 pub(crate) type Names = HashMap<u32, String>;
 
-pub(crate) fn link_names(msgs: &[LinkMessage]) -> Names {
-    msgs.iter()
+pub(crate) fn link_names<'m>(msgs: impl IntoIterator<Item = &'m LinkMessage>) -> Names {
+    msgs.into_iter()
         .filter_map(|m| {
             m.attributes.iter().find_map(|a| match a {
                 LinkAttribute::IfName(n) => Some((m.header.index, n.clone())),

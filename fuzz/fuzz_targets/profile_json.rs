@@ -1,0 +1,9 @@
+//! The profile loader on JSON text (n3x's format): syntax, decode and validation.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use n3xnet::profile::{parse, Format};
+
+fuzz_target!(|text: &str| {
+    let _ = parse(text, Format::Json);
+});
