@@ -12,12 +12,12 @@ mod netns_util;
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use netns_util::{env_list, netns_tier, shim_node, shim_profile, Netns, SHIM_NODE as NODE};
+use netns_util::{env_list, netns_tier, shim_ctl, shim_node, shim_profile, Netns};
 use serde_json::Value;
 
 /// The fault-injection build of a binary, beside the normal one. Missing,
@@ -37,17 +37,7 @@ fn fault_bin(name: &str) -> PathBuf {
 /// Runs `n3xnetctl CMD --json` on `profile` in `ns` with `ctl`, with `abort_at`
 /// set for the fault-injection build; no core dump.
 fn ctl(ctl: &Path, cmd: &str, ns: &Netns, profile: &Path, abort_at: Option<u64>) -> Output {
-    let mut c = Command::new(ctl);
-    c.args([
-        cmd,
-        "--json",
-        "--node",
-        NODE,
-        "--netns",
-        &ns.name,
-        "--profile",
-    ])
-    .arg(profile);
+    let mut c = shim_ctl(ctl, cmd, ns, profile);
     if let Some(k) = abort_at {
         c.env("N3XNET_ABORT_AFTER_WRITE", k.to_string());
     }
