@@ -17,8 +17,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use netns_util::{
-    env_list, netns_tier, shim_node as node, shim_profile as profile, shim_subnet as subnet, Netns,
-    SHIM_NODE as NODE,
+    env_list, netns_tier, shim_ctl, shim_node as node, shim_profile as profile,
+    shim_subnet as subnet, Netns,
 };
 use serde_json::Value;
 
@@ -58,17 +58,7 @@ fn ip_batch(ns: &Netns, script: &str) -> Duration {
 /// code and the JSON report.
 fn ctl(cmd: &str, ns: &Netns, profile: &std::path::Path) -> (Duration, i32, Value) {
     let start = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_n3xnetctl"))
-        .args([
-            cmd,
-            "--json",
-            "--node",
-            NODE,
-            "--netns",
-            &ns.name,
-            "--profile",
-        ])
-        .arg(profile)
+    let out = shim_ctl(env!("CARGO_BIN_EXE_n3xnetctl").as_ref(), cmd, ns, profile)
         .output()
         .unwrap();
     let took = start.elapsed();

@@ -13,6 +13,8 @@ mod ack;
 mod dump;
 mod error;
 mod events;
+#[cfg(feature = "fault-injection")]
+mod fault;
 mod handle;
 mod kmod;
 mod lease;

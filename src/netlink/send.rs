@@ -136,6 +136,8 @@ impl Handle {
                 }
             }
         }
+        #[cfg(feature = "fault-injection")]
+        requests.truncate(super::fault::allowed(requests.len()));
         if requests.is_empty() {
             return;
         }
@@ -152,6 +154,8 @@ impl Handle {
                 return;
             }
         };
+        #[cfg(feature = "fault-injection")]
+        super::fault::answered(verdicts.len());
         for (((i, done_on), verdict), request) in owners.into_iter().zip(verdicts).zip(requests) {
             let slot = &mut slots[i];
             match verdict {
@@ -190,6 +194,8 @@ impl Handle {
             .await?
             .pop()
             .ok_or_else(|| NetlinkError::ConnectionClosed("creating a link".to_owned()))?;
+        #[cfg(feature = "fault-injection")]
+        super::fault::answered(1);
         verdict.map_err(|source| NetlinkError::Op {
             op: op.to_string(),
             source,
@@ -217,6 +223,8 @@ impl Handle {
                     Ok(true) => {
                         sent.writes += 1;
                         slot.touched = true;
+                        #[cfg(feature = "fault-injection")]
+                        super::fault::answered(1);
                     }
                     // No such file: the link has no IPv6, nothing to do.
                     Ok(false) => {}

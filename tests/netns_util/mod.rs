@@ -190,6 +190,27 @@ pub fn shim_subnet(i: usize) -> String {
     format!("10.{}.{}", 100 + i / 256, i % 256)
 }
 
+/// `BIN CMD --json` on a [`shim_profile`] file for [`SHIM_NODE`] inside `ns`.
+pub fn shim_ctl(
+    bin: &std::path::Path,
+    cmd: &str,
+    ns: &Netns,
+    profile: &std::path::Path,
+) -> Command {
+    let mut c = Command::new(bin);
+    c.args([
+        cmd,
+        "--json",
+        "--node",
+        SHIM_NODE,
+        "--netns",
+        &ns.name,
+        "--profile",
+    ])
+    .arg(profile);
+    c
+}
+
 /// A profile for [`SHIM_NODE`]: eth1 as the cluster NIC and `n` macvlan
 /// NADs, each with a host shim `mv<i>` and an address outside its IPAM range.
 pub fn shim_profile(n: usize) -> String {
