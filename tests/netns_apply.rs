@@ -124,6 +124,19 @@ fn route_to<'a>(routes: &'a serde_json::Value, dst: &str) -> Option<&'a serde_js
     routes.as_array().unwrap().iter().find(|r| r["dst"] == dst)
 }
 
+/// No IPv6 link-local on a link created with addr_gen_mode none.
+fn assert_no_ipv6(ns: &Netns, link: &str) {
+    let addrs = ns.ip_json(&format!("addr show dev {link}"));
+    assert!(
+        addrs[0]["addr_info"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["family"] == "inet"),
+        "an IPv6 address on {link}: {addrs}"
+    );
+}
+
 #[test]
 fn create_from_empty_then_reapply_is_a_no_op() {
     if !netns_tier() {
@@ -146,15 +159,7 @@ fn create_from_empty_then_reapply_is_a_no_op() {
     assert!(shim["flags"].as_array().unwrap().iter().any(|f| f == "UP"));
     assert_eq!(ns.ipv4("eth1"), ["192.168.1.1/24"]);
     assert_eq!(ns.ipv4("mv-pods"), ["192.168.20.1/24"]);
-    let shim_addrs = ns.ip_json("addr show dev mv-pods");
-    assert!(
-        shim_addrs[0]["addr_info"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|a| a["family"] == "inet"),
-        "no IPv6 link-local on a link created with addr_gen_mode none: {shim_addrs}"
-    );
+    assert_no_ipv6(&ns, "mv-pods");
     let routes = ns.ip_json("route show");
     let default = route_to(&routes, "default").expect("default route");
     assert_eq!(default["gateway"], "192.168.1.254");
@@ -206,15 +211,7 @@ fn a_shim_costs_four_writes() {
         assert_eq!(shim["inet6_addr_gen_mode"], "none");
         assert!(shim["flags"].as_array().unwrap().iter().any(|f| f == "UP"));
         assert_eq!(ns.ipv4(&name), [format!("192.168.{}.1/24", 30 + i)]);
-        let addrs = ns.ip_json(&format!("addr show dev {name}"));
-        assert!(
-            addrs[0]["addr_info"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .all(|a| a["family"] == "inet"),
-            "no IPv6 link-local: {addrs}"
-        );
+        assert_no_ipv6(&ns, &name);
     }
 }
 
