@@ -124,6 +124,19 @@ fn route_to<'a>(routes: &'a serde_json::Value, dst: &str) -> Option<&'a serde_js
     routes.as_array().unwrap().iter().find(|r| r["dst"] == dst)
 }
 
+/// No IPv6 link-local on a link created with addr_gen_mode none.
+fn assert_no_ipv6(ns: &Netns, link: &str) {
+    let addrs = ns.ip_json(&format!("addr show dev {link}"));
+    assert!(
+        addrs[0]["addr_info"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["family"] == "inet"),
+        "an IPv6 address on {link}: {addrs}"
+    );
+}
+
 #[test]
 fn create_from_empty_then_reapply_is_a_no_op() {
     if !netns_tier() {
@@ -146,15 +159,7 @@ fn create_from_empty_then_reapply_is_a_no_op() {
     assert!(shim["flags"].as_array().unwrap().iter().any(|f| f == "UP"));
     assert_eq!(ns.ipv4("eth1"), ["192.168.1.1/24"]);
     assert_eq!(ns.ipv4("mv-pods"), ["192.168.20.1/24"]);
-    let shim_addrs = ns.ip_json("addr show dev mv-pods");
-    assert!(
-        shim_addrs[0]["addr_info"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|a| a["family"] == "inet"),
-        "no IPv6 link-local on a link created with addr_gen_mode none: {shim_addrs}"
-    );
+    assert_no_ipv6(&ns, "mv-pods");
     let routes = ns.ip_json("route show");
     let default = route_to(&routes, "default").expect("default route");
     assert_eq!(default["gateway"], "192.168.1.254");
@@ -167,6 +172,47 @@ fn create_from_empty_then_reapply_is_a_no_op() {
     assert_eq!(again.writes, 0);
     assert!(again.planned.is_empty() && again.applied.is_empty());
     assert_eq!(ns.snapshot(), before);
+}
+
+/// Each new shim costs four writes, the floor this kernel allows: create
+/// (it ignores IFLA_IFALIAS and refuses IFLA_AF_SPEC there), alias and
+/// addr_gen_mode in one RTM_SETLINK (not with IFF_UP, which the kernel
+/// applies first, making a link-local), up, address.
+#[test]
+fn a_shim_costs_four_writes() {
+    if !netns_tier() {
+        return;
+    }
+    let (ns, _sw) = node();
+    let mut d = desired(&Spec::default());
+    apply(&ns, &d);
+    const SHIMS: u64 = 3;
+    for i in 0..SHIMS {
+        let mut shim = d.links[1].clone();
+        shim.name = format!("mv-{i}");
+        shim.multus = Some(format!("pods-{i}"));
+        d.links.push(shim);
+        d.addresses.push(DesiredAddress {
+            link: format!("mv-{i}"),
+            address: format!("192.168.{}.1/24", 30 + i).parse().unwrap(),
+        });
+    }
+    let report = apply(&ns, &d);
+    assert_eq!(report.outcome, Outcome::Applied);
+    assert!(
+        report.writes <= 4 * SHIMS,
+        "{} writes for {SHIMS} shims",
+        report.writes
+    );
+    for i in 0..SHIMS {
+        let name = format!("mv-{i}");
+        let shim = ns.link(&name);
+        assert_eq!(shim["ifalias"], "n3xnet");
+        assert_eq!(shim["inet6_addr_gen_mode"], "none");
+        assert!(shim["flags"].as_array().unwrap().iter().any(|f| f == "UP"));
+        assert_eq!(ns.ipv4(&name), [format!("192.168.{}.1/24", 30 + i)]);
+        assert_no_ipv6(&ns, &name);
+    }
 }
 
 #[test]

@@ -154,26 +154,24 @@ pub(crate) fn build(op: &Op, cx: &Context<'_>) -> Result<Stages, NetlinkError> {
             // Created without IFF_UP: nothing runs on it until the plan says.
             let create = netlink(RouteNetlinkMessage::NewLink(msg), NLM_F_CREATE | NLM_F_EXCL);
             // The kernel ignores IFLA_IFALIAS and refuses IFLA_AF_SPEC
-            // (EAFNOSUPPORT) in a creating RTM_NEWLINK, so both follow by
-            // name, still before the link is up: no link-local address is
-            // ever generated. Apart, because a link without IPv6 (an MTU
-            // below 1280) refuses the second but must still get the first.
-            let mut named = LinkMessage::default();
-            named.attributes.push(LinkAttribute::IfName(name.clone()));
-            let mut alias = named.clone();
-            alias
-                .attributes
+            // (EAFNOSUPPORT) in a creating RTM_NEWLINK (seen on 6.18), so
+            // both follow in one RTM_SETLINK by name, still before
+            // the link is up: no link-local address is ever generated. Not
+            // with IFF_UP: the kernel changes flags before IFLA_AF_SPEC, and
+            // a link coming up with `eui64` gets its link-local at once. On
+            // a link that will have no IPv6 the kernel refuses the whole
+            // request over IFLA_AF_SPEC, so there the alias goes alone.
+            let mut mark = LinkMessage::default();
+            mark.attributes.push(LinkAttribute::IfName(name.clone()));
+            mark.attributes
                 .push(LinkAttribute::IfAlias(OWNER_ALIAS.to_owned()));
-            let mut then = vec![netlink(RouteNetlinkMessage::SetLink(alias), 0)];
-            if cx.ipv6 {
-                named.attributes.push(addr_gen_mode(In6AddrGenMode::None));
-                then.push(Action::Netlink {
-                    msg: RouteNetlinkMessage::SetLink(named),
-                    flags: 0,
-                    done_on: Some(Errno::EAFNOSUPPORT),
-                });
+            if cx.ipv6 && created_mtu(*mtu, parent, cx).is_none_or(|m| m >= IPV6_MIN_MTU) {
+                mark.attributes.push(addr_gen_mode(In6AddrGenMode::None));
             }
-            vec![vec![create], then]
+            vec![
+                vec![create],
+                vec![netlink(RouteNetlinkMessage::SetLink(mark), 0)],
+            ]
         }
         Op::DeleteLink { name } => single(netlink(
             RouteNetlinkMessage::DelLink(cx.link_message(name)),
@@ -310,6 +308,16 @@ pub(crate) fn build(op: &Op, cx: &Context<'_>) -> Result<Stages, NetlinkError> {
             NLM_F_CREATE | NLM_F_EXCL,
         )),
     })
+}
+
+/// Below this MTU the kernel gives a link no IPv6 (`IPV6_MIN_MTU`).
+const IPV6_MIN_MTU: u32 = 1280;
+
+/// The MTU a link is created with: the op's, else its parent's (VLANs,
+/// macvlans and ipvlans inherit it); `None` when the kernel's default for
+/// the kind applies (a bond: 1500).
+fn created_mtu(mtu: Option<u32>, parent: Option<&String>, cx: &Context<'_>) -> Option<u32> {
+    mtu.or_else(|| parent.and_then(|p| cx.state.link(p)).map(|l| l.mtu))
 }
 
 fn set_link(cx: &Context<'_>, name: &str, f: impl FnOnce(&mut LinkMessage)) -> Action {
@@ -776,23 +784,40 @@ mod tests {
         assert_eq!(attr(&data, 1), 200u16.to_ne_bytes());
         assert_eq!(attr(&data, 5), [0x81, 0x00]);
 
-        // Then, by name, the ownership alias, and addr_gen_mode none inside
-        // AF_SPEC/AF_INET6, which may fail alone.
-        let (index, _, _, attrs, _) = link_body(&stages[1][0]);
-        assert_eq!(index, 0);
+        // Then, by name and in one request, the ownership alias and
+        // addr_gen_mode none inside AF_SPEC/AF_INET6.
+        assert_eq!(stages[1].len(), 1);
+        let (index, _, _, attrs, flags) = link_body(&stages[1][0]);
+        assert_eq!((index, flags), (0, 0));
         assert_eq!(attr(&attrs, IFLA_IFNAME), b"bond0.200\0");
         assert_eq!(attr(&attrs, IFLA_IFALIAS), b"n3xnet\0");
-        assert!(matches!(
-            &stages[1][1],
-            Action::Netlink {
-                done_on: Some(Errno::EAFNOSUPPORT),
-                ..
-            }
-        ));
-        let (_, _, _, attrs, _) = link_body(&stages[1][1]);
-        assert_eq!(attr(&attrs, IFLA_IFNAME), b"bond0.200\0");
         let inet6 = nlas(&attr(&nlas(&attr(&attrs, IFLA_AF_SPEC)), AF_INET6));
         assert_eq!(inet6, vec![(IFLA_INET6_ADDR_GEN_MODE, vec![1])]);
+    }
+
+    #[test]
+    fn a_link_too_small_for_ipv6_gets_only_the_alias() {
+        let mut st = node();
+        st.links[1].mtu = 1200;
+        assert_eq!(st.links[1].name, "eth1");
+        let on_small = |mtu| Op::CreateLink {
+            name: "shim".into(),
+            kind: LinkKind::Macvlan {
+                parent: "eth1".into(),
+                mode: MacvlanMode::Bridge,
+            },
+            mtu,
+            mac: None,
+        };
+        let af_spec = |op: &Op| {
+            let stages = build_with(op, &st).unwrap();
+            let (_, _, _, attrs, _) = link_body(&stages[1][0]);
+            assert_eq!(attr(&attrs, IFLA_IFALIAS), b"n3xnet\0");
+            attrs.iter().any(|(k, _)| *k == IFLA_AF_SPEC)
+        };
+        assert!(!af_spec(&on_small(None)), "inherits eth1's 1200");
+        assert!(af_spec(&on_small(Some(1280))));
+        assert!(af_spec(&bond_op(active_backup())), "a bond at 9000");
     }
 
     #[test]
