@@ -5,8 +5,8 @@
 use std::collections::BTreeSet;
 
 use super::merged::Merged;
-use super::{dotted_parent, is_vlan_name, link, Resolving};
-use crate::desired::{BondOptions, LinkKind};
+use super::{dotted_parent, is_vlan_name, Resolving};
+use crate::desired::{BondOptions, DesiredLink, LinkKind};
 use crate::kinds::{AdSelect, BondMode, LacpRate, Network, PrimaryReselect, XmitHashPolicy};
 use crate::profile::model::BondConfig;
 
@@ -90,12 +90,12 @@ impl Resolving<'_> {
         let opts = self.bond_options(&cfg, mode, &members);
         for mbr in &members {
             if !self.links.has(mbr) {
-                let mut l = link(mbr, LinkKind::Ethernet);
+                let mut l = DesiredLink::new(mbr, LinkKind::Ethernet);
                 l.master = Some(name.to_string());
                 self.links.add(l);
             }
         }
-        self.links.add(link(name, LinkKind::Bond(opts)));
+        self.links.add(DesiredLink::new(name, LinkKind::Bond(opts)));
     }
 
     /// The ports: `bondConfig.members`, else `interfaces.bondMembers`, else

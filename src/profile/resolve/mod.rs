@@ -149,13 +149,9 @@ impl Links {
     /// Adds a NIC named `name` unless some link has that name already.
     fn add_nic(&mut self, name: &str) {
         if !self.has(name) {
-            self.add(link(name, LinkKind::Ethernet));
+            self.add(DesiredLink::new(name, LinkKind::Ethernet));
         }
     }
-}
-
-fn link(name: &str, kind: LinkKind) -> DesiredLink {
-    DesiredLink::new(name, kind)
 }
 
 /// The parent a VLAN named `<parent>.<vid>` implies.
@@ -208,14 +204,14 @@ mod tests {
 
     #[test]
     fn links_are_ordered_parents_first() {
-        let vlan = link(
+        let vlan = DesiredLink::new(
             "eth1.100",
             LinkKind::Vlan {
                 parent: "eth1".into(),
                 id: 100,
             },
         );
-        let ordered = order_links(vec![vlan, link("eth1", LinkKind::Ethernet)]);
+        let ordered = order_links(vec![vlan, DesiredLink::new("eth1", LinkKind::Ethernet)]);
         let names: Vec<&str> = ordered.iter().map(|l| l.name.as_str()).collect();
         assert_eq!(names, ["eth1", "eth1.100"]);
     }

@@ -8,8 +8,8 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 
 use super::addresses::host_problem;
-use super::{ifname_problem, is_vlan_name, link, Resolving, IFNAME_MAX};
-use crate::desired::{DesiredAddress, LinkKind};
+use super::{ifname_problem, is_vlan_name, Resolving, IFNAME_MAX};
+use crate::desired::{DesiredAddress, DesiredLink, LinkKind};
 use crate::kinds::{IpvlanMode, KernelEnum, MacvlanMode};
 use crate::profile::diag::join;
 use crate::profile::model::{MultusKind, MultusNet};
@@ -241,7 +241,7 @@ impl<'a> Resolving<'a> {
         if !nad.managed {
             self.links.add_nic(&spec.master);
         }
-        let mut l = link(&shim, kind);
+        let mut l = DesiredLink::new(&shim, kind);
         l.multus = Some(nad.name.to_string());
         self.links.add(l);
         let address = DesiredAddress {

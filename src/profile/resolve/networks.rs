@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use super::bond::Bond;
-use super::{dotted_parent, link, Resolving};
-use crate::desired::LinkKind;
+use super::{dotted_parent, Resolving};
+use crate::desired::{DesiredLink, LinkKind};
 use crate::kinds::Network;
 
 impl Resolving<'_> {
@@ -83,7 +83,7 @@ impl Resolving<'_> {
         let m = self.merged;
         if let Some(trunk) = &m.interfaces.trunk {
             if !bonded && !self.links.has(trunk) && self.check_name(&m.iface_path("trunk"), trunk) {
-                self.links.add(link(trunk, LinkKind::Ethernet));
+                self.links.add(DesiredLink::new(trunk, LinkKind::Ethernet));
             }
         }
     }

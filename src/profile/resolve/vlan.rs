@@ -2,8 +2,8 @@
 //! `<parent>.<vid>` implies), which must be a NIC or the bond.
 
 use super::bond::Bond;
-use super::{dotted_parent, is_vlan_name, link, Resolving};
-use crate::desired::LinkKind;
+use super::{dotted_parent, is_vlan_name, Resolving};
+use crate::desired::{DesiredLink, LinkKind};
 use crate::kinds::Network;
 
 impl Resolving<'_> {
@@ -49,7 +49,7 @@ impl Resolving<'_> {
             Some(_) => {}
             None => {
                 self.links.add_nic(&parent);
-                self.links.add(link(name, kind));
+                self.links.add(DesiredLink::new(name, kind));
             }
         }
     }
