@@ -16,6 +16,8 @@
 //! require = ["cluster"]                  # default
 //! timeout = "60s"                        # default; "infinity" waits forever
 //!
+//! # [kubernetes] and [prometheus] are read by n3xnet-report, the
+//! # unprivileged reporter; n3xnetd itself ignores them.
 //! [kubernetes]                           # feedback on the node's Node object
 //! enable = true                          # default
 //! dataDir = "/var/lib/rancher/k3s"       # default: k3s's data dir
@@ -25,6 +27,9 @@
 //! debounce = "2s"                        # default
 //! heartbeat = "5min"                     # default; "infinity": none
 //! nfdFeatureFile = "/etc/kubernetes/node-feature-discovery/features.d/n3xnet"  # default: none
+//!
+//! [prometheus]
+//! textfile = "/var/lib/prometheus/node-exporter/n3xnet.prom"  # default: none
 //! ```
 //!
 //! There is deliberately no watchdog setting: systemd's `WatchdogSec=`
@@ -69,8 +74,11 @@ pub struct DaemonConfig {
     pub drift: DriftPolicy,
     /// `[online]`: when the node counts as online.
     pub online: OnlineConfig,
-    /// `[kubernetes]`: labels and a condition on the node's Node object.
+    /// `[kubernetes]`: labels and a condition on the node's Node object
+    /// (n3xnet-report's).
     pub kubernetes: KubernetesConfig,
+    /// `[prometheus]`: metrics for node_exporter (n3xnet-report's).
+    pub prometheus: PrometheusConfig,
 }
 
 /// What to do about drift found while running. The profile is applied at
@@ -132,8 +140,8 @@ impl Default for OnlineConfig {
 /// k3s's default data directory (n3x also uses `/var/lib/k3s`).
 pub const DEFAULT_K3S_DATA_DIR: &str = "/var/lib/rancher/k3s";
 
-/// `[kubernetes]`: how n3xnetd publishes the node's network on its Node
-/// (see [`crate::kubernetes`]). Used by builds with the `kube` feature.
+/// `[kubernetes]`: how n3xnet-report publishes the node's network on its
+/// Node (see [`crate::kubernetes`]). Used by builds with the `kube` feature.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct KubernetesConfig {
@@ -184,6 +192,19 @@ impl Default for KubernetesConfig {
     }
 }
 
+/// `[prometheus]`: the node's network as metrics (see
+/// [`crate::report::textfile`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrometheusConfig {
+    /// `prometheus.textfile`: keep this node_exporter textfile-collector
+    /// file current (a `*.prom` name in the directory given to
+    /// `--collector.textfile.directory`; Debian's prometheus-node-exporter
+    /// reads `/var/lib/prometheus/node-exporter`). Default: none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub textfile: Option<PathBuf>,
+}
+
 impl KubernetesConfig {
     /// The kubeconfig to use.
     pub fn kubeconfig_path(&self) -> PathBuf {
@@ -222,9 +243,19 @@ pub enum ConfigError {
 /// here before it looks at it, so a key cannot be accepted without being
 /// listed, and tests/docs_keys.rs checks that n3xnet.toml(5) documents
 /// every one: a new key cannot go undocumented.
-pub const KNOWN_KEYS: &[&str] = &["profile", "node", "role", "drift", "online", "kubernetes"];
+pub const KNOWN_KEYS: &[&str] = &[
+    "profile",
+    "node",
+    "role",
+    "drift",
+    "online",
+    "kubernetes",
+    "prometheus",
+];
 /// The keys of `[online]`; see [`KNOWN_KEYS`].
 pub const ONLINE_KEYS: &[&str] = &["require", "timeout"];
+/// The keys of `[prometheus]`; see [`KNOWN_KEYS`].
+pub const PROMETHEUS_KEYS: &[&str] = &["textfile"];
 /// The keys of `[kubernetes]`; see [`KNOWN_KEYS`].
 pub const KUBERNETES_KEYS: &[&str] = &[
     "enable",
@@ -334,6 +365,7 @@ fn decode(root: &Node, base: &Path, d: &mut Diags) -> Option<DaemonConfig> {
         drift: DriftPolicy::default(),
         online: OnlineConfig::default(),
         kubernetes: KubernetesConfig::default(),
+        prometheus: PrometheusConfig::default(),
     };
     for e in known_entries(entries, "", KNOWN_KEYS, d) {
         let path = join("", &e.key);
@@ -365,6 +397,7 @@ fn decode(root: &Node, base: &Path, d: &mut Diags) -> Option<DaemonConfig> {
             }
             "online" => online(n, &path, &mut config.online, d),
             "kubernetes" => kubernetes(n, &path, base, &mut config.kubernetes, d),
+            "prometheus" => prometheus(n, &path, base, &mut config.prometheus, d),
             // Listed but not decoded: a bug the unit tests catch.
             _ => unknown_key(&path, &e.key, KNOWN_KEYS, d),
         }
@@ -478,6 +511,29 @@ fn kubernetes(node: &Node, path: &str, base: &Path, k: &mut KubernetesConfig, d:
                 }
             }
             _ => unknown_key(&path, &e.key, KUBERNETES_KEYS, d),
+        }
+    }
+}
+
+fn prometheus(node: &Node, path: &str, base: &Path, p: &mut PrometheusConfig, d: &mut Diags) {
+    let Some(entries) = entries(node, path, d) else {
+        return;
+    };
+    for e in known_entries(entries, path, PROMETHEUS_KEYS, d) {
+        let path = join(path, &e.key);
+        match e.key.as_str() {
+            "textfile" => {
+                // node_exporter reads only `*.prom` files of its directory.
+                const EXPECTED: &str = "the path of a file whose name ends in \".prom\"";
+                match string(&e.node, &path, d, EXPECTED) {
+                    Some(f) if f.ends_with(".prom") && !f.ends_with("/.prom") => {
+                        p.textfile = Some(base.join(f));
+                    }
+                    Some(f) => d.push(&path, Some(format!("{f:?}")), EXPECTED),
+                    None => {}
+                }
+            }
+            _ => unknown_key(&path, &e.key, PROMETHEUS_KEYS, d),
         }
     }
 }
@@ -657,15 +713,34 @@ mod tests {
         }
     }
 
+    #[test]
+    fn prometheus_textfile_must_be_a_prom_file() {
+        let c = parse("profile = \"p\"").unwrap();
+        assert_eq!(c.prometheus.textfile, None);
+        let c = parse("profile = \"p\"\nprometheus.textfile = \"/var/lib/x/n3xnet.prom\"").unwrap();
+        assert_eq!(
+            c.prometheus.textfile.as_deref(),
+            Some(Path::new("/var/lib/x/n3xnet.prom"))
+        );
+        let errors = parse("profile = \"p\"\n[prometheus]\ntextfile = \"/var/lib/x/n3xnet.txt\"")
+            .unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert!(
+            errors[0].starts_with("prometheus.textfile: found \"/var/lib/x/n3xnet.txt\", expected the path of a file whose name ends in \".prom\""),
+            "{errors:#?}"
+        );
+    }
+
     /// Every listed key is decoded: given a value of no type any key
     /// takes, each is refused for its value, never as unknown. (The
     /// decoder refuses unlisted keys, so list and decoder agree both ways.)
     #[test]
     fn every_listed_key_is_decoded() {
-        let tables: [(&str, &[&str]); 3] = [
+        let tables: [(&str, &[&str]); 4] = [
             ("", KNOWN_KEYS),
             ("online.", ONLINE_KEYS),
             ("kubernetes.", KUBERNETES_KEYS),
+            ("prometheus.", PROMETHEUS_KEYS),
         ];
         for (prefix, keys) in tables {
             for key in keys {

@@ -93,6 +93,22 @@ pub const DAEMON: &[(u8, &str)] = &[
     ),
 ];
 
+/// What n3xnet-report's exit codes mean.
+pub const REPORT: &[(u8, &str)] = &[
+    (OK, "stopped by SIGTERM/SIGINT"),
+    (USAGE, "usage"),
+    (INVALID_PROFILE, "invalid configuration"),
+    (NO_INPUT, "configuration not found"),
+    (
+        SOFTWARE,
+        "internal error (the runtime, or n3xnetd's status cannot be watched)",
+    ),
+    (
+        NO_PERM,
+        "a configuration someone other than root could change",
+    ),
+];
+
 /// One line for `--help`: `Exit codes: 0 ...; 1 ....`
 pub fn help(table: &[(u8, &str)]) -> String {
     let rows: Vec<String> = table.iter().map(|(c, m)| format!("{c} {m}")).collect();
@@ -135,7 +151,7 @@ mod tests {
 
     #[test]
     fn every_code_has_one_meaning_per_binary() {
-        for table in [CTL, DAEMON] {
+        for table in [CTL, DAEMON, REPORT] {
             let mut codes: Vec<u8> = table.iter().map(|(c, _)| *c).collect();
             codes.sort_unstable();
             codes.dedup();

@@ -7,11 +7,11 @@
 //!   (hidden, so readers that take every file of a directory skip it), then
 //!   a rename replaces the file. [`Durability::Durable`] also syncs the data
 //!   and the rename to disk, for files that must survive a power cut.
-//! - [`DirWatch`], [`created`]: waiting for a file to appear or change
-//!   without polling: inotify watches its directory, or the deepest
-//!   existing one on the way to it (the system bus's socket at boot, the
-//!   kubelet's kubeconfig once k3s has registered the node, n3xnetd's
-//!   status file for `wait-online`).
+//! - [`DirWatch`], [`DirChanges`], [`created`]: waiting for a file to
+//!   appear or change without polling: inotify watches its directory, or
+//!   the deepest existing one on the way to it (the system bus's socket at
+//!   boot, the kubelet's kubeconfig once k3s has registered the node,
+//!   n3xnetd's status file for `wait-online` and `n3xnet-report`).
 
 use std::ffi::OsStr;
 use std::fs::{File, OpenOptions};
@@ -191,21 +191,45 @@ pub async fn created(path: &Path) -> io::Result<()> {
     let Some((dir, name)) = deepest_missing(path) else {
         return Ok(());
     };
-    let mut watch = DirWatch::new()?;
-    watch.arm(dir)?;
-    // SAFETY: the descriptor is owned by the DirWatch, which moves into
-    // the AsyncFd and so stays open for as long as it is registered.
-    let fd = unsafe { AsyncFd::register_with_interest(watch, Interest::READABLE)? };
+    let mut changes = DirChanges::new()?;
+    changes.arm(dir)?;
     // Looked at after the watch was set: nothing created in between is
     // missed.
     while !dir.join(name).exists() {
-        let mut ready = fd.readable().await?;
-        // Would-block: the readiness was stale; wait again.
-        if let Ok(drained) = ready.try_io(|w| w.get_ref().drain_or_block()) {
-            drained?;
-        }
+        changes.changed().await?;
     }
     Ok(())
+}
+
+/// [`DirWatch`] on the async runtime: `n3xnet-report` follows n3xnetd's
+/// status file with it, [`created`] waits for a file with it.
+pub struct DirChanges {
+    fd: AsyncFd<DirWatch>,
+}
+
+impl DirChanges {
+    pub fn new() -> io::Result<DirChanges> {
+        // SAFETY: the descriptor is owned by the DirWatch, which moves into
+        // the AsyncFd and so stays open for as long as it is registered.
+        let fd = unsafe { AsyncFd::register_with_interest(DirWatch::new()?, Interest::READABLE)? };
+        Ok(DirChanges { fd })
+    }
+
+    /// [`DirWatch::arm`]: call before every look at what is awaited.
+    pub fn arm(&mut self, dir: &Path) -> io::Result<()> {
+        self.fd.get_mut().arm(dir)
+    }
+
+    /// Resolves once the watched directory changed since the last call.
+    pub async fn changed(&self) -> io::Result<()> {
+        loop {
+            let mut ready = self.fd.readable().await?;
+            // Would-block: the readiness was stale; wait again.
+            if let Ok(drained) = ready.try_io(|w| w.get_ref().drain_or_block()) {
+                return drained;
+            }
+        }
+    }
 }
 
 impl DirWatch {

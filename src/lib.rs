@@ -29,6 +29,8 @@ pub mod netlink;
 pub mod plan;
 pub mod profile;
 pub mod render;
+pub mod report;
 pub mod runtime;
+pub mod service;
 pub mod state;
 pub mod trust;

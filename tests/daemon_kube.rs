@@ -1,5 +1,6 @@
 //! Kubernetes feedback end to end: the real `n3xnetd` supervising a
-//! throwaway namespace (see `daemon_util`) publishes its health on its
+//! throwaway namespace (see `daemon_util`) and the real `n3xnet-report`
+//! beside it, following its status, publish the node's health on its
 //! Node in the test API server (`tests/kube/apiserver.py`: TLS with the
 //! node's client certificate from a kubeconfig, NodeRestriction, merge
 //! semantics, 409 on stale resourceVersion, injected outages and latency).
@@ -72,6 +73,7 @@ fn labels_and_condition_appear_follow_a_cable_pull_and_leave_others_alone() {
         &format!("nfdFeatureFile = \"{}\"\n", nfd.display()),
     ));
     let mut d = Daemon::start(&node);
+    let mut r = Daemon::report(&node);
     d.wait_ready();
     let n = wait_node(&api, SETTLE, "labels and condition after start", |n| {
         shows(n, "ok", "True")
@@ -103,7 +105,7 @@ fn labels_and_condition_appear_follow_a_cable_pull_and_leave_others_alone() {
     // The kubelet's conditions are untouched.
     assert_eq!(condition(&n, "Ready").unwrap()["reason"], "KubeletReady");
     assert!(condition(&n, "MemoryPressure").is_some());
-    let s = d.wait_status(|s| s["kubernetes"]["state"] == "synced");
+    let s = r.wait_status(|s| s["kubernetes"]["state"] == "synced");
     assert_eq!(s["kubernetes"]["summary"], "kubernetes: synced");
 
     let events_before = api.state()["events"].as_array().unwrap().len();
@@ -179,7 +181,7 @@ fn labels_and_condition_appear_follow_a_cable_pull_and_leave_others_alone() {
             .len(),
         2
     );
-    assert!(d.running());
+    assert!(d.running() && r.running());
 }
 
 /// A 60 s outage (30 s connection refused, then 30 s of slow 503s) while
@@ -198,6 +200,7 @@ fn an_api_outage_never_delays_networking_and_converges_after() {
     let node = Node::new(&config(&api, ""));
     let started = Instant::now();
     let mut d = Daemon::start(&node);
+    let mut r = Daemon::report(&node);
     d.wait_ready();
     let ready = started.elapsed();
     eprintln!("start to READY=1 with the API server down: {ready:?}");
@@ -207,11 +210,11 @@ fn an_api_outage_never_delays_networking_and_converges_after() {
         "READY after {ready:?}"
     );
     assert!(node.in_sync());
-    let s = d.wait_status(|s| s["kubernetes"]["state"] == "retrying");
+    let s = r.wait_status(|s| s["kubernetes"]["state"] == "retrying");
     let summary = s["kubernetes"]["summary"].as_str().unwrap();
     assert!(summary.starts_with("kubernetes: retrying in "), "{summary}");
-    // The operator sees it in STATUS= too.
-    d.wait_notify(SETTLE, |m| {
+    // The operator sees it in the reporter's STATUS= too.
+    r.wait_notify(SETTLE, |m| {
         status_line(m).is_some_and(|s| s.contains("kubernetes: retrying in "))
     })
     .expect("STATUS= says the feedback is retrying");
@@ -239,7 +242,7 @@ fn an_api_outage_never_delays_networking_and_converges_after() {
 
     std::thread::sleep(Duration::from_secs(30).saturating_sub(outage.elapsed()));
     api.fault(json!({"mode": "503", "latency_ms": 3000}));
-    let s = d.wait_status(|s| {
+    let s = r.wait_status(|s| {
         s["kubernetes"]["error"]
             .as_str()
             .is_some_and(|e| e.contains("503"))
@@ -258,9 +261,9 @@ fn an_api_outage_never_delays_networking_and_converges_after() {
         |n| shows(n, "down", "False"),
     );
     eprintln!("recovery to converged: {:?}", recovered.elapsed());
-    d.wait_status(|s| s["kubernetes"]["state"] == "synced");
+    r.wait_status(|s| s["kubernetes"]["state"] == "synced");
     // Retries were spaced by the capped exponential backoff, as logged.
-    let waits: Vec<u64> = d
+    let waits: Vec<u64> = r
         .log()
         .lines()
         .filter_map(|l| l.split("retry_in_ms=").nth(1))
@@ -289,7 +292,7 @@ fn an_api_outage_never_delays_networking_and_converges_after() {
         .find(|r| r["method"] == "GET")
         .unwrap();
     assert!(next_get["query"]["resourceVersion"].is_null(), "{next_get}");
-    assert!(d.running());
+    assert!(d.running() && r.running());
 }
 
 /// With nothing changing, nothing is written but the heartbeat: one
@@ -302,6 +305,7 @@ fn no_write_when_nothing_changes_but_the_heartbeat() {
     let api = ApiServer::start(&["server-1"], false);
     let node = Node::new(&config(&api, "debounce = \"200ms\"\nheartbeat = \"3s\"\n"));
     let mut d = Daemon::start(&node);
+    let r = Daemon::report(&node);
     d.wait_ready();
     node.settle();
     wait_node(&api, SETTLE, "synced", |n| shows(n, "ok", "True"));
@@ -309,11 +313,17 @@ fn no_write_when_nothing_changes_but_the_heartbeat() {
     std::thread::sleep(Duration::from_millis(500));
     let before = api.writes().len();
     let first = api.node("server-1");
-    let wakeups = d.wakeups();
+    let (daemon, reporter) = (d.wakeups(), r.wakeups());
     std::thread::sleep(Duration::from_millis(2000));
-    // The feedback task sleeps too between heartbeats.
-    let woke = d.wakeups() - wakeups;
-    assert!(woke <= 1, "the idle daemon woke up {woke} times in 2 s");
+    // Both sleep: the daemon on an idle node, the reporter between
+    // heartbeats.
+    let woke = (d.wakeups() - daemon, r.wakeups() - reporter);
+    assert!(
+        woke.0 == 0 && woke.1 <= 1,
+        "idle for 2 s, the daemon woke up {} times, the reporter {}",
+        woke.0,
+        woke.1
+    );
     let quiet = api.writes();
     assert_eq!(
         quiet.len(),
@@ -353,8 +363,9 @@ fn no_node_yet_and_forbidden_writes_are_retried_and_reported() {
     let api = ApiServer::start(&["server-1"], true);
     let node = Node::new(&config(&api, "debounce = \"0s\"\n"));
     let mut d = Daemon::start(&node);
+    let r = Daemon::report(&node);
     d.wait_ready();
-    let s = d.wait_status(|s| s["kubernetes"]["state"] == "retrying");
+    let s = r.wait_status(|s| s["kubernetes"]["state"] == "retrying");
     let error = s["kubernetes"]["error"].as_str().unwrap();
     assert!(error.contains("404 NotFound"), "{error}");
     api.admin_patch("server-1", json!({}));
@@ -367,8 +378,9 @@ fn no_node_yet_and_forbidden_writes_are_retried_and_reported() {
     let api = ApiServer::start(&["server-1", "other"], false);
     let node = Node::new(&config(&api, "node = \"other\"\ndebounce = \"0s\"\n"));
     let mut d = Daemon::start(&node);
+    let r = Daemon::report(&node);
     d.wait_ready();
-    let s = d.wait_status(|s| s["kubernetes"]["state"] == "retrying");
+    let s = r.wait_status(|s| s["kubernetes"]["state"] == "retrying");
     let summary = s["kubernetes"]["summary"].as_str().unwrap();
     assert!(
         summary.contains("403 Forbidden")
@@ -394,9 +406,11 @@ fn a_kubeconfig_written_later_is_picked_up_at_once() {
         later.display()
     ));
     let mut d = Daemon::start(&node);
+    let r = Daemon::report(&node);
     d.wait_ready();
-    // Waiting is a normal state: not trouble for STATUS=.
-    let s = d.wait_status(|s| s["kubernetes"]["state"] == "waiting" && s["ready"] == true);
+    // Waiting is a normal state, and the daemon's STATUS= is its own.
+    r.wait_status(|s| s["kubernetes"]["state"] == "waiting");
+    let s = d.wait_status(|s| s["ready"] == true);
     assert_eq!(s["status"], "online: cluster ok, multus:pods ok");
     std::fs::create_dir_all(later.parent().unwrap()).unwrap();
     let written = Instant::now();
@@ -406,6 +420,52 @@ fn a_kubeconfig_written_later_is_picked_up_at_once() {
     });
     let took = written.elapsed();
     eprintln!("kubeconfig written to the Node showing the health: {took:?}");
+}
+
+/// The reporter stopped (SIGSTOP) or killed (SIGKILL) while the network
+/// is disturbed: n3xnetd repairs and reports as usual, and a reporter
+/// continued or started again publishes the state as it is then.
+#[test]
+fn a_stopped_or_killed_reporter_never_affects_networking() {
+    if !netns_tier() {
+        return;
+    }
+    let api = ApiServer::start(&["server-1"], false);
+    let node = Node::new(&config(&api, "debounce = \"0s\"\n"));
+    let mut d = Daemon::start(&node);
+    let r = Daemon::report(&node);
+    d.wait_ready();
+    wait_node(&api, SETTLE, "synced", |n| shows(n, "ok", "True"));
+
+    r.signal("STOP");
+    node.sw.ip("link set sw-eth1 down");
+    d.wait_notify(SETTLE, |m| {
+        status_line(m).is_some_and(|s| s.starts_with("offline"))
+    })
+    .expect("STATUS= offline while the reporter is stopped");
+    node.ns.ip("link del mv-pods");
+    assert!(wait_until(SETTLE, || node.has_address("mv-pods", "192.168.30.1/24")).is_some());
+    r.signal("CONT");
+    wait_node(&api, SETTLE, "down once continued", |n| {
+        shows(n, "down", "False")
+    });
+
+    r.signal("KILL");
+    node.sw.ip("link set sw-eth1 up");
+    node.ns.ip("addr del 192.168.1.1/24 dev eth1");
+    assert!(wait_until(SETTLE, || node.in_sync()).is_some());
+    d.wait_notify(SETTLE, |m| {
+        status_line(m).is_some_and(|s| s.starts_with("online"))
+    })
+    .expect("STATUS= online with the reporter dead");
+    // The Node still shows the last state the reporter published.
+    assert!(shows(&api.node("server-1"), "down", "False"));
+    let mut r = Daemon::report(&node);
+    wait_node(&api, SETTLE, "ok once the reporter runs again", |n| {
+        shows(n, "ok", "True")
+    });
+    r.wait_status(|s| s["kubernetes"]["state"] == "synced");
+    assert!(d.running() && r.running());
 }
 
 /// The test server itself refuses what NodeRestriction refuses, so the

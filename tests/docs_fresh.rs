@@ -9,7 +9,8 @@
 //!
 //! This test regenerates everything into a temporary directory from
 //! [`n3xnet::cli::Cli`] (`n3xnetctl`, one page per subcommand, git style:
-//! `n3xnetctl-k3s-flags.1`) and [`n3xnet::daemon::Args`] (`n3xnetd.8`) with
+//! `n3xnetctl-k3s-flags.1`), [`n3xnet::daemon::Args`] (`n3xnetd.8`) and
+//! [`n3xnet::report::Args`] (`n3xnet-report.8`) with
 //! clap_mangen, and the bash, zsh and fish completions of `n3xnetctl` with
 //! clap_complete, then fails on any difference with `doc/man` and
 //! `doc/completions`, naming the file. After changing an option or a help
@@ -30,8 +31,8 @@
 //! runs. Finally bash must load the bash completion and complete
 //! `n3xnetctl k3s-flags --format `.
 //!
-//! No completions for `n3xnetd`: it is started by systemd, has three
-//! options, and is not typed interactively.
+//! No completions for `n3xnetd` and `n3xnet-report`: they are started by
+//! systemd, have three options each, and are not typed interactively.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -46,6 +47,8 @@ type Files = BTreeMap<String, Vec<u8>>;
 
 const DAEMON_ABOUT: &str =
     "n3xnet network supervisor: applies the node's network profile and keeps it applied";
+const REPORT_ABOUT: &str =
+    "n3xnet reporter: publishes n3xnetd's view of the node's network, unprivileged";
 
 const MAN_DIR: &str = "doc/man";
 const COMPLETIONS_DIR: &str = "doc/completions";
@@ -77,6 +80,11 @@ fn generate_all() -> Files {
         .about(DAEMON_ABOUT);
     daemon.build();
     man_pages(&daemon, "8", &source, &mut files);
+    let mut report = n3xnet::report::Args::command()
+        .bin_name("n3xnet-report")
+        .about(REPORT_ABOUT);
+    report.build();
+    man_pages(&report, "8", &source, &mut files);
 
     // Completions follow the binary exactly, help subcommand included.
     for (shell, name) in [
@@ -168,7 +176,37 @@ The status, rewritten atomically on every change.
 \fI/var/lib/n3xnet/dhcp\-LINK.json\fR
 The DHCP lease of LINK.
 .SH SEE ALSO
-\fBn3xnet.toml\fR(5), \fBn3xnet\-profile\fR(5), \fBn3xnetctl\fR(1), \fBn3xnetctl\-wait\-online\fR(1), \fBsystemd.service\fR(5)
+\fBn3xnet.toml\fR(5), \fBn3xnet\-profile\fR(5), \fBn3xnetctl\fR(1), \fBn3xnetctl\-wait\-online\fR(1), \fBn3xnet\-report\fR(8), \fBsystemd.service\fR(5)
+"#
+        .to_owned(),
+        "n3xnet-report" => r#".SH DESCRIPTION
+n3xnet\-report follows n3xnetd's \fIstatus.json\fR with inotify and keeps the node's Kubernetes Node (labels, the condition \fBN3xNetworkReady\fR, Events; section \fB[kubernetes]\fR of \fBn3xnet.toml\fR(5)), a node\-feature\-discovery feature file (\fBkubernetes.nfdFeatureFile\fR) and a node_exporter textfile (\fB[prometheus]\fR) showing it. It holds no capability and never touches the network configuration; its failure cannot affect n3xnetd. At idle it sleeps but for the condition's heartbeat.
+.SH SIGNALS
+.TP
+\fBSIGTERM\fR, \fBSIGINT\fR
+Exit 0; what was published stays.
+.SH ENVIRONMENT
+.TP
+\fBRUNTIME_DIRECTORY\fR
+Where \fIreport.json\fR goes unless \fB\-\-runtime\-dir\fR says (systemd sets it from \fBRuntimeDirectory=n3xnet\-report\fR).
+.TP
+\fBNOTIFY_SOCKET\fR
+systemd's notification socket (\fBREADY=1\fR, \fBSTATUS=\fR).
+.TP
+\fBRUST_LOG\fR
+Log filter by target (default \fBinfo\fR).
+.SH FILES
+.TP
+\fI/etc/n3xnet/n3xnet.toml\fR
+The configuration, shared with n3xnetd, see \fBn3xnet.toml\fR(5).
+.TP
+\fI/run/n3xnet/status.json\fR
+n3xnetd's status, followed.
+.TP
+\fI/run/n3xnet\-report/report.json\fR
+The reporter's own status, rewritten atomically on every change.
+.SH SEE ALSO
+\fBn3xnetd\fR(8), \fBn3xnet.toml\fR(5), \fBn3xnetctl\-status\fR(1), \fBsystemd.exec\fR(5)
 "#
         .to_owned(),
         _ if name.starts_with("n3xnetctl-") => {

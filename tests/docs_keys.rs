@@ -9,8 +9,8 @@
 //! Where the keys come from, so that a new key breaks this test until it is
 //! documented:
 //!
-//! - n3xnet.toml: [`n3xnet::config::KNOWN_KEYS`], `ONLINE_KEYS` and
-//!   `KUBERNETES_KEYS`, the lists the decoder itself refuses every other
+//! - n3xnet.toml: [`n3xnet::config::KNOWN_KEYS`], `ONLINE_KEYS`,
+//!   `KUBERNETES_KEYS` and `PROMETHEUS_KEYS`, the lists the decoder itself refuses every other
 //!   key by (and a unit test in src/config.rs checks it decodes each).
 //! - the profile: a profile with every field set, written out by its own
 //!   `Serialize` (the struct literals below name every field, so a new
@@ -105,11 +105,14 @@ fn check(page_name: &str, heading: &str, accepted: &BTreeSet<String>, leaves: &B
 
 #[test]
 fn every_n3xnet_toml_key_is_documented() {
-    use n3xnet::config::{KNOWN_KEYS, KUBERNETES_KEYS, ONLINE_KEYS};
-    let tables: BTreeMap<&str, &[&str]> =
-        [("online", ONLINE_KEYS), ("kubernetes", KUBERNETES_KEYS)]
-            .into_iter()
-            .collect();
+    use n3xnet::config::{KNOWN_KEYS, KUBERNETES_KEYS, ONLINE_KEYS, PROMETHEUS_KEYS};
+    let tables: BTreeMap<&str, &[&str]> = [
+        ("online", ONLINE_KEYS),
+        ("kubernetes", KUBERNETES_KEYS),
+        ("prometheus", PROMETHEUS_KEYS),
+    ]
+    .into_iter()
+    .collect();
     let mut leaves = BTreeSet::new();
     for key in KNOWN_KEYS {
         match tables.get(key) {

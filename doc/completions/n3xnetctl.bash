@@ -835,13 +835,17 @@ _n3xnetctl() {
             return 0
             ;;
         n3xnetctl__subcmd__status)
-            opts="-h --netns --json --watch --kernel --help"
+            opts="-h --netns --json --watch --kernel --report-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --report-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

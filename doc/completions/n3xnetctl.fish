@@ -96,6 +96,7 @@ complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand check" -l netns -d '
 complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand check" -l json -d 'Print the result as JSON'
 complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand check" -s h -l help -d 'Print help'
 complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand status" -l netns -d 'Act inside the named network namespace (/run/netns/NAME)' -r
+complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand status" -l report-dir -d 'n3xnet-report\'s runtime directory: its report.json (Kubernetes feedback, NFD and Prometheus files) is shown with n3xnetd\'s status' -r -F
 complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand status" -l json -d 'Print the result as JSON'
 complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand status" -l watch -d 'Follow n3xnetd\'s health: the current one, then a line per change (with --json one JSON object per line) until interrupted. Needs a running n3xnetd (exit 69 otherwise)'
 complete -c n3xnetctl -n "__fish_n3xnetctl_using_subcommand status" -l kernel -d 'Read the kernel only, even when n3xnetd runs'

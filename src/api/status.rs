@@ -1,6 +1,6 @@
 //! `status.json`: n3xnetd's whole state as one document, the contract
 //! between the daemon and everything that reads it (`n3xnetctl status` and
-//! `wait-online`, the D-Bus `StatusJson` property, the reporters). The
+//! `wait-online`, the D-Bus `StatusJson` property, `n3xnet-report`). The
 //! daemon writes it and every reader deserializes these same types, so a
 //! renamed field breaks the build, not a reader in the field.
 //!
@@ -171,9 +171,6 @@ pub struct DaemonStatus {
     /// The DHCP clients' leases (nodes with a DHCP link only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dhcp: Vec<LeaseStatus>,
-    /// Where the Kubernetes feedback stands (when it is enabled).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub kubernetes: Option<KubernetesStatus>,
     pub updated_at_ms: u64,
 }
 
@@ -229,40 +226,6 @@ pub struct LeaseStatus {
     pub error: Option<String>,
 }
 
-/// Where the feedback stands, as `kubernetes` in the daemon's status file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct KubernetesStatus {
-    pub state: SyncState,
-    /// `kubernetes: synced`, `kubernetes: retrying in 4s (403 Forbidden: ...)`.
-    pub summary: String,
-    /// The Node written to.
-    pub node: String,
-    pub kubeconfig: PathBuf,
-    /// Why the last attempt failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// Write requests (patches, events) that succeeded since start.
-    pub writes: u64,
-    /// When the Node last matched the health (ms since the epoch).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub synced_at_ms: Option<u64>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SyncState {
-    /// The kubeconfig does not exist (yet: k3s writes it when the agent
-    /// registers); watched for with inotify.
-    Waiting,
-    /// A change is being debounced or written.
-    Syncing,
-    /// The Node shows the current health.
-    Synced,
-    /// The last attempt failed; retrying with backoff.
-    Retrying,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,14 +265,14 @@ mod tests {
     fn an_older_minimal_file_reads_and_round_trips() {
         let s: DaemonStatus = serde_json::from_str(MINIMAL).unwrap();
         assert_eq!(s.phase, Phase::Running);
-        assert!(s.health.is_none() && s.dhcp.is_empty() && s.kubernetes.is_none());
+        assert!(s.health.is_none() && s.dhcp.is_empty());
         let again: DaemonStatus =
             serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
         assert_eq!(again, s);
     }
 
     #[test]
-    fn the_lease_and_feedback_parts_round_trip() {
+    fn the_lease_part_round_trips() {
         let lease = LeaseStatus {
             link: "eth1".into(),
             state: "bound".into(),
@@ -320,16 +283,5 @@ mod tests {
         let json = serde_json::to_string(&lease).unwrap();
         assert!(json.contains(r#""address":"192.168.1.150/24""#), "{json}");
         assert_eq!(serde_json::from_str::<LeaseStatus>(&json).unwrap(), lease);
-        let k = KubernetesStatus {
-            state: SyncState::Retrying,
-            summary: "kubernetes: retrying in 4s".into(),
-            node: "server-1".into(),
-            kubeconfig: "/etc/rancher/k3s/k3s.yaml".into(),
-            error: None,
-            writes: 3,
-            synced_at_ms: Some(5),
-        };
-        let json = serde_json::to_string(&k).unwrap();
-        assert_eq!(serde_json::from_str::<KubernetesStatus>(&json).unwrap(), k);
     }
 }

@@ -18,8 +18,6 @@ mod backoff;
 mod dbus;
 mod dhcp_driver;
 mod health_log;
-mod logging;
-mod notify;
 mod repair;
 mod setup;
 mod status_line;
@@ -34,7 +32,7 @@ use crate::api::status::STATUS_FILE;
 use crate::config::DEFAULT_PATH;
 use crate::exit;
 
-pub use notify::Notifier;
+pub use crate::service::Notifier;
 pub use setup::{Setup, SetupError};
 pub use supervisor::{Control, ControlError, ControlRequest, Reply, RunError, Supervisor};
 
@@ -69,7 +67,7 @@ pub fn main() -> ExitCode {
             });
         }
     };
-    logging::init();
+    crate::service::logging::init("n3xnetd");
     ExitCode::from(run(&args))
 }
 
@@ -95,16 +93,14 @@ pub fn run(args: &Args) -> u8 {
     let status_file = args
         .runtime_dir
         .clone()
-        .or_else(runtime_directory)
+        .or_else(crate::service::runtime_directory)
         .map(|d| d.join(STATUS_FILE));
     let netns = args.netns.as_deref();
-    let kubernetes = setup.config.kubernetes.clone();
     let result = runtime.block_on(async {
-        let (mut supervisor, control) =
+        let (supervisor, control) =
             Supervisor::start(setup, netns, Notifier::from_env(), status_file)?;
         tokio::spawn(supervisor::forward_hangups(control.clone())?);
         tokio::spawn(dbus::serve(control.clone()));
-        supervisor.attach_feedback(crate::kubernetes::spawn(&kubernetes, control.status()));
         supervisor.run().await
     });
     match result {
@@ -117,11 +113,4 @@ pub fn run(args: &Args) -> u8 {
             }
         }
     }
-}
-
-/// The first entry of `$RUNTIME_DIRECTORY` (systemd joins several with ':').
-fn runtime_directory() -> Option<PathBuf> {
-    let dirs = std::env::var_os("RUNTIME_DIRECTORY")?;
-    let first = dirs.to_str()?.split(':').next()?.to_owned();
-    (!first.is_empty()).then(|| PathBuf::from(first))
 }

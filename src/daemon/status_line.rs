@@ -13,7 +13,7 @@ use crate::health::Health;
 pub struct Notes<'a> {
     /// Why the last apply failed, if it did.
     pub apply_error: Option<&'a str>,
-    /// The DHCP clients' trouble and the Kubernetes feedback's, each a part.
+    /// The DHCP clients' trouble, each a part.
     pub others: Vec<String>,
     /// Why the last reload was refused.
     pub reload_error: Option<&'a str>,

@@ -33,24 +33,21 @@ use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::api::status::{
-    ApplySummary, DaemonStatus, KubernetesStatus, Phase, SyncState, Trigger, STATUS_SCHEMA_VERSION,
-};
+use crate::api::status::{ApplySummary, DaemonStatus, Phase, Trigger, STATUS_SCHEMA_VERSION};
 use crate::clock::{at, millis, now_ms};
 use crate::engine::{self, ApplyOptions, ApplyReport, EngineError, LockError, WriterLock};
 use crate::files::{write_atomic, Durability};
 use crate::health::Health;
-use crate::kubernetes::Feedback;
 use crate::netlink::{Burst, Events, Handle, NetlinkError};
 use crate::plan::{self, Op};
 use crate::state::KernelState;
 
 use super::backoff::RepairSchedule;
 use super::health_log::log_changes;
-use super::notify::Notifier;
 use super::repair::{Decision, Repairs};
 use super::setup::Setup;
 use super::status_line::{status_line, Notes};
+use crate::service::Notifier;
 
 /// Why a command was not carried out.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -171,9 +168,6 @@ struct Core {
     reload_error: Option<String>,
     /// The DHCP clients' leases (see [`super::dhcp_driver`]).
     dhcp: super::dhcp_driver::Leases,
-    /// What the Kubernetes feedback task says of itself (it runs on its
-    /// own, fed by [`Control::status`]); `None` when it is off or gone.
-    feedback: Option<Feedback>,
     /// Waiting for another writer to release the namespace, if one holds it.
     lock_wait: Option<LockWait>,
     /// The desired network's digest, for `status.json` (computed once per
@@ -214,7 +208,6 @@ impl Supervisor {
             writes: 0,
             last_apply: None,
             reload_error: None,
-            feedback: None,
             lock_wait: None,
             desired_digest: String::new(),
         };
@@ -232,12 +225,6 @@ impl Supervisor {
             },
             control,
         ))
-    }
-
-    /// Shows what the Kubernetes feedback task reports in the status and
-    /// in `STATUS=` (when it is retrying).
-    pub fn attach_feedback(&mut self, feedback: Feedback) {
-        self.core.feedback = Some(feedback);
     }
 
     /// Applies the profile, then supervises until SIGTERM or SIGINT, which
@@ -302,7 +289,6 @@ impl Supervisor {
                 _ = at(reread) => core.refresh(&mut events, None).await,
                 lock = released(&mut core.lock_wait) => core.writer_released(&mut events, lock).await,
                 Ok(()) = core.dhcp.changed() => core.publish(),
-                () = feedback_changed(&mut core.feedback) => core.publish(),
             }
         }
         core.stop();
@@ -366,17 +352,6 @@ async fn released(wait: &mut Option<LockWait>) -> Result<WriterLock, LockError> 
     let lock = w.await;
     *wait = None;
     lock
-}
-
-/// Waits for the feedback task to report; never returns once it is gone.
-async fn feedback_changed(feedback: &mut Option<Feedback>) {
-    if let Some(f) = feedback.as_mut() {
-        if f.changed().await.is_ok() {
-            return;
-        }
-    }
-    *feedback = None;
-    std::future::pending().await
 }
 
 /// The bond an op is about, for the `bond` log field.
@@ -778,12 +753,7 @@ impl Core {
 
     /// The `STATUS=` line ([`status_line`]).
     fn status_line(&self) -> String {
-        let mut others = super::dhcp_driver::status_notes(&self.dhcp.borrow());
-        // Only trouble: "waiting for the kubeconfig" is a node's normal
-        // state until k3s has registered it (and for ever without k3s).
-        if let Some(k) = self.kubernetes().filter(|k| k.state == SyncState::Retrying) {
-            others.push(k.summary);
-        }
+        let others = super::dhcp_driver::status_notes(&self.dhcp.borrow());
         let notes = Notes {
             apply_error: self.last_apply.as_ref().and_then(|a| a.error.as_deref()),
             others,
@@ -795,10 +765,6 @@ impl Core {
             self.setup.config.drift,
             notes,
         )
-    }
-
-    fn kubernetes(&self) -> Option<KubernetesStatus> {
-        self.feedback.as_ref().and_then(|f| f.borrow().clone())
     }
 
     fn snapshot(&self) -> DaemonStatus {
@@ -824,7 +790,6 @@ impl Core {
             last_apply: self.last_apply.clone(),
             reload_error: self.reload_error.clone(),
             dhcp: self.dhcp.borrow().clone(),
-            kubernetes: self.kubernetes(),
             updated_at_ms: 0,
         }
     }
@@ -832,7 +797,7 @@ impl Core {
     /// Publishes the status if anything in it changed; keeps STATUS= current.
     ///
     /// The order is the status contract: first the status file, then the
-    /// watch (D-Bus properties and signals, the feedback), then `STATUS=`.
+    /// watch (D-Bus properties and signals), then `STATUS=`; n3xnet-report follows the file.
     /// A consumer woken by a signal or a `STATUS=` line that then reads
     /// `status.json` sees that state or a newer one, never an older one.
     fn publish(&mut self) {

@@ -1,5 +1,6 @@
-//! Kubernetes feedback: n3xnetd tells the cluster how the node's network
-//! is, on the node's own Node object, with the node's own credentials.
+//! Kubernetes feedback: n3xnet-report tells the cluster how the node's
+//! network is, on the node's own Node object, with the node's own
+//! credentials.
 //!
 //! - [`labels`]: `network.n3x.io/health=ok|degraded|down`, one per network
 //!   and bond ([`labels::labels`] has the list);
@@ -8,13 +9,13 @@
 //!   annotation, strategic merge patch of the condition, Events);
 //! - [`schedule`]: debounce, heartbeat, backoff;
 //! - [`nfd`]: the same labels as a node-feature-discovery feature file;
-//! - `task` (cargo feature `kube`): the daemon task that talks to the API
-//!   server through kube-rs.
+//! - `task` (cargo feature `kube`): the task that talks to the API server
+//!   through kube-rs.
 //!
-//! Both sinks follow n3xnetd's status as the contract defines it
-//! ([`crate::api::status`]), never the daemon's internals: today through
-//! the daemon's status watch, tomorrow from `status.json` in a process of
-//! their own.
+//! Every part follows n3xnetd's status as the contract defines it
+//! ([`crate::api::status`]), read from `status.json` by
+//! [`crate::report`] in a process of its own: none of this code, nor
+//! kube-rs, rustls or hyper, is in the privileged daemon.
 //!
 //! Everything but `task` is pure and compiled in every build.
 
@@ -30,7 +31,8 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
-use crate::api::status::{DaemonStatus, KubernetesStatus};
+use crate::api::report::KubernetesStatus;
+use crate::api::status::DaemonStatus;
 use crate::config::KubernetesConfig;
 
 #[cfg(feature = "kube")]
@@ -39,18 +41,10 @@ pub use task::{run, FeedbackError};
 /// Where the feedback task reports; `None` while there is none.
 pub type Feedback = watch::Receiver<Option<KubernetesStatus>>;
 
-/// Starts the feedback task beside the supervisor, fed by its status
-/// watch, when `config` enables it and the build has the `kube` feature,
-/// and the NFD feature file writer when configured; the task's own
-/// status. Call from within the daemon's runtime.
+/// Starts the feedback task, fed by `daemon`, when `config` enables it
+/// and the build has the `kube` feature; the task's own status. Call from
+/// within a runtime.
 pub fn spawn(config: &KubernetesConfig, daemon: watch::Receiver<Arc<DaemonStatus>>) -> Feedback {
-    if let Some(path) = &config.nfd_feature_file {
-        tokio::spawn(nfd::serve(
-            path.clone(),
-            config.prefix.clone(),
-            daemon.clone(),
-        ));
-    }
     let (tx, rx) = watch::channel(None);
     #[cfg(feature = "kube")]
     if config.enable {
@@ -59,7 +53,7 @@ pub fn spawn(config: &KubernetesConfig, daemon: watch::Receiver<Arc<DaemonStatus
     }
     #[cfg(not(feature = "kube"))]
     if config.enable {
-        tracing::debug!("built without the kube feature: no kubernetes feedback");
+        tracing::info!("built without the kube feature: no kubernetes feedback");
     }
     drop((daemon, tx));
     rx

@@ -1,11 +1,11 @@
 //! The feedback task (cargo feature `kube`): keeps the node's Node showing
 //! the daemon's health, through kube-rs with the kubeconfig's credentials.
 //!
-//! It runs beside the supervisor on the same runtime and only ever waits
-//! on the network, so an API server that is down, slow or refusing never
-//! holds up networking: every request has a timeout, every failure waits
-//! with capped exponential backoff ([`Schedule`]), and the supervisor never
-//! waits for this task.
+//! It runs in n3xnet-report, apart from n3xnetd, so an API server that is
+//! down, slow or refusing (or a panic in this code) never holds up
+//! networking; within the reporter every request has a timeout and every
+//! failure waits with capped exponential backoff ([`Schedule`]), so the
+//! file sinks beside it keep up.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -23,7 +23,8 @@ use super::condition::{rfc3339, Condition};
 use super::labels;
 use super::node::{event, label_patch, status_patch, NodeView};
 use super::schedule::{Due, Published, Schedule};
-use crate::api::status::{DaemonStatus, KubernetesStatus, SyncState};
+use crate::api::report::{KubernetesStatus, SyncState};
+use crate::api::status::DaemonStatus;
 use crate::clock::{at, now_ms};
 use crate::config::KubernetesConfig;
 

@@ -1,13 +1,13 @@
 //! The real `n3xnetd` in a throwaway namespace: a node (veth `eth1` cabled
 //! to a switch namespace, the demo profile, a configuration), the daemon
-//! process with a notification socket the test binds (systemd's real
-//! protocol), its status file and log, and polling helpers (tests may
-//! poll; the daemon may not).
+//! process (or `n3xnet-report` beside it) with a notification socket the
+//! test binds (systemd's real protocol), its status file and log, and
+//! polling helpers (tests may poll; the daemon may not).
 #![allow(dead_code)] // each test crate uses a different part of it
 
 use std::fs;
 use std::os::unix::net::UnixDatagram;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
@@ -109,7 +109,7 @@ impl Node {
     }
 }
 
-/// A running `n3xnetd`; killed on drop if still running.
+/// A running `n3xnetd` (or `n3xnet-report`); killed on drop if still running.
 pub struct Daemon {
     pub child: Child,
     notify: UnixDatagram,
@@ -125,10 +125,40 @@ impl Daemon {
     }
 
     pub fn start_with(node: &Node, env: &[(&str, &str)]) -> Daemon {
-        let socket = node.path("notify.sock");
+        let dir = node.dir.path().to_str().unwrap();
+        let args = ["--netns", &node.ns.name, "--runtime-dir", dir];
+        Self::spawn(node, env!("CARGO_BIN_EXE_n3xnetd"), &args, "", env)
+    }
+
+    /// The real `n3xnet-report` beside the node's daemon: it follows the
+    /// daemon's status file in the node's directory and keeps its own
+    /// (`report.json`), log and notification socket there.
+    pub fn report(node: &Node) -> Daemon {
+        let dir = node.dir.path().to_str().unwrap();
+        let args = ["--status-dir", dir, "--runtime-dir", dir];
+        Self::spawn(
+            node,
+            env!("CARGO_BIN_EXE_n3xnet-report"),
+            &args,
+            "report-",
+            &[],
+        )
+    }
+
+    /// `program` with the node's configuration and `args`; its socket, log
+    /// and status file named with `prefix` in the node's directory.
+    fn spawn(
+        node: &Node,
+        program: &str,
+        args: &[&str],
+        prefix: &str,
+        env: &[(&str, &str)],
+    ) -> Daemon {
+        let socket = node.path(&format!("{prefix}notify.sock"));
         let _ = fs::remove_file(&socket);
         let notify = UnixDatagram::bind(&socket).unwrap();
-        let log = node.path("n3xnetd.log");
+        let name = Path::new(program).file_name().unwrap().to_str().unwrap();
+        let log = node.path(&format!("{name}.log"));
         // Appends, so a restarted daemon's log follows the first one's.
         let log_file = fs::OpenOptions::new()
             .create(true)
@@ -138,12 +168,10 @@ impl Daemon {
         let mut cmd = Command::new("sh");
         // WATCHDOG_PID must be the daemon's own pid, as systemd sets it.
         cmd.args(["-c", "WATCHDOG_PID=$$ exec \"$@\"", "sh"])
-            .arg(env!("CARGO_BIN_EXE_n3xnetd"))
+            .arg(program)
             .arg("--config")
             .arg(node.path("n3xnet.toml"))
-            .args(["--netns", &node.ns.name])
-            .arg("--runtime-dir")
-            .arg(node.dir.path())
+            .args(args)
             .env("NOTIFY_SOCKET", &socket)
             .env("RUST_LOG", "info")
             .env_remove("JOURNAL_STREAM")
@@ -154,12 +182,17 @@ impl Daemon {
         for (k, v) in env {
             cmd.env(k, v);
         }
+        let status = if prefix.is_empty() {
+            "status.json"
+        } else {
+            "report.json"
+        };
         Daemon {
             child: cmd.spawn().unwrap(),
             notify,
             messages: Vec::new(),
             log,
-            status: node.path("status.json"),
+            status: node.path(status),
         }
     }
 

@@ -1,6 +1,7 @@
 //! The daemon's part of `status`: what n3xnetd says of itself (its
 //! `status.json`, over D-Bus), for humans.
 
+use crate::api::report::ReportStatus;
 use crate::api::status::{DaemonStatus, LeaseStatus};
 use crate::clock::now_ms;
 
@@ -48,10 +49,6 @@ pub(super) fn render_daemon(d: &DaemonStatus) -> String {
     for l in &d.dhcp {
         out += &format!("dhcp     {}\n", render_lease(l, now_ms()));
     }
-    if let Some(k) = &d.kubernetes {
-        let summary = k.summary.strip_prefix("kubernetes: ").unwrap_or(&k.summary);
-        out += &format!("kube     {summary} (Node {})\n", k.node);
-    }
     if let Some(c) = &d.drift.conflict {
         out += &format!("conflict {c}\n");
     }
@@ -72,6 +69,17 @@ pub(super) fn render_daemon(d: &DaemonStatus) -> String {
     out += &format!("repairs  {}, writes {}\n", d.repairs, d.writes);
     if let Some(e) = &d.reload_error {
         out += &format!("reload   failed, previous profile kept: {e}\n");
+    }
+    out
+}
+
+/// n3xnet-report's part of the human output: the Kubernetes feedback and
+/// the files it keeps.
+pub(super) fn render_report(r: &ReportStatus) -> String {
+    let mut out = format!("report   n3xnet-report (pid {}): {}\n", r.pid, r.status);
+    if let Some(k) = &r.kubernetes {
+        let summary = k.summary.strip_prefix("kubernetes: ").unwrap_or(&k.summary);
+        out += &format!("kube     {summary} (Node {})\n", k.node);
     }
     out
 }
@@ -105,7 +113,7 @@ fn render_lease(l: &LeaseStatus, now_ms: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::status::{KubernetesStatus, Phase, SyncState};
+    use crate::api::report::{KubernetesStatus, SyncState};
 
     #[test]
     fn a_lease_line_counts_its_times_from_now_and_flags_a_mismatch() {
@@ -140,14 +148,13 @@ mod tests {
 
     #[test]
     fn the_kubernetes_feedback_gets_a_line() {
-        let mut d = DaemonStatus {
-            phase: Phase::Running,
-            ready: true,
-            status: "online: cluster ok".into(),
-            ..DaemonStatus::default()
+        let mut r = ReportStatus {
+            pid: 9,
+            status: "following n3xnetd (pid 7)".into(),
+            ..ReportStatus::default()
         };
-        assert!(!render_daemon(&d).contains("kube"));
-        d.kubernetes = Some(KubernetesStatus {
+        assert!(!render_report(&r).contains("kube"));
+        r.kubernetes = Some(KubernetesStatus {
             state: SyncState::Retrying,
             summary: "kubernetes: retrying in 4s (403 Forbidden)".into(),
             node: "server-1".into(),
@@ -156,11 +163,11 @@ mod tests {
             writes: 0,
             synced_at_ms: None,
         });
-        let out = render_daemon(&d);
-        assert!(
-            out.lines()
-                .any(|l| l == "kube     retrying in 4s (403 Forbidden) (Node server-1)"),
-            "{out}"
+        let out = render_report(&r);
+        assert_eq!(
+            out,
+            "report   n3xnet-report (pid 9): following n3xnetd (pid 7)\n\
+             kube     retrying in 4s (403 Forbidden) (Node server-1)\n"
         );
     }
 }

@@ -11,13 +11,16 @@ mod watch;
 
 use serde::Serialize;
 
+use std::path::PathBuf;
+
+use crate::api::report::{ReportStatus, DEFAULT_REPORT_DIR, REPORT_FILE};
 use crate::api::status::DaemonStatus;
 use crate::exit;
 use crate::state::{KernelState, STATE_SCHEMA_VERSION};
 
 use super::plan_apply::{with_handle, Target};
 use super::{block_on, Failure};
-use daemon::render_daemon;
+use daemon::{render_daemon, render_report};
 use kernel::{has_default_route, render};
 
 #[derive(Debug, clap::Args)]
@@ -31,6 +34,10 @@ pub struct Args {
     /// Read the kernel only, even when n3xnetd runs.
     #[arg(long, conflicts_with = "watch")]
     pub kernel: bool,
+    /// n3xnet-report's runtime directory: its report.json (Kubernetes
+    /// feedback, NFD and Prometheus files) is shown with n3xnetd's status.
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_REPORT_DIR)]
+    pub report_dir: PathBuf,
 }
 
 /// `status --json`, schema version [`STATE_SCHEMA_VERSION`]: the
@@ -51,6 +58,9 @@ struct StatusOut<'a> {
     state: Option<&'a KernelState>,
     #[serde(skip_serializing_if = "Option::is_none")]
     daemon: Option<&'a DaemonStatus>,
+    /// n3xnet-report's `report.json`, when it runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    report: Option<&'a ReportStatus>,
     /// Why the kernel could not be read when the daemon answered anyway
     /// (an unprivileged caller cannot enter another network namespace).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -76,6 +86,10 @@ pub fn run(a: &Args) -> Result<u8, Failure> {
         (Err(_), Err(f)) => return Err(f),
     };
     let kernel = state.as_ref().ok();
+    let report = daemon
+        .as_ref()
+        .ok()
+        .and_then(|_| read_report(&a.report_dir.join(REPORT_FILE)));
     if a.target.json {
         let out = StatusOut {
             schema_version: STATE_SCHEMA_VERSION,
@@ -84,6 +98,7 @@ pub fn run(a: &Args) -> Result<u8, Failure> {
             has_default_route: kernel.map(has_default_route),
             state: kernel,
             daemon: daemon.as_ref().ok(),
+            report: report.as_ref(),
             kernel_error: state.as_ref().err().map(String::as_str),
         };
         let s = serde_json::to_string_pretty(&out)
@@ -92,7 +107,11 @@ pub fn run(a: &Args) -> Result<u8, Failure> {
         return Ok(exit::OK);
     }
     match &daemon {
-        Ok(d) => println!("{}", render_daemon(d)),
+        Ok(d) => println!(
+            "{}{}",
+            render_daemon(d),
+            report.as_ref().map(render_report).unwrap_or_default()
+        ),
         Err(why) => println!("from the kernel; {why}\n"),
     }
     match &state {
@@ -100,6 +119,12 @@ pub fn run(a: &Args) -> Result<u8, Failure> {
         Err(e) => println!("kernel not read: {e}"),
     }
     Ok(exit::OK)
+}
+
+/// n3xnet-report's status, if it runs (its file is there) and is readable.
+fn read_report(path: &std::path::Path) -> Option<ReportStatus> {
+    let text = std::fs::read_to_string(path).ok()?;
+    serde_json::from_str(&text).ok()
 }
 
 /// n3xnetd's status over D-Bus (its `status.json`), if it runs and

@@ -11,11 +11,13 @@ use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-/// Installs the global subscriber. Called once, first thing.
-pub fn init() {
+/// Installs the global subscriber for the program `name` (its journal
+/// identifier and the prefix of its own complaints). Called once, first
+/// thing.
+pub fn init(name: &str) {
     let filter = match std::env::var("RUST_LOG") {
         Ok(spec) => spec.parse().unwrap_or_else(|e| {
-            eprintln!("n3xnetd: RUST_LOG={spec:?} is not a valid filter ({e}); logging at info");
+            eprintln!("{name}: RUST_LOG={spec:?} is not a valid filter ({e}); logging at info");
             info()
         }),
         Err(_) => info(),
@@ -26,14 +28,14 @@ pub fn init() {
                 // Plain field names (LINK=, not F_LINK=) and our own name.
                 let layer = layer
                     .with_field_prefix(None)
-                    .with_syslog_identifier("n3xnetd".to_owned());
+                    .with_syslog_identifier(name.to_owned());
                 tracing_subscriber::registry()
                     .with(filter)
                     .with(layer)
                     .init();
                 return;
             }
-            Err(e) => eprintln!("n3xnetd: cannot log to the journal ({e}); logging to stderr"),
+            Err(e) => eprintln!("{name}: cannot log to the journal ({e}); logging to stderr"),
         }
     }
     tracing_subscriber::registry()
