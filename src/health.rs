@@ -83,6 +83,17 @@ pub enum NetworkKind {
     Multus,
 }
 
+impl NetworkKind {
+    /// The name, as in the JSON form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NetworkKind::Cluster => "cluster",
+            NetworkKind::Storage => "storage",
+            NetworkKind::Multus => "multus",
+        }
+    }
+}
+
 /// A logical network: the cluster or storage network, or a Multus host
 /// shim, with everything under its link.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -1076,17 +1087,16 @@ mod tests {
     }
 
     #[test]
-    fn operstate_names_are_the_json_names() {
-        for o in [
-            OperState::Unknown,
-            OperState::NotPresent,
-            OperState::Down,
-            OperState::LowerLayerDown,
-            OperState::Testing,
-            OperState::Dormant,
-            OperState::Up,
-        ] {
+    fn operstate_and_network_kind_names_are_the_json_names() {
+        for o in OperState::ALL {
             assert_eq!(serde_json::to_value(o).unwrap(), operstate_name(o));
+        }
+        for k in [
+            NetworkKind::Cluster,
+            NetworkKind::Storage,
+            NetworkKind::Multus,
+        ] {
+            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
         }
     }
 
