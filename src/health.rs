@@ -83,6 +83,17 @@ pub enum NetworkKind {
     Multus,
 }
 
+impl NetworkKind {
+    /// The name, as in the JSON form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NetworkKind::Cluster => "cluster",
+            NetworkKind::Storage => "storage",
+            NetworkKind::Multus => "multus",
+        }
+    }
+}
+
 /// A logical network: the cluster or storage network, or a Multus host
 /// shim, with everything under its link.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -665,26 +676,19 @@ fn address_problem(desired: &DesiredNetwork, state: &KernelState, link: &str) ->
         .map(|a| format!("address {} missing", a.address))
 }
 
+/// Kernel states of a desired network for the unit tests of the health
+/// model and of the sinks that report it.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub mod fixtures {
+    use crate::desired::DesiredNetwork;
     use crate::plan::{self, simulate};
-    use crate::profile::{self, Format};
     use crate::state::fixtures::nic;
-    use crate::state::{AdInfo, Address, BondPort, LinkInfo};
-
-    const DEMO: &str = include_str!("../profiles/demo.toml");
-    const BONDING: &str = include_str!("../profiles/bonding-vlans.toml");
-
-    fn desired(text: &str, node: &str) -> DesiredNetwork {
-        let p = profile::parse(text, Format::Toml).unwrap();
-        profile::resolve(&p, node).unwrap()
-    }
+    use crate::state::{AdInfo, BondPort, KernelState, Link, LinkInfo, OperState};
 
     /// `desired` applied by the real planner to bare NICs, then settled as
     /// the kernel would be with every cable in: carrier on, bond ports up
     /// (802.3ad: in aggregator 1 at full state with a partner).
-    fn settled(d: &DesiredNetwork, nics: &[&str]) -> KernelState {
+    pub fn settled(d: &DesiredNetwork, nics: &[&str]) -> KernelState {
         let mut s = KernelState {
             links: nics
                 .iter()
@@ -733,12 +737,30 @@ mod tests {
         s
     }
 
-    fn link<'a>(s: &'a mut KernelState, name: &str) -> &'a mut Link {
+    /// The link `name` of `s`, to break it.
+    pub fn link<'a>(s: &'a mut KernelState, name: &str) -> &'a mut Link {
         s.links.iter_mut().find(|l| l.name == name).unwrap()
     }
 
-    fn port<'a>(s: &'a mut KernelState, name: &str) -> &'a mut BondPort {
+    /// The bond port state of the link `name` of `s`.
+    pub fn port<'a>(s: &'a mut KernelState, name: &str) -> &'a mut BondPort {
         link(s, name).bond_port.as_mut().unwrap()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{link, port, settled};
+    use super::*;
+    use crate::profile::{self, Format};
+    use crate::state::Address;
+
+    const DEMO: &str = include_str!("../profiles/demo.toml");
+    const BONDING: &str = include_str!("../profiles/bonding-vlans.toml");
+
+    fn desired(text: &str, node: &str) -> DesiredNetwork {
+        let p = profile::parse(text, Format::Toml).unwrap();
+        profile::resolve(&p, node).unwrap()
     }
 
     fn cluster() -> Vec<String> {
@@ -1065,17 +1087,16 @@ mod tests {
     }
 
     #[test]
-    fn operstate_names_are_the_json_names() {
-        for o in [
-            OperState::Unknown,
-            OperState::NotPresent,
-            OperState::Down,
-            OperState::LowerLayerDown,
-            OperState::Testing,
-            OperState::Dormant,
-            OperState::Up,
-        ] {
+    fn operstate_and_network_kind_names_are_the_json_names() {
+        for o in OperState::ALL {
             assert_eq!(serde_json::to_value(o).unwrap(), operstate_name(o));
+        }
+        for k in [
+            NetworkKind::Cluster,
+            NetworkKind::Storage,
+            NetworkKind::Multus,
+        ] {
+            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
         }
     }
 

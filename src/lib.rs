@@ -4,7 +4,7 @@
 //! [`desired`] state → [`plan`] (pure diff against [`state`]) → [`engine`]
 //! (the transaction: execute, verify, roll back) over [`netlink`] (read and
 //! write the kernel) → [`daemon`] (events → [`health`] → repair) →
-//! reporting ([`kubernetes`]). Everything but netlink is tested without
+//! reporting ([`kubernetes`], [`report`]). Everything but netlink is tested without
 //! root: the engine against the plan's kernel model. The two binaries,
 //! [`cli`] (`n3xnetctl`) and [`daemon`] (`n3xnetd`), stand side by side on
 //! the contract between them, [`api`] and [`exit`]; neither imports the

@@ -106,6 +106,20 @@ pub enum OperState {
     Up,
 }
 
+impl OperState {
+    /// Every operstate, in the kernel's (RFC 2863's) order: what a
+    /// Prometheus state set of them lists.
+    pub const ALL: [OperState; 7] = [
+        OperState::Unknown,
+        OperState::NotPresent,
+        OperState::Down,
+        OperState::LowerLayerDown,
+        OperState::Testing,
+        OperState::Dormant,
+        OperState::Up,
+    ];
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum LinkInfo {

@@ -377,6 +377,21 @@ struct Run {
     configured: Duration,
     /// networkd's own state files say every managed link is configured.
     own: Option<Duration>,
+    /// VmRSS after [`IDLE`] of idling once configured, KiB.
+    rss_kib: u64,
+}
+
+/// How long each daemon idles, configured, before its RSS is read.
+const IDLE: Duration = Duration::from_secs(2);
+
+/// `VmRSS` of `pid`, KiB.
+fn rss_kib(pid: u32) -> u64 {
+    fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap()
 }
 
 fn run(tool: Tool, case: &Case) -> Run {
@@ -459,11 +474,15 @@ fn run(tool: Tool, case: &Case) -> Run {
             tool.name()
         );
     }
+    // The wrapper execs the daemon: the child's pid is the daemon's.
+    std::thread::sleep(IDLE);
+    let rss_kib = rss_kib(daemon.0.id());
     drop(daemon);
     Run {
         ready,
         configured,
         own,
+        rss_kib,
     }
 }
 
@@ -512,9 +531,9 @@ fn n3xnetd_against_networkd() {
 
     println!(
         "\nspawn → READY=1 and → configured (every desired link up, address, route in the kernel), \
-         {rounds} runs each, ms ({} build)\n\
+         {rounds} runs each, ms ({} build); VmRSS after {IDLE:?} idle, configured\n\
          | profile | daemon | READY median | READY p95 | configured median | configured p95 | \
-         networkd's own `configured` median |\n|---|---|---:|---:|---:|---:|---:|",
+         networkd's own `configured` median | idle VmRSS median KiB |\n|---|---|---:|---:|---:|---:|---:|---:|",
         if cfg!(debug_assertions) { "debug" } else { "release" }
     );
     let mut ratios = Vec::new();
@@ -537,14 +556,17 @@ fn n3xnetd_against_networkd() {
             } else {
                 "–".into()
             };
+            let mut rss: Vec<u64> = runs.iter().map(|r| r.rss_kib).collect();
+            rss.sort_unstable();
             println!(
-                "| {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {own} |",
+                "| {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {own} | {} |",
                 case.name,
                 tool.name(),
                 pct(&ready, 50),
                 pct(&ready, 95),
                 pct(&conf, 50),
                 pct(&conf, 95),
+                rss[rss.len() / 2],
             );
             medians.push((pct(&ready, 50), pct(&conf, 50)));
         }

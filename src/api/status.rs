@@ -43,6 +43,14 @@ pub enum Phase {
 }
 
 impl Phase {
+    /// Every phase: what a Prometheus state set of them lists.
+    pub const ALL: [Phase; 4] = [
+        Phase::Starting,
+        Phase::Running,
+        Phase::Reloading,
+        Phase::Stopped,
+    ];
+
     /// The name, as in the status file.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -251,12 +259,7 @@ mod tests {
         ] {
             assert_eq!(serde_json::to_value(t).unwrap(), t.as_str());
         }
-        for p in [
-            Phase::Starting,
-            Phase::Running,
-            Phase::Reloading,
-            Phase::Stopped,
-        ] {
+        for p in Phase::ALL {
             assert_eq!(serde_json::to_value(p).unwrap(), p.as_str());
         }
     }

@@ -22,6 +22,24 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Every outcome: what a Prometheus state set of them lists.
+    pub const ALL: [Outcome; 4] = [
+        Outcome::InSync,
+        Outcome::Applied,
+        Outcome::RolledBack,
+        Outcome::RollbackIncomplete,
+    ];
+
+    /// The name, as in the report and the status file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::InSync => "in-sync",
+            Outcome::Applied => "applied",
+            Outcome::RolledBack => "rolled-back",
+            Outcome::RollbackIncomplete => "rollback-incomplete",
+        }
+    }
+
     /// The kernel is as desired (it was, or now is); otherwise the apply
     /// failed and the report says why and how far the rollback got.
     pub fn converged(self) -> bool {
@@ -161,6 +179,18 @@ impl ApplyReport {
                 "{failure}; ROLLBACK INCOMPLETE: {}",
                 self.rollback_failures.join("; ")
             ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcome_names_are_as_serialized() {
+        for o in Outcome::ALL {
+            assert_eq!(serde_json::to_value(o).unwrap(), o.as_str());
         }
     }
 }

@@ -9,14 +9,16 @@
 //! trouble with the API server cannot touch networking: all it reads is
 //! n3xnetd's `status.json` ([`crate::api::status`], the versioned
 //! contract), followed with inotify ([`follow`]); all it writes is its
-//! sinks and its own `report.json` ([`crate::api::report`]).
+//! sinks ([`sink`]: the NFD feature file, the Prometheus [`textfile`]) and
+//! its own `report.json` ([`crate::api::report`]).
 //!
 //! It reads the same `n3xnet.toml` as n3xnetd (`[kubernetes]`,
 //! `[prometheus]`), so a configuration written before the split keeps
 //! working unchanged once `n3xnet-report.service` runs beside n3xnetd.
 
 mod follow;
-mod sink;
+pub mod sink;
+pub mod textfile;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -39,7 +41,7 @@ use crate::service::{logging, runtime_directory, Notifier};
 use crate::trust::{self, TrustError};
 
 pub use follow::{FollowError, Follower};
-pub use sink::FileSink;
+pub use sink::{ChangedFile, FileSink};
 
 /// n3xnet reporter: publishes n3xnetd's view of the node's network to the
 /// node's Kubernetes Node, an NFD feature file and a node_exporter
@@ -155,6 +157,13 @@ fn file_sinks(config: &DaemonConfig) -> Vec<FileSink> {
             render: Box::new(move |s: &DaemonStatus| {
                 nfd::features_file(&labels::for_profile(s.health.as_ref(), &s.profile, &prefix))
             }),
+        });
+    }
+    if let Some(path) = &config.prometheus.textfile {
+        sinks.push(FileSink {
+            kind: FileKind::Textfile,
+            path: path.clone(),
+            render: Box::new(textfile::render),
         });
     }
     sinks

@@ -1,8 +1,9 @@
 //! The file sinks: a file kept showing something rendered from the
 //! daemon's latest status (the NFD feature file, the Prometheus textfile),
-//! rewritten atomically and only when its text changes, so an idle node
-//! means no writes and readers never see half a file.
+//! rewritten atomically and only when its text changes ([`ChangedFile`]),
+//! so an idle node means no writes and readers never see half a file.
 
+use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -12,6 +13,37 @@ use crate::api::report::{FileKind, FileStatus};
 use crate::api::status::DaemonStatus;
 use crate::clock::now_ms;
 use crate::files::{write_atomic, Durability};
+
+/// A file rewritten atomically, and only when its text changes.
+///
+/// Durable: both sinks' files are on disk (`/etc/kubernetes/...`,
+/// `/var/lib/prometheus/...`), read by others possibly right after a power
+/// cut and before the reporter runs again: an empty file would hide every
+/// label or metric until then.
+#[derive(Debug)]
+pub struct ChangedFile {
+    path: PathBuf,
+    /// What the file holds since this process last wrote it; `None` before
+    /// the first write, so a new reporter replaces what an older one left.
+    last: Option<String>,
+}
+
+impl ChangedFile {
+    pub fn new(path: PathBuf) -> ChangedFile {
+        ChangedFile { path, last: None }
+    }
+
+    /// Writes `text` unless the file already holds it; whether it wrote.
+    /// After a failure the next call tries again.
+    pub fn publish(&mut self, text: String) -> io::Result<bool> {
+        if self.last.as_ref() == Some(&text) {
+            return Ok(false);
+        }
+        write_atomic(&self.path, text.as_bytes(), Durability::Durable)?;
+        self.last = Some(text);
+        Ok(true)
+    }
+}
 
 /// What a sink writes, and where.
 pub struct FileSink {
@@ -38,31 +70,24 @@ impl FileSink {
         mut daemon: watch::Receiver<Arc<DaemonStatus>>,
         out: watch::Sender<FileStatus>,
     ) {
-        let mut written: Option<String> = None;
+        let mut file = ChangedFile::new(self.path.clone());
         loop {
             let text = (self.render)(&daemon.borrow_and_update());
-            if written.as_ref() != Some(&text) {
-                // Both files are on disk (`/etc/kubernetes/...`,
-                // `/var/lib/prometheus/...`): a power cut must not leave
-                // an empty one behind.
-                match write_atomic(&self.path, text.as_bytes(), Durability::Durable) {
-                    Ok(()) => {
-                        written = Some(text);
-                        out.send_modify(|s| {
-                            s.written_at_ms = Some(now_ms());
-                            s.error = None;
-                        });
-                    }
-                    Err(e) => {
-                        let error = e.to_string();
-                        if out.borrow().error.as_ref() != Some(&error) {
-                            tracing::warn!(
-                                path = %self.path.display(),
-                                "cannot write the {} file: {error}",
-                                self.kind.as_str()
-                            );
-                            out.send_modify(|s| s.error = Some(error));
-                        }
+            match file.publish(text) {
+                Ok(false) => {}
+                Ok(true) => out.send_modify(|s| {
+                    s.written_at_ms = Some(now_ms());
+                    s.error = None;
+                }),
+                Err(e) => {
+                    let error = e.to_string();
+                    if out.borrow().error.as_ref() != Some(&error) {
+                        tracing::warn!(
+                            path = %self.path.display(),
+                            "cannot write the {} file: {error}",
+                            self.kind.as_str()
+                        );
+                        out.send_modify(|s| s.error = Some(error));
                     }
                 }
             }
@@ -76,6 +101,31 @@ impl FileSink {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_changed_file_is_written_once_per_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("n3xnet.prom");
+        let mut file = ChangedFile::new(path.clone());
+        assert!(file.publish("a 1\n".into()).unwrap());
+        // The same text writes nothing: removed behind its back, the file
+        // stays removed.
+        std::fs::remove_file(&path).unwrap();
+        assert!(!file.publish("a 1\n".into()).unwrap());
+        assert!(!path.exists());
+        assert!(file.publish("a 2\n".into()).unwrap());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "a 2\n");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["n3xnet.prom"]);
+        // A failure is not remembered as written: the next call tries again.
+        let mut missing = ChangedFile::new(dir.path().join("d/n3xnet.prom"));
+        assert!(missing.publish("a 1\n".into()).is_err());
+        std::fs::create_dir(dir.path().join("d")).unwrap();
+        assert!(missing.publish("a 1\n".into()).unwrap());
+    }
 
     #[test]
     fn writes_on_change_only_and_reports_failures() {

@@ -95,6 +95,22 @@ impl Netns {
         Command::new("ip").args(&full).output().unwrap()
     }
 
+    /// Runs `f` on a thread of its own that has joined the namespace, so
+    /// the sockets it opens (a client of a server listening there) are
+    /// the namespace's; the test's own threads stay where they are.
+    pub fn enter<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+        let path = format!("/run/netns/{}", self.name);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let ns = std::fs::File::open(&path).unwrap();
+                nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+                f()
+            })
+            .join()
+            .unwrap()
+        })
+    }
+
     /// Links, addresses and routes (`ip -j`), as a before/after snapshot.
     pub fn snapshot(&self) -> [String; 3] {
         [
