@@ -9,7 +9,7 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::desired::{DesiredNetwork, LinkKind};
-use crate::state::{KernelState, Link, LinkInfo};
+use crate::state::{KernelState, Link, LinkInfo, OWNER_ALIAS};
 
 use super::bond;
 use super::diff::describe_route;
@@ -169,6 +169,15 @@ fn link_rows(
         "off",
         Some(if l.ipv6_link_local_off { "off" } else { "on" }.into()),
     ));
+    // Only links in n3xnet's group: a declared link someone else made is
+    // adopted as it is, unmarked, and stays theirs to remove.
+    if l.in_owner_group() && !matches!(t.kind, LinkKind::Ethernet) {
+        rows.push(CheckRow::new(
+            path("alias"),
+            OWNER_ALIAS,
+            Some(l.alias.clone().unwrap_or_else(|| "none".into())),
+        ));
+    }
 }
 
 fn kind_rows(
@@ -299,6 +308,22 @@ mod tests {
                 "bond0.bond.ports: desired eth1,eth2, current eth1",
             ]
         );
+    }
+
+    #[test]
+    fn a_link_in_the_group_without_the_alias_fails_its_alias_row() {
+        let mut s = synced();
+        link_mut(&mut s, "mv-storage").alias = None;
+        assert_eq!(
+            failing(&s),
+            ["mv-storage.alias: desired n3xnet, current none"]
+        );
+        // A declared link someone else made is adopted unmarked: no row.
+        link_mut(&mut s, "mv-storage").group = 0;
+        assert!(failing(&s).is_empty());
+        assert!(!check(&desired(), &s)
+            .iter()
+            .any(|r| r.path == "links.mv-storage.alias"));
     }
 
     #[test]
