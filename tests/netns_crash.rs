@@ -12,6 +12,7 @@
 //! `N3XNET_CRASH_SHIMS=50` and `N3XNET_CRASH_ROLLBACK_SHIMS=20` (the
 //! defaults) size the profiles; CI runs every k of both.
 
+mod daemon_util;
 mod netns_util;
 
 use std::os::unix::process::CommandExt;
@@ -21,7 +22,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use netns_util::{env_list, netns_tier, shim_ctl, shim_node, shim_profile, shim_subnet, Netns};
+use daemon_util::{Daemon, Node};
+use netns_util::{
+    env_list, netns_tier, shim_ctl, shim_node, shim_profile, shim_subnet, Netns, SHIM_NODE,
+};
 use serde_json::Value;
 
 /// The fault-injection build of a binary, beside the normal one. Missing,
@@ -69,18 +73,23 @@ fn report(out: &Output) -> Value {
     })
 }
 
-/// The shim node with foreign objects beside what the profile declares: a
-/// macvlan `fmv0` on the NIC with an address of its own, a keepalived-style
-/// VIP on the NIC and a static route through it.
+/// The shim node with foreign objects beside what the profile declares.
 fn node_with_foreigners() -> (Netns, Netns) {
     let (ns, sw) = shim_node();
+    add_foreigners(&ns);
+    (ns, sw)
+}
+
+/// A macvlan `fmv0` on the NIC with an address of its own, a
+/// keepalived-style VIP on the NIC and a static route through it (the NIC
+/// has its cluster address 10.99.0.1/24).
+fn add_foreigners(ns: &Netns) {
     ns.ip("link add fmv0 link eth1 type macvlan mode bridge");
     ns.ip("link set fmv0 addrgenmode none");
     ns.ip("addr add 10.98.0.1/24 dev fmv0");
     ns.ip("link set fmv0 up");
     ns.ip("addr add 10.99.0.100/32 dev eth1");
     ns.ip("route add 192.0.2.0/24 via 10.99.0.254 dev eth1");
-    (ns, sw)
 }
 
 /// The foreign objects, as `ip -j` shows them.
@@ -270,5 +279,130 @@ fn an_abort_after_any_write_of_a_rollback_converges() {
         writes + 1..=writes + rollback,
         &doomed,
         &good,
+    );
+}
+
+/// A shim node supervised by n3xnetd after n3xnetctl applied its profile,
+/// with the foreign objects beside it; the daemon not started yet.
+fn supervised_shim_node(shims: usize) -> Node {
+    let node = Node::with_profile(&shim_profile(shims), SHIM_NODE, "");
+    let normal = Path::new(env!("CARGO_BIN_EXE_n3xnetctl"));
+    let r = report(&ctl(
+        normal,
+        "apply",
+        &node.ns,
+        &node.path("profile.toml"),
+        None,
+    ));
+    assert_eq!(r["outcome"], "applied", "{r}");
+    add_foreigners(&node.ns);
+    node
+}
+
+/// Deletes every shim in one `ip -batch` while the daemon is stopped, so
+/// that it wakes to one burst of events and repairs them in one apply.
+fn delete_all_shims(node: &Node, d: &Daemon, shims: usize) {
+    let batch = node.path("delete.batch");
+    let script: String = (0..shims).map(|i| format!("link del mv{i}\n")).collect();
+    std::fs::write(&batch, script).unwrap();
+    d.signal("STOP");
+    node.ns.ip(&format!("-batch {}", batch.display()));
+    d.signal("CONT");
+}
+
+/// n3xnetd (fault-injection build) on an in-sync node whose start apply
+/// writes nothing, so `N3XNET_ABORT_AFTER_WRITE` counts the writes of the
+/// repair of every shim deleted at once: aborted at the first, the middle
+/// and the last write of that repair, and where all but one shim are
+/// half-created, every shim left is in n3xnet's group;
+/// a normal n3xnetd started after it repairs the node in its start apply
+/// (`n3xnetctl check` exits 0), the foreign objects unchanged and every
+/// shim with both marks.
+#[test]
+fn n3xnetd_aborted_in_a_repair_is_repaired_by_the_next_one() {
+    if !netns_tier() {
+        return;
+    }
+    let shims = 20;
+    let started = Instant::now();
+    // The repair's writes, from a daemon that is not stopped.
+    let total = {
+        let node = supervised_shim_node(shims);
+        let mut d = Daemon::start(&node);
+        d.wait_ready();
+        assert_eq!(d.status()["writes"], 0, "an in-sync start writes nothing");
+        delete_all_shims(&node, &d, shims);
+        let s = d.wait_status(|s| {
+            s["repairs"] == 1 && s["drift"]["pending"].as_array().is_some_and(Vec::is_empty)
+        });
+        assert_eq!(s["lastApply"]["outcome"], "applied", "{s:#}");
+        s["writes"].as_u64().unwrap()
+    };
+    assert_eq!(total, 4 * shims as u64, "one repair, 4 writes per shim");
+    let normal = Path::new(env!("CARGO_BIN_EXE_n3xnetctl"));
+    // The shims' creates go out first, then their marks, ups, addresses:
+    // k = shims + 1 leaves all but one shim half-created.
+    let ks = [1, shims as u64 + 1, total / 2, total];
+    for k in ks {
+        let node = supervised_shim_node(shims);
+        let before = foreign(&node.ns);
+        let k_text = k.to_string();
+        let mut d = Daemon::start_program(
+            &node,
+            fault_bin("n3xnetd").to_str().unwrap(),
+            &[("N3XNET_ABORT_AFTER_WRITE", &k_text)],
+        );
+        d.wait_ready();
+        assert_eq!(d.status()["writes"], 0, "k={k}: the start wrote");
+        delete_all_shims(&node, &d, shims);
+        let status = d.wait_exit();
+        assert_eq!(
+            status.and_then(|s| std::os::unix::process::ExitStatusExt::signal(&s)),
+            Some(libc::SIGABRT),
+            "k={k}: n3xnetd did not abort: {status:?}\n{}",
+            d.log()
+        );
+        assert!(
+            d.log().contains(&format!(
+                "aborting after write {k} (N3XNET_ABORT_AFTER_WRITE)"
+            )),
+            "k={k}: {}",
+            d.log()
+        );
+        let unmarked = profile_links_without(&node.ns, in_group);
+        assert!(
+            unmarked.is_empty(),
+            "k={k}: the abort left {unmarked:?} without n3xnet's group"
+        );
+        if k == shims as u64 + 1 {
+            let half_created = profile_links_without(&node.ns, |l| l["ifalias"] == "n3xnet");
+            assert_eq!(half_created.len(), shims - 1, "k={k}: {half_created:?}");
+        }
+
+        let mut d = Daemon::start(&node);
+        d.wait_ready();
+        let s = d.status();
+        assert_eq!(s["lastApply"]["trigger"], "start", "k={k}: {s:#}");
+        // After the repair's last write only its verify was missing.
+        let repaired = if k < total { "applied" } else { "in-sync" };
+        assert_eq!(s["lastApply"]["outcome"], repaired, "k={k}: {s:#}");
+        let out = ctl(normal, "check", &node.ns, &node.path("profile.toml"), None);
+        assert!(
+            out.status.success(),
+            "k={k}: check after the restart: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert_eq!(foreign(&node.ns), before, "k={k}: foreign objects changed");
+        let unmarked = profile_links_without(&node.ns, fully_marked);
+        assert!(
+            unmarked.is_empty(),
+            "k={k}: the restart left {unmarked:?} without alias and group"
+        );
+        assert!(d.stop().success());
+    }
+    println!(
+        "n3xnetd crash in a repair: {shims} shims deleted at once, {total} writes, aborts at \
+         k = {ks:?}: {:.1} s",
+        started.elapsed().as_secs_f64()
     );
 }
