@@ -31,9 +31,7 @@ use serde_json::Value;
 /// The fault-injection build of a binary, beside the normal one. Missing,
 /// the test fails: CI must not go green without the matrix.
 fn fault_bin(name: &str) -> PathBuf {
-    let bin = Path::new(env!("CARGO_BIN_EXE_n3xnetctl"))
-        .with_file_name("fault-injection")
-        .join(name);
+    let bin = normal_ctl().with_file_name("fault-injection").join(name);
     assert!(
         bin.exists(),
         "{} is missing: run scripts/build-fault-injection first (scripts/test does)",
@@ -61,6 +59,16 @@ fn ctl(ctl: &Path, cmd: &str, ns: &Netns, profile: &Path, abort_at: Option<u64>)
         });
     }
     c.output().unwrap()
+}
+
+/// The normal n3xnetctl, beside the injected one.
+fn normal_ctl() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_n3xnetctl"))
+}
+
+/// The report of the normal n3xnetctl's `apply` of `profile` in `ns`.
+fn apply_report(ns: &Netns, profile: &Path) -> Value {
+    report(&ctl(normal_ctl(), "apply", ns, profile, None))
 }
 
 fn report(out: &Output) -> Value {
@@ -155,7 +163,7 @@ static MATRIX: Mutex<()> = Mutex::new(());
 fn matrix(what: &str, ks: std::ops::RangeInclusive<u64>, crashing: &Path, good: &Path) {
     let _one = MATRIX.lock().unwrap_or_else(|e| e.into_inner());
     let faulty = fault_bin("n3xnetctl");
-    let normal = Path::new(env!("CARGO_BIN_EXE_n3xnetctl"));
+    let normal = normal_ctl();
     let ks: Vec<u64> = ks.collect();
     let start = Instant::now();
     let next = AtomicUsize::new(0);
@@ -225,13 +233,7 @@ fn an_abort_after_any_write_of_an_apply_converges_with_every_link_marked() {
     // The number of writes of a fresh apply: the matrix's k range.
     let total = {
         let (ns, _sw) = node_with_foreigners();
-        let r = report(&ctl(
-            Path::new(env!("CARGO_BIN_EXE_n3xnetctl")),
-            "apply",
-            &ns,
-            &good,
-            None,
-        ));
+        let r = apply_report(&ns, &good);
         assert_eq!(r["outcome"], "applied", "{r}");
         r["writes"].as_u64().unwrap()
     };
@@ -253,14 +255,7 @@ fn an_abort_after_any_write_of_a_rollback_converges() {
     // the process: the rollback's are the k after the apply's.
     let (writes, rollback) = {
         let (ns, _sw) = node_with_foreigners();
-        let out = ctl(
-            Path::new(env!("CARGO_BIN_EXE_n3xnetctl")),
-            "apply",
-            &ns,
-            &doomed,
-            None,
-        );
-        let r = report(&out);
+        let r = apply_report(&ns, &doomed);
         assert_eq!(r["outcome"], "rolled-back", "{r}");
         assert_eq!(r["failure"]["op"], doomed_op.as_str(), "{r}");
         assert_eq!(
@@ -286,14 +281,7 @@ fn an_abort_after_any_write_of_a_rollback_converges() {
 /// with the foreign objects beside it; the daemon not started yet.
 fn supervised_shim_node(shims: usize) -> Node {
     let node = Node::with_profile(&shim_profile(shims), SHIM_NODE, "");
-    let normal = Path::new(env!("CARGO_BIN_EXE_n3xnetctl"));
-    let r = report(&ctl(
-        normal,
-        "apply",
-        &node.ns,
-        &node.path("profile.toml"),
-        None,
-    ));
+    let r = apply_report(&node.ns, &node.path("profile.toml"));
     assert_eq!(r["outcome"], "applied", "{r}");
     add_foreigners(&node.ns);
     node
@@ -339,7 +327,6 @@ fn n3xnetd_aborted_in_a_repair_is_repaired_by_the_next_one() {
         s["writes"].as_u64().unwrap()
     };
     assert_eq!(total, 4 * shims as u64, "one repair, 4 writes per shim");
-    let normal = Path::new(env!("CARGO_BIN_EXE_n3xnetctl"));
     // The shims' creates go out first, then their marks, ups, addresses:
     // k = shims + 1 leaves all but one shim half-created.
     let ks = [1, shims as u64 + 1, total / 2, total];
@@ -386,7 +373,13 @@ fn n3xnetd_aborted_in_a_repair_is_repaired_by_the_next_one() {
         // After the repair's last write only its verify was missing.
         let repaired = if k < total { "applied" } else { "in-sync" };
         assert_eq!(s["lastApply"]["outcome"], repaired, "k={k}: {s:#}");
-        let out = ctl(normal, "check", &node.ns, &node.path("profile.toml"), None);
+        let out = ctl(
+            normal_ctl(),
+            "check",
+            &node.ns,
+            &node.path("profile.toml"),
+            None,
+        );
         assert!(
             out.status.success(),
             "k={k}: check after the restart: {}",

@@ -260,7 +260,7 @@ fn updown(up: bool) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::fixture::{desired, link_mut, synced};
+    use crate::plan::fixture::{create_macvlan, desired, link_mut, synced};
     use crate::plan::Op;
 
     fn failing(s: &KernelState) -> Vec<String> {
@@ -335,15 +335,7 @@ mod tests {
                 Op::DeleteLink {
                     name: "mv-storage".into(),
                 },
-                Op::CreateLink {
-                    name: "mv-old".into(),
-                    kind: LinkKind::Macvlan {
-                        parent: "bond0.100".into(),
-                        mode: crate::kinds::MacvlanMode::Bridge,
-                    },
-                    mtu: None,
-                    mac: None,
-                },
+                create_macvlan("mv-old", "bond0.100"),
             ],
         )
         .unwrap();

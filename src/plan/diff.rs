@@ -443,7 +443,9 @@ pub fn describe_route(r: &crate::state::Route) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::fixture::{bare, desired, desired_from, link_mut, synced, PROFILE};
+    use crate::plan::fixture::{
+        bare, create_macvlan, desired, desired_from, link_mut, synced, PROFILE,
+    };
 
     #[test]
     fn a_synced_node_plans_nothing() {
@@ -527,19 +529,7 @@ mod tests {
         let mut s = synced();
         // An operator's macvlan, in n3xnet's group by their own choice (or
         // half-created under an older profile): foreign, left as it is.
-        crate::plan::simulate::apply(
-            &mut s,
-            &Op::CreateLink {
-                name: "mv-ops".into(),
-                kind: LinkKind::Macvlan {
-                    parent: "bond0.100".into(),
-                    mode: crate::kinds::MacvlanMode::Bridge,
-                },
-                mtu: None,
-                mac: None,
-            },
-        )
-        .unwrap();
+        crate::plan::simulate::apply(&mut s, &create_macvlan("mv-ops", "bond0.100")).unwrap();
         link_mut(&mut s, "mv-ops").alias = None;
         assert!(plan(&desired(), &s).unwrap().is_empty());
         // Nor a declared NIC: n3xnet never creates one.
