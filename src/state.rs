@@ -36,8 +36,23 @@ impl KernelState {
 }
 
 /// Written into `IFLA_IFALIAS` of every link n3xnet creates, so a later run
-/// (or another node image) can tell its links from foreign ones.
+/// (or another node image) can tell its links from foreign ones. A link with
+/// this alias is n3xnet's whatever its name: it may be reconfigured, and it
+/// is deleted once the profile no longer declares it.
 pub const OWNER_ALIAS: &str = "n3xnet";
+
+/// The `IFLA_GROUP` of every link n3xnet creates, sent in the creating
+/// request itself: the kernel (6.18) ignores `IFLA_IFALIAS` there, so the
+/// alias follows in a second request, and the group is what marks a link
+/// that a crash caught between the two. The group alone is a weaker mark
+/// than the alias (an operator may use any group number for their own
+/// links), so it claims a link only under a name the profile declares
+/// (`plan::target`). 0x6e33, "n3" in ASCII: not 0 (every link's default
+/// group) and far from the small numbers groups are usually given by hand;
+/// `ip link show group 28211` lists the links, and a line `28211 n3xnet` in
+/// `/etc/iproute2/group` names it. Fixed, not configurable: every n3xnetctl
+/// and n3xnetd, of every version, must read a half-created link the same.
+pub const OWNER_GROUP: u32 = 28211;
 
 /// The `IFA_PROTO` of addresses and the `rtm_protocol` of routes n3xnet adds.
 /// Unassigned in iproute2's `rt_protos`; lets n3xnet remove what it added
@@ -70,6 +85,9 @@ pub struct Link {
     pub operstate: OperState,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alias: Option<String>,
+    /// `IFLA_GROUP` (0, the kernel's default group, is left out of JSON).
+    #[serde(default, skip_serializing_if = "is_default_group")]
+    pub group: u32,
     /// `IFLA_INET6_ADDR_GEN_MODE` is `none`: no IPv6 link-local is made.
     #[serde(default)]
     pub ipv6_link_local_off: bool,
@@ -83,10 +101,21 @@ pub struct Link {
     pub carrier_down_count: Option<u32>,
 }
 
+fn is_default_group(group: &u32) -> bool {
+    *group == 0
+}
+
 impl Link {
-    /// Carries n3xnet's ownership mark.
+    /// Carries n3xnet's ownership mark, the alias: n3xnet's under any name.
     pub fn is_owned(&self) -> bool {
         self.alias.as_deref() == Some(OWNER_ALIAS)
+    }
+
+    /// Carries n3xnet's group ([`OWNER_GROUP`]), the mark of its creating
+    /// request; whether that makes the link n3xnet's depends on its name
+    /// (`plan::target::Target::half_created`).
+    pub fn in_owner_group(&self) -> bool {
+        self.group == OWNER_GROUP
     }
 
     pub fn kind_name(&self) -> &str {
@@ -286,6 +315,7 @@ pub mod fixtures {
             carrier: up,
             operstate: if up { OperState::Up } else { OperState::Down },
             alias: None,
+            group: 0,
             ipv6_link_local_off: false,
             bond_port: None,
             carrier_down_count: None,

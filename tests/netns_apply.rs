@@ -155,6 +155,8 @@ fn create_from_empty_then_reapply_is_a_no_op() {
     assert_eq!(shim["linkinfo"]["info_data"]["mode"], "bridge");
     assert_eq!(shim["link"], "eth1");
     assert_eq!(shim["ifalias"], "n3xnet");
+    assert_eq!(ns.group("mv-pods"), "28211");
+    assert_eq!(ns.group("eth1"), "0", "a NIC n3xnet did not create");
     assert_eq!(shim["inet6_addr_gen_mode"], "none");
     assert!(shim["flags"].as_array().unwrap().iter().any(|f| f == "UP"));
     assert_eq!(ns.ipv4("eth1"), ["192.168.1.1/24"]);
@@ -175,7 +177,8 @@ fn create_from_empty_then_reapply_is_a_no_op() {
 }
 
 /// Each new shim costs four writes, the floor this kernel allows: create
-/// (it ignores IFLA_IFALIAS and refuses IFLA_AF_SPEC there), alias and
+/// in n3xnet's group (it ignores IFLA_IFALIAS and refuses IFLA_AF_SPEC
+/// there), alias and
 /// addr_gen_mode in one RTM_SETLINK (not with IFF_UP, which the kernel
 /// applies first, making a link-local), up, address.
 #[test]
@@ -208,6 +211,7 @@ fn a_shim_costs_four_writes() {
         let name = format!("mv-{i}");
         let shim = ns.link(&name);
         assert_eq!(shim["ifalias"], "n3xnet");
+        assert_eq!(ns.group(&name), "28211");
         assert_eq!(shim["inet6_addr_gen_mode"], "none");
         assert!(shim["flags"].as_array().unwrap().iter().any(|f| f == "UP"));
         assert_eq!(ns.ipv4(&name), [format!("192.168.{}.1/24", 30 + i)]);
@@ -291,6 +295,80 @@ fn foreign_links_addresses_and_routes_are_untouched() {
     apply(&ns, &desired(&changed));
     assert_eq!(foreign(&ns), before);
     assert_eq!(ns.ipv4("eth1"), ["10.99.0.1/24", "192.168.1.7/24"]);
+}
+
+/// mv-pods as a crash right after its creating request leaves it: in
+/// n3xnet's group, no alias, down, `addr_gen_mode` still the default.
+fn half_create_shim(ns: &Netns) {
+    ns.ip("link add mv-pods link eth1 group 28211 type macvlan mode bridge");
+    let shim = ns.link("mv-pods");
+    assert!(shim["ifalias"].is_null() && shim["inet6_addr_gen_mode"] == "eui64");
+}
+
+#[test]
+fn a_half_created_link_is_marked_in_place_and_completed() {
+    if !netns_tier() {
+        return;
+    }
+    let (ns, _sw) = node();
+    half_create_shim(&ns);
+    let index = ns.link("mv-pods")["ifindex"].clone();
+    let report = apply(&ns, &desired(&Spec::default()));
+    let planned: Vec<String> = report.planned.iter().map(ToString::to_string).collect();
+    assert!(
+        planned.contains(&"set mv-pods alias n3xnet".to_owned()),
+        "{planned:?}"
+    );
+    let shim = ns.link("mv-pods");
+    assert_eq!(shim["ifindex"], index, "completed in place, not recreated");
+    assert_eq!(shim["ifalias"], "n3xnet");
+    assert_eq!(ns.group("mv-pods"), "28211");
+    assert_eq!(shim["inet6_addr_gen_mode"], "none");
+    assert!(shim["flags"].as_array().unwrap().iter().any(|f| f == "UP"));
+    assert_eq!(ns.ipv4("mv-pods"), ["192.168.20.1/24"]);
+    assert_no_ipv6(&ns, "mv-pods");
+    assert_eq!(apply(&ns, &desired(&Spec::default())).writes, 0);
+}
+
+#[test]
+fn a_link_in_the_group_under_an_undeclared_name_stays_foreign() {
+    if !netns_tier() {
+        return;
+    }
+    let (ns, _sw) = node();
+    ns.ip("link add mv-ops link eth1 group 28211 type macvlan mode vepa");
+    ns.ip("addr add 10.96.0.1/24 dev mv-ops");
+    ns.ip("link set mv-ops up");
+    let foreign = |ns: &Netns| (ns.link("mv-ops"), ns.ip_json("addr show dev mv-ops"));
+    let before = foreign(&ns);
+    let d = desired(&Spec::default());
+    apply(&ns, &d);
+    // A profile change that deletes n3xnet's links: still not this one.
+    let mut fewer = d.clone();
+    fewer.links.retain(|l| l.name != "mv-pods");
+    fewer.addresses.retain(|a| a.link != "mv-pods");
+    apply(&ns, &fewer);
+    assert!(!ns.try_ip("link show dev mv-pods").status.success());
+    assert_eq!(foreign(&ns), before);
+}
+
+#[test]
+fn a_rollback_leaves_a_half_created_link_as_it_found_it() {
+    if !netns_tier() {
+        return;
+    }
+    let (ns, _sw) = node();
+    half_create_shim(&ns);
+    let before = ns.settled();
+    let mut d = desired(&Spec::default());
+    d.routes.push(doomed_route());
+    // Marked, then unmarked again by the rollback: the snapshot (no alias)
+    // is back.
+    let report = assert_rolls_back(&ns, &d, &before);
+    assert!(report
+        .applied
+        .iter()
+        .any(|o| o.to_string() == "set mv-pods alias n3xnet"));
 }
 
 /// Polls until the kernel reports `expected` again (DAD of a regenerated

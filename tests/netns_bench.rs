@@ -22,13 +22,13 @@ use netns_util::{
 };
 use serde_json::Value;
 
-/// What n3xnet sends, as `ip` commands: create, then mark and turn IPv6
-/// autoconf off, up, address (iproute2 6.1 cannot set an address's
-/// protocol, which n3xnet sets in the same request).
+/// What n3xnet sends, as `ip` commands: create in its group, then mark and
+/// turn IPv6 autoconf off, up, address (iproute2 6.1 cannot set an
+/// address's protocol, which n3xnet sets in the same request).
 fn ip_script(n: usize) -> String {
     let mut script = String::new();
     for i in 0..n {
-        script += &format!("link add mv{i} link eth1 type macvlan mode bridge\n");
+        script += &format!("link add mv{i} link eth1 group 28211 type macvlan mode bridge\n");
         script += &format!("link set mv{i} alias n3xnet addrgenmode none\n");
     }
     for i in 0..n {

@@ -136,6 +136,7 @@ fn a_refused_op_does_not_stop_the_rest_of_its_batch() {
             (l["ifalias"].as_str(), l["inet6_addr_gen_mode"].as_str()),
             (Some("n3xnet"), Some("none"))
         );
+        assert_eq!(ns.group(name), "28211");
     }
     assert!(!ns.try_ip("link show dev mvb").status.success());
 }

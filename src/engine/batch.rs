@@ -160,6 +160,7 @@ fn footprint(op: &Op, rel: &Relations) -> Footprint {
         | Op::SetUp { name }
         | Op::SetDown { name }
         | Op::SetMtu { name, .. }
+        | Op::SetAlias { name, .. }
         | Op::DisableIpv6Auto { name }
         | Op::EnableIpv6Auto { name, .. }
         | Op::ReleasePort { port: name } => f.write_link(name, rel),

@@ -58,6 +58,7 @@ pub(crate) fn link(msg: &LinkMessage, names: &Names) -> Option<Link> {
         carrier: msg.header.flags.contains(LinkFlags::LowerUp),
         operstate: OperState::Unknown,
         alias: None,
+        group: 0,
         // A link without IPv6 (no AF_INET6 block) makes no link-local either.
         ipv6_link_local_off: true,
         bond_port: None,
@@ -76,6 +77,7 @@ pub(crate) fn link(msg: &LinkMessage, names: &Names) -> Option<Link> {
             // IFLA_LINK then counts in another namespace's ifindex space.
             LinkAttribute::LinkNetNsId(_) => lower_elsewhere = true,
             LinkAttribute::IfAlias(a) => link.alias = Some(a.clone()),
+            LinkAttribute::Group(g) => link.group = *g,
             LinkAttribute::OperState(s) => link.operstate = operstate(*s),
             LinkAttribute::CarrierDownCount(n) => link.carrier_down_count = Some(*n),
             LinkAttribute::LinkInfo(infos) => {
@@ -475,6 +477,7 @@ mod tests {
                 "bond0",
                 vec![
                     LinkAttribute::IfAlias("n3xnet".into()),
+                    LinkAttribute::Group(28211),
                     LinkAttribute::OperState(State::Up),
                     LinkAttribute::LinkInfo(vec![
                         NlLinkInfo::Kind(InfoKind::Bond),
@@ -554,7 +557,8 @@ mod tests {
                 }),
             }
         );
-        assert!(bond.is_owned());
+        assert!(bond.is_owned() && bond.in_owner_group());
+        assert_eq!(links[0].group, 0, "no IFLA_GROUP: the default group");
         assert!(bond.ipv6_link_local_off);
         assert_eq!(bond.operstate, OperState::Up);
 

@@ -25,7 +25,7 @@ use nix::errno::Errno;
 use super::error::NetlinkError;
 use crate::desired::{DesiredRoute, LinkKind};
 use crate::plan::{BondChange, Op, RouteKey};
-use crate::state::{Address, KernelState, Route, OWNER_ALIAS, OWNER_PROTOCOL};
+use crate::state::{Address, KernelState, Route, OWNER_ALIAS, OWNER_GROUP, OWNER_PROTOCOL};
 
 /// One kernel write.
 #[derive(Debug, Clone, PartialEq)]
@@ -105,6 +105,10 @@ pub(crate) fn build(op: &Op, cx: &Context<'_>) -> Result<Stages, NetlinkError> {
         } => {
             let mut msg = LinkMessage::default();
             msg.attributes.push(LinkAttribute::IfName(name.clone()));
+            // The one mark the kernel takes in the creating request: from
+            // its first instant the link is recognisably n3xnet's, even if
+            // the process dies before the alias below reaches the kernel.
+            msg.attributes.push(LinkAttribute::Group(OWNER_GROUP));
             if let Some(mtu) = mtu {
                 msg.attributes.push(LinkAttribute::Mtu(*mtu));
             }
@@ -155,7 +159,9 @@ pub(crate) fn build(op: &Op, cx: &Context<'_>) -> Result<Stages, NetlinkError> {
             let create = netlink(RouteNetlinkMessage::NewLink(msg), NLM_F_CREATE | NLM_F_EXCL);
             // The kernel ignores IFLA_IFALIAS and refuses IFLA_AF_SPEC
             // (EAFNOSUPPORT) in a creating RTM_NEWLINK (seen on 6.18), so
-            // both follow in one RTM_SETLINK by name, still before
+            // both follow in one RTM_SETLINK by name (a crash before it
+            // leaves a link marked by its group alone, which the next plan
+            // completes with `SetAlias`), still before
             // the link is up: no link-local address is ever generated. Not
             // with IFF_UP: the kernel changes flags before IFLA_AF_SPEC, and
             // a link coming up with `eui64` gets its link-local at once. On
@@ -215,6 +221,11 @@ pub(crate) fn build(op: &Op, cx: &Context<'_>) -> Result<Stages, NetlinkError> {
         })),
         Op::SetMtu { name, mtu } => single(set_link(cx, name, |m| {
             m.attributes.push(LinkAttribute::Mtu(*mtu))
+        })),
+        // An empty alias is how the kernel removes one (`dev_set_alias`).
+        Op::SetAlias { name, alias } => single(set_link(cx, name, |m| {
+            m.attributes
+                .push(LinkAttribute::IfAlias(alias.clone().unwrap_or_default()))
         })),
         Op::DisableIpv6Auto { name } => {
             if !cx.ipv6 {
@@ -543,6 +554,7 @@ mod tests {
     const IFLA_MASTER: u16 = 10;
     const IFLA_LINKINFO: u16 = 18;
     const IFLA_IFALIAS: u16 = 20;
+    const IFLA_GROUP: u16 = 27;
     const IFLA_AF_SPEC: u16 = 26;
     const IFLA_INFO_KIND: u16 = 1;
     const IFLA_INFO_DATA: u16 = 2;
@@ -670,6 +682,7 @@ mod tests {
         assert_eq!(attr(&attrs, IFLA_IFNAME), b"bond0\0");
         assert_eq!(u32_of(&attr(&attrs, IFLA_MTU)), 9000);
         assert_eq!(attr(&attrs, IFLA_ADDRESS), [0x52, 0x54, 0, 1, 1, 1]);
+        assert_eq!(u32_of(&attr(&attrs, IFLA_GROUP)), 28211, "marked at birth");
         let (kind, data) = info_data(&attrs);
         assert_eq!(kind, "bond");
         // IFLA_BOND_MODE 1, MIIMON 3, UPDELAY 4, DOWNDELAY 5, PRIMARY 11
@@ -699,14 +712,18 @@ mod tests {
         };
         let names = st.links.iter().map(|l| (l.index, l.name.clone())).collect();
         let back = crate::netlink::parse::link(m, &names).unwrap();
-        let crate::state::LinkInfo::Bond(b) = back.info else {
+        let crate::state::LinkInfo::Bond(b) = &back.info else {
             panic!()
         };
         let o = active_backup();
         for c in BondChange::all_of(&o) {
-            assert!(crate::plan::bond::holds(&b, &c), "{c} lost: {b:?}");
+            assert!(crate::plan::bond::holds(b, &c), "{c} lost: {b:?}");
         }
         assert_eq!(back.mtu, 9000);
+        assert!(
+            back.in_owner_group() && !back.is_owned(),
+            "the alias follows"
+        );
     }
 
     #[test]
@@ -775,6 +792,7 @@ mod tests {
         let stages = build_one(&op);
         let (_, _, _, attrs, _) = link_body(&stages[0][0]);
         assert_eq!(u32_of(&attr(&attrs, IFLA_LINK)), 7);
+        assert_eq!(u32_of(&attr(&attrs, IFLA_GROUP)), OWNER_GROUP);
         assert!(attrs
             .iter()
             .all(|(k, _)| *k != IFLA_MTU && *k != IFLA_ADDRESS));
@@ -870,6 +888,23 @@ mod tests {
         )
         .unwrap();
         assert_eq!(stages.iter().map(Vec::len).collect::<Vec<_>>(), [1, 1]);
+    }
+
+    #[test]
+    fn an_alias_is_set_and_removed_on_the_existing_link() {
+        let set = |alias: Option<&str>| {
+            let op = Op::SetAlias {
+                name: "eth1".into(),
+                alias: alias.map(str::to_owned),
+            };
+            let (index, _, change, attrs, flags) = link_body(&build_one(&op)[0][0]);
+            assert_eq!((index, change, flags), (2, 0, 0), "{op}");
+            assert_eq!(attrs.len(), 1, "{op}: {attrs:?}");
+            attr(&attrs, IFLA_IFALIAS)
+        };
+        assert_eq!(set(Some("n3xnet")), b"n3xnet\0");
+        // Length 1, an empty string: the kernel then reports no alias.
+        assert_eq!(set(None), b"\0");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::desired::{DesiredNetwork, LinkKind};
-use crate::state::{KernelState, Link, LinkInfo};
+use crate::state::{KernelState, Link, LinkInfo, OWNER_ALIAS};
 
 use super::bond;
 use super::diff::describe_route;
@@ -169,6 +169,15 @@ fn link_rows(
         "off",
         Some(if l.ipv6_link_local_off { "off" } else { "on" }.into()),
     ));
+    // Only links in n3xnet's group: a declared link someone else made is
+    // adopted as it is, unmarked, and stays theirs to remove.
+    if l.in_owner_group() && !matches!(t.kind, LinkKind::Ethernet) {
+        rows.push(CheckRow::new(
+            path("alias"),
+            OWNER_ALIAS,
+            Some(l.alias.clone().unwrap_or_else(|| "none".into())),
+        ));
+    }
 }
 
 fn kind_rows(
@@ -251,7 +260,7 @@ fn updown(up: bool) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::fixture::{desired, link_mut, synced};
+    use crate::plan::fixture::{create_macvlan, desired, link_mut, synced};
     use crate::plan::Op;
 
     fn failing(s: &KernelState) -> Vec<String> {
@@ -302,6 +311,22 @@ mod tests {
     }
 
     #[test]
+    fn a_link_in_the_group_without_the_alias_fails_its_alias_row() {
+        let mut s = synced();
+        link_mut(&mut s, "mv-storage").alias = None;
+        assert_eq!(
+            failing(&s),
+            ["mv-storage.alias: desired n3xnet, current none"]
+        );
+        // A declared link someone else made is adopted unmarked: no row.
+        link_mut(&mut s, "mv-storage").group = 0;
+        assert!(failing(&s).is_empty());
+        assert!(!check(&desired(), &s)
+            .iter()
+            .any(|r| r.path == "links.mv-storage.alias"));
+    }
+
+    #[test]
     fn missing_and_stale_objects_are_rows() {
         let mut s = synced();
         crate::plan::simulate::apply_all(
@@ -310,15 +335,7 @@ mod tests {
                 Op::DeleteLink {
                     name: "mv-storage".into(),
                 },
-                Op::CreateLink {
-                    name: "mv-old".into(),
-                    kind: LinkKind::Macvlan {
-                        parent: "bond0.100".into(),
-                        mode: crate::kinds::MacvlanMode::Bridge,
-                    },
-                    mtu: None,
-                    mac: None,
-                },
+                create_macvlan("mv-old", "bond0.100"),
             ],
         )
         .unwrap();

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::desired::{BondOptions, DesiredNetwork, LinkKind};
 use crate::mac::MacAddr;
-use crate::state::{KernelState, Link, LinkInfo};
+use crate::state::{KernelState, Link, LinkInfo, OWNER_ALIAS};
 
 use super::error::PlanError;
 use super::op::{BondChange, Op};
@@ -75,7 +75,7 @@ fn validate(target: &Target<'_>, current: &KernelState) -> Result<(), PlanError>
             }
             None => {}
             Some(l) => {
-                let replaceable = l.is_owned() && !matches!(t.kind, LinkKind::Ethernet);
+                let replaceable = target.owns(l) && !matches!(t.kind, LinkKind::Ethernet);
                 if !target::same_kind(t, l) && !replaceable {
                     return Err(PlanError::KindConflict {
                         link: t.name.to_string(),
@@ -247,6 +247,9 @@ impl Planner<'_> {
             Some(l) => {
                 let ipv6_on = !l.ipv6_link_local_off;
                 let raise = t.mtu.filter(|&m| m > l.mtu);
+                // In place, not deleted and created again: one write, and
+                // nothing someone stacked on or added to it meanwhile lost.
+                let unmarked = self.target.half_created(l);
                 match (t.kind, &l.info) {
                     (LinkKind::Bond(o), LinkInfo::Bond(_)) => self.reconfigure_bond(t.name, o)?,
                     (LinkKind::Macvlan { mode, .. }, LinkInfo::Macvlan { mode: cur })
@@ -258,6 +261,12 @@ impl Planner<'_> {
                         })?
                     }
                     _ => {}
+                }
+                if unmarked {
+                    self.emit(Op::SetAlias {
+                        name: t.name.to_string(),
+                        alias: Some(OWNER_ALIAS.to_string()),
+                    })?;
                 }
                 if ipv6_on {
                     self.emit(Op::DisableIpv6Auto {
@@ -434,7 +443,9 @@ pub fn describe_route(r: &crate::state::Route) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::fixture::{bare, desired, desired_from, link_mut, synced, PROFILE};
+    use crate::plan::fixture::{
+        bare, create_macvlan, desired, desired_from, link_mut, synced, PROFILE,
+    };
 
     #[test]
     fn a_synced_node_plans_nothing() {
@@ -470,6 +481,63 @@ mod tests {
             ),
             "{p}"
         );
+    }
+
+    /// mv-storage as a crash right after its creating request leaves it:
+    /// in n3xnet's group, no alias, down, IPv6 autoconf on, no address.
+    fn half_created(s: &mut KernelState, name: &str) {
+        let l = link_mut(s, name);
+        assert!(l.in_owner_group(), "created by the model, in the group");
+        l.alias = None;
+        l.admin_up = false;
+        l.ipv6_link_local_off = false;
+        s.addresses.retain(|a| a.link != name);
+    }
+
+    #[test]
+    fn a_half_created_link_is_marked_in_place_and_completed() {
+        let mut s = synced();
+        half_created(&mut s, "mv-storage");
+        let p = plan(&desired(), &s).unwrap();
+        assert_eq!(
+            p.to_string(),
+            "set mv-storage alias n3xnet\n\
+             set mv-storage ipv6 addrgenmode none accept_ra 0\n\
+             set mv-storage up\n\
+             add address 192.168.20.1/24 dev mv-storage\n"
+        );
+    }
+
+    #[test]
+    fn a_half_created_link_of_another_kind_is_replaced() {
+        let mut s = synced();
+        half_created(&mut s, "mv-storage");
+        let l = link_mut(&mut s, "mv-storage");
+        l.info = LinkInfo::Ipvlan { mode: "l2".into() };
+        let p = plan(&desired(), &s).unwrap();
+        assert_eq!(p.ops[0].to_string(), "delete mv-storage", "{p}");
+        // Without the group it would be a foreign link of the name.
+        link_mut(&mut s, "mv-storage").group = 0;
+        assert!(matches!(
+            plan(&desired(), &s),
+            Err(PlanError::KindConflict { .. })
+        ));
+    }
+
+    #[test]
+    fn the_group_alone_claims_no_link_the_profile_does_not_declare() {
+        let mut s = synced();
+        // An operator's macvlan, in n3xnet's group by their own choice (or
+        // half-created under an older profile): foreign, left as it is.
+        crate::plan::simulate::apply(&mut s, &create_macvlan("mv-ops", "bond0.100")).unwrap();
+        link_mut(&mut s, "mv-ops").alias = None;
+        assert!(plan(&desired(), &s).unwrap().is_empty());
+        // Nor a declared NIC: n3xnet never creates one.
+        link_mut(&mut s, "eth1").group = crate::state::OWNER_GROUP;
+        assert!(plan(&desired(), &s).unwrap().is_empty());
+        // With the alias it is n3xnet's under any name, and stale.
+        link_mut(&mut s, "mv-ops").alias = Some("n3xnet".into());
+        assert_eq!(plan(&desired(), &s).unwrap().to_string(), "delete mv-ops\n");
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use ipnet::Ipv4Net;
 
-use crate::state::OWNER_ALIAS;
+use crate::state::{OWNER_ALIAS, OWNER_GROUP};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlanError {
@@ -15,7 +15,8 @@ pub enum PlanError {
     MissingNic { name: String },
 
     #[error(
-        "{link} is a {found} link that n3xnet does not own (no alias {OWNER_ALIAS}); \
+        "{link} is a {found} link that n3xnet does not own (neither alias {OWNER_ALIAS} \
+         nor group {OWNER_GROUP}); \
          the profile wants a {desired} of that name, and n3xnet never replaces foreign links"
     )]
     KindConflict {

@@ -112,6 +112,19 @@ pub fn add_route(s: &mut KernelState, r: Route) {
     simulate::apply(s, &super::Op::RestoreRoute { route: r }).unwrap();
 }
 
+/// Creating a bridge-mode macvlan `name` on `parent`.
+pub fn create_macvlan(name: &str, parent: &str) -> super::Op {
+    super::Op::CreateLink {
+        name: name.into(),
+        kind: crate::desired::LinkKind::Macvlan {
+            parent: parent.into(),
+            mode: crate::kinds::MacvlanMode::Bridge,
+        },
+        mtu: None,
+        mac: None,
+    }
+}
+
 pub fn link_mut<'a>(s: &'a mut KernelState, name: &str) -> &'a mut Link {
     s.links.iter_mut().find(|l| l.name == name).unwrap()
 }

@@ -153,6 +153,13 @@ fn revert(op: &Op, before: &KernelState) -> Result<(Vec<Op>, Vec<String>), Strin
             )
         }
         Op::SetMtu { name, .. } => (vec![], vec![name.clone()]),
+        Op::SetAlias { name, .. } => (
+            vec![Op::SetAlias {
+                name: name.clone(),
+                alias: link(name)?.alias.clone(),
+            }],
+            vec![],
+        ),
         Op::DisableIpv6Auto { name } | Op::EnableIpv6Auto { name, .. } => {
             let l = link(name)?;
             let undo = match (op, l.ipv6_link_local_off) {
@@ -204,7 +211,7 @@ fn revert(op: &Op, before: &KernelState) -> Result<(Vec<Op>, Vec<String>), Strin
 }
 
 /// Recreates `name` and everything the kernel deleted with it, from the
-/// snapshot: each link with its MTU, MAC, IPv6 mode and addresses, then the
+/// snapshot: each link with its MTU, MAC, alias, IPv6 mode and addresses, then the
 /// bond's ports enslaved again (admin state and routes are settled after).
 fn rebuild(before: &KernelState, name: &str) -> Result<(Vec<Op>, Vec<String>), String> {
     let mut links = vec![name.to_string()];
@@ -220,6 +227,13 @@ fn rebuild(before: &KernelState, name: &str) -> Result<(Vec<Op>, Vec<String>), S
             mtu: Some(l.mtu),
             mac: l.mac,
         });
+        if !l.is_owned() {
+            // Created with n3xnet's alias; a half-created link had none.
+            ops.push(Op::SetAlias {
+                name: n.clone(),
+                alias: l.alias.clone(),
+            });
+        }
         if !l.ipv6_link_local_off {
             // Recreated down: the link-local comes with its later `SetUp`.
             ops.push(Op::EnableIpv6Auto {
@@ -389,6 +403,13 @@ mod tests {
             }],
         );
         let storage_down = after(&s, &[set_down("bond0.100")]);
+        let half_created = after(
+            &s,
+            &[Op::SetAlias {
+                name: "mv-storage".into(),
+                alias: None,
+            }],
+        );
         let bond_down = after(&s, &[set_down("bond0")]);
         let net = |a: &str| a.parse().unwrap();
         let cases: Vec<(&KernelState, Op)> = vec![
@@ -412,6 +433,12 @@ mod tests {
             ),
             (
                 &s,
+                Op::DeleteLink {
+                    name: "bond0.100".into(),
+                },
+            ),
+            (
+                &half_created,
                 Op::DeleteLink {
                     name: "bond0.100".into(),
                 },
@@ -496,6 +523,20 @@ mod tests {
                 Op::SetMtu {
                     name: "bond0".into(),
                     mtu: 9000,
+                },
+            ),
+            (
+                &s,
+                Op::SetAlias {
+                    name: "mv-storage".into(),
+                    alias: None,
+                },
+            ),
+            (
+                &s,
+                Op::SetAlias {
+                    name: "eth3".into(),
+                    alias: Some("n3xnet".into()),
                 },
             ),
             (
@@ -589,6 +630,7 @@ mod tests {
             "set-master",
             "release-port",
             "set-mtu",
+            "set-alias",
             "disable-ipv6-auto",
             "enable-ipv6-auto",
             "add-address",
@@ -620,6 +662,10 @@ mod tests {
                 },
                 Op::DeleteLink { name: name.clone() },
                 Op::ReleasePort { port: name.clone() },
+                Op::SetAlias {
+                    name: name.clone(),
+                    alias: None,
+                },
                 Op::EnableIpv6Auto {
                     name: name.clone(),
                     regenerate: false,

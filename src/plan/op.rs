@@ -122,8 +122,9 @@ pub struct RouteKey {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "op", rename_all = "kebab-case")]
 pub enum Op {
-    /// Create a virtual link, admin-down, marked with the ownership alias and
-    /// with IPv6 link-local addressing off from birth. A bond is created with
+    /// Create a virtual link, admin-down, in n3xnet's group from birth, then
+    /// marked with the ownership alias and IPv6 link-local addressing off
+    /// before anything can bring it up. A bond is created with
     /// every option of its kind; its members are enslaved by the `SetMaster`
     /// ops that follow, not by this one.
     CreateLink {
@@ -168,6 +169,13 @@ pub enum Op {
     SetMtu {
         name: String,
         mtu: u32,
+    },
+    /// Set the link's alias, or remove it (`None`). The plan sets n3xnet's
+    /// alias on a half-created link (in n3xnet's group, its marking request
+    /// lost to a crash); undo removes it again.
+    SetAlias {
+        name: String,
+        alias: Option<String>,
     },
     /// `addr_gen_mode none` and `accept_ra 0`, and drop existing fe80::/64
     /// (networkd's `LinkLocalAddressing=no`, `IPv6AcceptRA=no`).
@@ -223,6 +231,7 @@ impl Op {
             | Op::SetUp { name }
             | Op::SetDown { name }
             | Op::SetMtu { name, .. }
+            | Op::SetAlias { name, .. }
             | Op::DisableIpv6Auto { name }
             | Op::EnableIpv6Auto { name, .. } => name,
             Op::SetBondOptions { bond, .. } => bond,
@@ -280,6 +289,9 @@ impl fmt::Display for Op {
             Op::SetMaster { port, bond } => write!(f, "set {port} master {bond}"),
             Op::ReleasePort { port } => write!(f, "set {port} nomaster"),
             Op::SetMtu { name, mtu } => write!(f, "set {name} mtu {mtu}"),
+            Op::SetAlias { name, alias } => {
+                write!(f, "set {name} alias {}", alias.as_deref().unwrap_or("\"\""))
+            }
             Op::DisableIpv6Auto { name } => {
                 write!(f, "set {name} ipv6 addrgenmode none accept_ra 0")
             }

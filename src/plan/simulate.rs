@@ -13,7 +13,8 @@ use ipnet::Ipv4Net;
 
 use crate::desired::{DesiredRoute, LinkKind};
 use crate::state::{
-    Address, KernelState, Link, LinkInfo, OperState, Route, OWNER_ALIAS, OWNER_PROTOCOL,
+    Address, KernelState, Link, LinkInfo, OperState, Route, OWNER_ALIAS, OWNER_GROUP,
+    OWNER_PROTOCOL,
 };
 
 use super::bond;
@@ -109,6 +110,10 @@ pub fn apply(s: &mut KernelState, op: &Op) -> Result<(), SimError> {
             Ok(())
         }
         Op::SetMtu { name, mtu } => set_mtu(s, name, *mtu),
+        Op::SetAlias { name, alias } => {
+            link_mut(s, name)?.alias = alias.clone();
+            Ok(())
+        }
         Op::DisableIpv6Auto { name } => {
             link_mut(s, name)?.ipv6_link_local_off = true;
             Ok(())
@@ -267,6 +272,7 @@ fn create(
         carrier: false,
         operstate: OperState::Down,
         alias: Some(OWNER_ALIAS.to_string()),
+        group: OWNER_GROUP,
         ipv6_link_local_off: true,
         bond_port: None,
         carrier_down_count: None,

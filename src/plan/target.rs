@@ -130,6 +130,31 @@ impl<'a> Target<'a> {
             .filter(|r| !self.dhcp_link(&r.link))
     }
 
+    /// A link whose creating request reached the kernel but whose marking
+    /// request did not (a crash in between): in n3xnet's group, without its
+    /// alias, under a name the profile declares for a link n3xnet creates.
+    /// The plan completes it in place ([`super::Op::SetAlias`]).
+    ///
+    /// The name is what makes the group enough: any group number may be an
+    /// operator's, so a link in n3xnet's group under a name the profile
+    /// does not declare stays foreign (never changed, never deleted), and a
+    /// declared name is one n3xnet manages anyway. The price: a link
+    /// half-created under a profile that the next run no longer has is
+    /// left in place, `ip link show group 28211` without the alias.
+    pub fn half_created(&self, l: &Link) -> bool {
+        l.in_owner_group()
+            && !l.is_owned()
+            && self
+                .link(&l.name)
+                .is_some_and(|t| !matches!(t.kind, LinkKind::Ethernet))
+    }
+
+    /// n3xnet may replace (delete and create again) this link: it carries
+    /// the alias, or it is [`Self::half_created`].
+    pub fn owns(&self, l: &Link) -> bool {
+        l.is_owned() || self.half_created(l)
+    }
+
     /// An n3xnet link the profile no longer declares.
     pub fn stale_link(&self, l: &Link) -> bool {
         l.is_owned() && !self.declares(&l.name)

@@ -38,13 +38,24 @@ impl Node {
 
     /// The node before its NIC `eth1` exists (a driver still loading).
     pub fn without_nic(config_extra: &str) -> Node {
+        Node::unplugged(PROFILE, "server-1", config_extra)
+    }
+
+    /// A node of another profile, `name` being the node in it.
+    pub fn with_profile(profile: &str, name: &str, config_extra: &str) -> Node {
+        let node = Node::unplugged(profile, name, config_extra);
+        node.plug_nic();
+        node
+    }
+
+    fn unplugged(profile: &str, name: &str, config_extra: &str) -> Node {
         let ns = Netns::new();
         let sw = Netns::new();
         let dir = tempfile::tempdir().unwrap();
-        fs::write(dir.path().join("profile.toml"), PROFILE).unwrap();
+        fs::write(dir.path().join("profile.toml"), profile).unwrap();
         fs::write(
             dir.path().join("n3xnet.toml"),
-            format!("profile = \"profile.toml\"\nnode = \"server-1\"\n{config_extra}"),
+            format!("profile = \"profile.toml\"\nnode = \"{name}\"\n{config_extra}"),
         )
         .unwrap();
         Node { ns, sw, dir }
@@ -125,9 +136,14 @@ impl Daemon {
     }
 
     pub fn start_with(node: &Node, env: &[(&str, &str)]) -> Daemon {
+        Self::start_program(node, env!("CARGO_BIN_EXE_n3xnetd"), env)
+    }
+
+    /// `program` as n3xnetd (the fault-injection build, say).
+    pub fn start_program(node: &Node, program: &str, env: &[(&str, &str)]) -> Daemon {
         let dir = node.dir.path().to_str().unwrap();
         let args = ["--netns", &node.ns.name, "--runtime-dir", dir];
-        Self::spawn(node, env!("CARGO_BIN_EXE_n3xnetd"), &args, "", env)
+        Self::spawn(node, program, &args, "", env)
     }
 
     /// The real `n3xnet-report` beside the node's daemon: it follows the
@@ -166,8 +182,9 @@ impl Daemon {
             .open(&log)
             .unwrap();
         let mut cmd = Command::new("sh");
-        // WATCHDOG_PID must be the daemon's own pid, as systemd sets it.
-        cmd.args(["-c", "WATCHDOG_PID=$$ exec \"$@\"", "sh"])
+        // WATCHDOG_PID must be the daemon's own pid, as systemd sets it. No
+        // core dump of a daemon that aborts (by fault injection).
+        cmd.args(["-c", "ulimit -c 0; WATCHDOG_PID=$$ exec \"$@\"", "sh"])
             .arg(program)
             .arg("--config")
             .arg(node.path("n3xnet.toml"))
@@ -282,14 +299,19 @@ impl Daemon {
     /// SIGTERM, then the exit status.
     pub fn stop(mut self) -> ExitStatus {
         self.signal("TERM");
-        let deadline = Instant::now() + SETTLE;
-        loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                return s;
-            }
-            assert!(Instant::now() < deadline, "n3xnetd did not stop on SIGTERM");
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        self.wait_exit()
+            .unwrap_or_else(|| panic!("n3xnetd did not stop on SIGTERM"))
+    }
+
+    /// The exit status once the process has ended, `None` if it is still
+    /// running after [`SETTLE`].
+    pub fn wait_exit(&mut self) -> Option<ExitStatus> {
+        let mut status = None;
+        wait_until(SETTLE, || {
+            status = self.child.try_wait().unwrap();
+            status.is_some()
+        })?;
+        status
     }
 
     /// Voluntary context switches of every thread: a sleeping process

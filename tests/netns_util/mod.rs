@@ -76,6 +76,15 @@ impl Netns {
         self.ip_json(&format!("-d link show dev {name}"))[0].clone()
     }
 
+    /// A link's `IFLA_GROUP` as a number (`ip -N`: not the name that
+    /// `/etc/iproute2/group` may give it).
+    pub fn group(&self, name: &str) -> String {
+        self.ip_json(&format!("-N link show dev {name}"))[0]["group"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no group for {name}"))
+            .to_owned()
+    }
+
     /// The IPv4 addresses (`a.b.c.d/len`) of a link.
     pub fn ipv4(&self, name: &str) -> Vec<String> {
         self.ip_json(&format!("-4 addr show dev {name}"))[0]["addr_info"]
