@@ -2,7 +2,8 @@
 //! start → READY, carrier loss → health change (the daemon's own
 //! `latency_us`: from the first notification of a burst taken off the
 //! socket to the recomputed health), drift repair (`since_event_us`), and
-//! idle cost (RSS, CPU time, wakeups). Opt-in:
+//! idle cost (RSS, CPU time, wakeups), and the idle cost of `n3xnet-report`
+//! beside it. Opt-in:
 //! `cargo test --release --test daemon_bench -- --ignored --nocapture`;
 //! `N3XNET_BENCH_IDLE_SECS` sets the idle period (default 10).
 
@@ -72,7 +73,13 @@ fn daemon_measurements() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(10);
-    let node = Node::new("");
+    // The reporter beside it writes a Prometheus textfile and waits for a
+    // kubeconfig that never comes (a node before k3s joins).
+    let textfiles = tempfile::tempdir().unwrap();
+    let node = Node::new(&format!(
+        "[prometheus]\ntextfile = \"{}\"\n",
+        textfiles.path().join("n3xnet.prom").display()
+    ));
     let spawned = Instant::now();
     let mut d = Daemon::start(&node);
     d.wait_ready();
@@ -86,6 +93,9 @@ fn daemon_measurements() {
     let restart_to_ready = spawned.elapsed();
     assert_eq!(d.wait_status(|s| s["ready"] == true)["writes"], 0);
     let pid = d.child.id();
+    let r = Daemon::report(&node);
+    r.wait_status(|s| s["files"][0]["writtenAtMs"].is_u64());
+    let report_pid = r.child.id();
 
     // Carrier loss: the switch side of the cable goes down, then back up.
     for _ in 0..CARRIER_LOSSES {
@@ -114,9 +124,12 @@ fn daemon_measurements() {
     node.settle();
     std::thread::sleep(Duration::from_secs(1));
     let (ticks, wakeups) = (cpu_ticks(pid), d.wakeups());
+    let (report_ticks, report_wakeups) = (cpu_ticks(report_pid), r.wakeups());
     std::thread::sleep(Duration::from_secs(idle_secs));
     let idle_ticks = cpu_ticks(pid) - ticks;
     let idle_wakeups = d.wakeups() - wakeups;
+    let report_idle_ticks = cpu_ticks(report_pid) - report_ticks;
+    let report_idle_wakeups = r.wakeups() - report_wakeups;
     let rss = proc_status(pid, "VmRSS:");
     let hwm = proc_status(pid, "VmHWM:");
     let anon = proc_status(pid, "RssAnon:");
@@ -147,6 +160,15 @@ fn daemon_measurements() {
     println!(
         "\nidle {idle_secs} s: CPU {idle_ticks} tick(s), {idle_wakeups} wakeup(s); \
          VmRSS {rss} KiB (peak {hwm} KiB, anonymous {anon} KiB), {threads} thread(s)"
+    );
+    println!(
+        "n3xnet-report beside it, same {idle_secs} s (textfile sink, waiting for a kubeconfig): \
+         CPU {report_idle_ticks} tick(s), {report_idle_wakeups} wakeup(s); VmRSS {} KiB \
+         (peak {} KiB, anonymous {} KiB), {} thread(s)",
+        proc_status(report_pid, "VmRSS:"),
+        proc_status(report_pid, "VmHWM:"),
+        proc_status(report_pid, "RssAnon:"),
+        proc_status(report_pid, "Threads:"),
     );
     assert!(d.running());
 }
