@@ -5,8 +5,9 @@
 #
 # Writes /etc/n3xnet/n3xnet.toml (services.n3xnet.{node,role,drift} + settings) and the
 # profile (/etc/n3xnet/profile.json from `profile`, or `profileFile` as it is), enables
-# n3xnetd.service and n3xnet-wait-online.service (RequiredBy=network-online.target) from
-# the package's own units, loads the kernel modules the profile needs.
+# n3xnetd.service, n3xnet-report.service (with it) and n3xnet-wait-online.service
+# (RequiredBy=network-online.target) from the package's own units, loads the kernel modules
+# the profile needs.
 #
 # Evaluated on every test run against stub NixOS options (tests/nix/stubs.nix,
 # tests/nixos_module.rs); the real NixOS evaluation is the flake's checks.
@@ -193,7 +194,19 @@ let
   settingsKeys = [
     "online"
     "kubernetes"
+    "prometheus"
   ];
+
+  # The reporter's file sinks: its unit may write only the default directories, so a sink
+  # set elsewhere gets its directory (n3xnet-report resolves a relative path from the
+  # configuration's directory, /etc/n3xnet). '-': a missing directory does not stop the
+  # unit; the reporter then shows the write error in its report.json.
+  sinkPaths = builtins.filter (p: p != null) [
+    (cfg.settings.prometheus.textfile or null)
+    (cfg.settings.kubernetes.nfdFeatureFile or null)
+  ];
+  absolute = p: if lib.hasPrefix "/" p then p else "/etc/n3xnet/${p}";
+  sinkDirs = lib.unique (map (p: dirOf (absolute (toString p))) sinkPaths);
 in
 {
   options.services.n3xnet = {
@@ -285,12 +298,15 @@ in
         {
           online = { require = [ "cluster" "storage" ]; timeout = "90s"; };
           kubernetes.dataDir = "/var/lib/k3s";
+          prometheus.textfile = "/var/lib/node-exporter/n3xnet.prom";
         }
       '';
       description = ''
-        More of `/etc/n3xnet/n3xnet.toml` (RFC 42 free-form): the `online` and `kubernetes`
-        tables (see n3xnet's README). `profile`, `node`, `role` and `drift` come from the
-        options of the same names.
+        More of `/etc/n3xnet/n3xnet.toml` (RFC 42 free-form): the `online`, `kubernetes`
+        and `prometheus` tables (see n3xnet.toml(5)). `profile`, `node`, `role` and `drift`
+        come from the options of the same names. The directories of
+        `prometheus.textfile` and `kubernetes.nfdFeatureFile` are made writable for
+        n3xnet-report.service.
       '';
     };
 
@@ -366,6 +382,26 @@ in
         ""
         "${cfg.package}/bin/n3xnetd --config /etc/n3xnet/n3xnet.toml"
       ];
+    };
+
+    # The unprivileged reporter (Kubernetes, NFD, Prometheus): the package's unit has it
+    # PartOf= n3xnetd, and n3xnetd's Wants= starts it; wantedBy is its [Install], which
+    # NixOS does not read.
+    systemd.services.n3xnet-report = {
+      wantedBy = [ "n3xnetd.service" ];
+      # It reads [kubernetes] and [prometheus] at start only. Restarted in place after the
+      # switch: stopping it first would only lengthen the gap in its reports.
+      stopIfChanged = false;
+      restartTriggers = [ configFile ];
+      serviceConfig = {
+        ExecStart = [
+          ""
+          "${cfg.package}/bin/n3xnet-report --config /etc/n3xnet/n3xnet.toml"
+        ];
+      }
+      // lib.optionalAttrs (sinkDirs != [ ]) {
+        ReadWritePaths = map (d: "-${d}") sinkDirs;
+      };
     };
 
     systemd.services.n3xnet-wait-online = mkIf cfg.waitOnline.enable {

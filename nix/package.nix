@@ -1,6 +1,7 @@
-# n3xnet for Nix: both binaries, the systemd units with store paths (NixOS has no
-# /usr/sbin, /usr/bin or /bin/kill), the D-Bus policy, the modules-load.d/modprobe.d files,
-# the shipped profiles, and the committed man pages and shell completions when present.
+# n3xnet for Nix: the three binaries (n3xnetctl, n3xnetd, n3xnet-report), the systemd units
+# with store paths (NixOS has no /usr/sbin, /usr/bin or /bin/kill), the D-Bus policy, the
+# modules-load.d/modprobe.d files, the shipped profiles, and the committed man pages and
+# shell completions when present.
 #
 #   pkgs.callPackage ./nix/package.nix { }                                   (native)
 #   pkgs.pkgsCross.aarch64-multiplatform.callPackage ./nix/package.nix { }   (Jetson, from x86_64)
@@ -78,10 +79,13 @@ rustPlatform.buildRustPackage {
 
   postInstall = ''
     # Writable until substituted (the store makes everything read-only afterwards).
-    install -Dm644 -t $out/lib/systemd/system systemd/n3xnetd.service systemd/n3xnet-wait-online.service
+    install -Dm644 -t $out/lib/systemd/system systemd/n3xnetd.service \
+      systemd/n3xnet-report.service systemd/n3xnet-wait-online.service
     substituteInPlace $out/lib/systemd/system/n3xnetd.service \
       --replace-fail /usr/sbin/n3xnetd $out/bin/n3xnetd \
       --replace-fail /bin/kill ${coreutils}/bin/kill
+    substituteInPlace $out/lib/systemd/system/n3xnet-report.service \
+      --replace-fail /usr/sbin/n3xnet-report $out/bin/n3xnet-report
     substituteInPlace $out/lib/systemd/system/n3xnet-wait-online.service \
       --replace-fail /usr/bin/n3xnetctl $out/bin/n3xnetctl
     # No FHS path may be left in an Exec line.
@@ -108,9 +112,11 @@ rustPlatform.buildRustPackage {
     description = "On-node network supervisor for n3x edge Kubernetes nodes";
     longDescription = ''
       n3xnetd applies a node's network profile (bonds, VLANs, addresses, routes, Multus
-      host shims, DHCPv4) over rtnetlink, keeps it applied, and reports health to systemd,
-      D-Bus and the node's Kubernetes Node object; n3xnetctl validates, plans, applies and
-      checks profiles and prints the k3s flags that agree with them.
+      host shims, DHCPv4) over rtnetlink, keeps it applied, and reports health to systemd
+      and D-Bus; n3xnet-report, unprivileged, publishes it to the node's Kubernetes Node
+      object, a node-feature-discovery file and node_exporter's textfile collector;
+      n3xnetctl validates, plans, applies and checks profiles and prints the k3s flags
+      that agree with them.
     '';
     license = with lib.licenses; [
       mit

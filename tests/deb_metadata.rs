@@ -2,8 +2,9 @@
 //! a drift shows in `cargo test` rather than only in `scripts/package`
 //! (which needs cargo-deb, lintian and piuparts): the synopsis fits, the
 //! changelog names this version, the copyright file carries LICENSE-MIT,
-//! nothing is installed under /etc, and the example n3xnet.toml is one
-//! n3xnetd accepts, with the defaults its comments claim.
+//! nothing is installed under /etc, every binary, unit and section-8 page
+//! is packaged, and the example n3xnet.toml is one n3xnetd accepts, with
+//! the defaults its comments claim.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -100,6 +101,93 @@ fn nothing_installed_under_etc_and_units_disabled() {
             assert!(
                 read(&format!("debian/{script}")).contains("#DEBHELPER#"),
                 "{script}"
+            );
+        }
+    }
+}
+
+/// Every binary, unit and section-8 page of the crate is packaged: a new one
+/// (as n3xnet-report was) cannot be left out of the .deb.
+#[test]
+fn every_binary_unit_and_man8_page_is_packaged() {
+    let d = deb();
+    let assets: Vec<(String, String)> = d["assets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a[0].as_str().unwrap().to_owned(),
+                a[1].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let bins: Vec<String> = manifest()["bin"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(bins, ["n3xnetctl", "n3xnetd", "n3xnet-report"]);
+    for bin in &bins {
+        let dest = if bin == "n3xnetctl" {
+            "usr/bin/"
+        } else {
+            "usr/sbin/"
+        };
+        assert!(
+            assets.contains(&(format!("target/release/{bin}"), dest.to_owned())),
+            "{bin} is not installed in /{dest}: {assets:?}"
+        );
+    }
+
+    let mut units: Vec<String> = fs::read_dir(root().join("systemd"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter_map(|n| n.strip_suffix(".service").map(str::to_owned))
+        .collect();
+    units.sort();
+    assert_eq!(units, ["n3xnet-report", "n3xnet-wait-online", "n3xnetd"]);
+    let packaged: Vec<&toml::Value> = d["systemd-units"].as_array().unwrap().iter().collect();
+    let mut names: Vec<String> = packaged
+        .iter()
+        .map(|u| u["unit-name"].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, units, "systemd-units vs systemd/*.service");
+    // The services are restarted on upgrade once the new binaries are
+    // unpacked (n3xnetd, then the reporter); wait-online follows n3xnetd by
+    // its BindsTo=.
+    let unit = |n: &str| {
+        *packaged
+            .iter()
+            .find(|u| u["unit-name"].as_str() == Some(n))
+            .unwrap()
+    };
+    for (name, restart) in [
+        ("n3xnetd", true),
+        ("n3xnet-report", true),
+        ("n3xnet-wait-online", false),
+    ] {
+        assert_eq!(
+            unit(name)["restart-after-upgrade"].as_bool(),
+            Some(restart),
+            "{name}"
+        );
+    }
+    let order: Vec<&str> = packaged
+        .iter()
+        .map(|u| u["unit-name"].as_str().unwrap())
+        .collect();
+    let at = |n: &str| order.iter().position(|u| *u == n).unwrap();
+    assert!(at("n3xnetd") < at("n3xnet-report"), "{order:?}");
+
+    for page in fs::read_dir(root().join("doc/man")).unwrap() {
+        let name = page.unwrap().file_name().into_string().unwrap();
+        if name.ends_with(".8") {
+            assert!(
+                assets.contains(&(format!("doc/man/{name}"), "usr/share/man/man8/".to_owned())),
+                "doc/man/{name} is not packaged: {assets:?}"
             );
         }
     }

@@ -345,6 +345,60 @@ fn check_generated(r: &Value, c: &Case) -> String {
             "{label}: reload trigger is the profile's sha256: {reload:?}"
         ),
     }
+    // The reporter: started with n3xnetd, restarted in place when the
+    // configuration it reads at start changes, writing only its unit's own
+    // directories unless settings name a sink elsewhere.
+    let rep = &s["n3xnet-report"];
+    assert_eq!(
+        strings(&rep["wantedBy"]),
+        ["n3xnetd.service"],
+        "{label}: {rep}"
+    );
+    assert_eq!(
+        strings(&rep["serviceConfig"]["ExecStart"]),
+        [
+            "",
+            &format!("{PKG}/bin/n3xnet-report --config /etc/n3xnet/n3xnet.toml")
+        ],
+        "{label}"
+    );
+    assert_eq!(rep["stopIfChanged"], false, "{label}");
+    assert_eq!(
+        rep["restartTriggers"].as_array().map(Vec::len),
+        Some(1),
+        "{label}: {rep}"
+    );
+    assert_eq!(
+        rep["restartTriggers"][0]["value"], *value,
+        "{label}: the reporter restarts on config change"
+    );
+    assert_eq!(
+        strings(&rep["reloadTriggers"]),
+        Vec::<String>::new(),
+        "{label}"
+    );
+    let sink_dirs: Vec<String> = [
+        value
+            .get("prometheus")
+            .and_then(|p| p.get("textfile"))
+            .and_then(Value::as_str),
+        value
+            .get("kubernetes")
+            .and_then(|k| k.get("nfdFeatureFile"))
+            .and_then(Value::as_str),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|p| {
+        let abs = Path::new("/etc/n3xnet").join(p);
+        format!("-{}", abs.parent().unwrap().display())
+    })
+    .collect();
+    match rep["serviceConfig"].get("ReadWritePaths") {
+        None => assert!(sink_dirs.is_empty(), "{label}: {sink_dirs:?}"),
+        Some(rw) => assert_eq!(strings(rw), sink_dirs, "{label}"),
+    }
+
     let w = &s["n3xnet-wait-online"];
     assert_eq!(
         strings(&w["requiredBy"]),
@@ -662,9 +716,9 @@ fn wrong_input_fails_with_the_assertion_text() {
             "services.n3xnet.role = \"server\" contradicts nodes.n100-3.role = \"agent\" of the profile services.n3xnet.profile",
         ),
         (
-            "settings outside online/kubernetes",
+            "settings outside online/kubernetes/prometheus",
             vec![bonding, s1, ("--arg", "n3xnet", "{ settings.nodes = \"x\"; }")],
-            "services.n3xnet.settings may hold only online, kubernetes; found nodes",
+            "services.n3xnet.settings may hold only online, kubernetes, prometheus; found nodes",
         ),
     ];
     for (what, args, message) in &cases {
@@ -704,7 +758,7 @@ fn settings_reach_n3xnet_toml() {
             (
                 "--arg",
                 "n3xnet",
-                "{ drift = \"report\"; waitOnline.timeout = 300; settings = { online = { require = [ \"cluster\" \"storage\" ]; timeout = \"90s\"; }; kubernetes = { dataDir = \"/var/lib/k3s\"; heartbeat = \"infinity\"; }; }; }",
+                "{ drift = \"report\"; waitOnline.timeout = 300; settings = { online = { require = [ \"cluster\" \"storage\" ]; timeout = \"90s\"; }; kubernetes = { dataDir = \"/var/lib/k3s\"; heartbeat = \"infinity\"; nfdFeatureFile = \"features.d/n3xnet\"; }; prometheus.textfile = \"/var/lib/node-exporter/n3xnet.prom\"; }; }",
             ),
         ],
     );
@@ -716,6 +770,20 @@ fn settings_reach_n3xnet_toml() {
     assert_eq!(c.online.timeout, Some(std::time::Duration::from_secs(90)));
     assert_eq!(c.kubernetes.data_dir, Path::new("/var/lib/k3s"));
     assert_eq!(c.kubernetes.heartbeat, None);
+    assert_eq!(
+        c.kubernetes.nfd_feature_file.as_deref(),
+        Some(Path::new("/etc/n3xnet/features.d/n3xnet"))
+    );
+    assert_eq!(
+        c.prometheus.textfile.as_deref(),
+        Some(Path::new("/var/lib/node-exporter/n3xnet.prom"))
+    );
+    // The sinks' directories, writable for the reporter (its unit allows only
+    // the default ones).
+    assert_eq!(
+        strings(&r["services"]["n3xnet-report"]["serviceConfig"]["ReadWritePaths"]),
+        ["-/var/lib/node-exporter", "-/etc/n3xnet/features.d"]
+    );
     assert_eq!(
         strings(&r["services"]["n3xnet-wait-online"]["serviceConfig"]["ExecStart"])[1],
         format!("{PKG}/bin/n3xnetctl wait-online --timeout 300")
@@ -943,7 +1011,31 @@ installShellCompletion() {{ echo "installShellCompletion $*" >> "{log}"; }}
         )),
         "{w}"
     );
-    for (name, u) in [("n3xnetd", &d), ("wait-online", &w)] {
+    let rep = unit("n3xnet-report.service");
+    assert!(
+        rep.contains(&format!(
+            "\nExecStart={outp}/bin/n3xnet-report --config /etc/n3xnet/n3xnet.toml\n"
+        )),
+        "{rep}"
+    );
+    // Every unit of systemd/ is installed.
+    let mut installed: Vec<String> = std::fs::read_dir(out.path().join("lib/systemd/system"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    installed.sort();
+    let mut units: Vec<String> = std::fs::read_dir(repo().join("systemd"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".service"))
+        .collect();
+    units.sort();
+    assert_eq!(installed, units);
+    for (name, u) in [
+        ("n3xnetd", &d),
+        ("wait-online", &w),
+        ("n3xnet-report", &rep),
+    ] {
         for line in u.lines().filter(|l| l.starts_with("Exec")) {
             assert!(
                 !line.contains("=/usr/") && !line.contains("=/bin/"),
@@ -952,8 +1044,10 @@ installShellCompletion() {{ echo "installShellCompletion $*" >> "{log}"; }}
         }
     }
     // Unchanged otherwise.
-    let orig = std::fs::read_to_string(repo().join("systemd/n3xnetd.service")).unwrap();
-    assert_eq!(d.lines().count(), orig.lines().count());
+    for (name, u) in [("n3xnetd", &d), ("n3xnet-report", &rep)] {
+        let orig = std::fs::read_to_string(repo().join(format!("systemd/{name}.service"))).unwrap();
+        assert_eq!(u.lines().count(), orig.lines().count(), "{name}");
+    }
     for f in [
         "share/dbus-1/system.d/io.n3x.Net1.conf",
         "lib/modules-load.d/n3xnet.conf",

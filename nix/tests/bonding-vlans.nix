@@ -39,6 +39,9 @@
     server.wait_for_unit("n3xnetd.service")
     server.wait_for_unit("n3xnet-wait-online.service")
     server.wait_for_unit("network-online.target")
+    # The unprivileged reporter, started with n3xnetd (no k3s here: it waits for the
+    # kubeconfig, active all the same).
+    server.wait_for_unit("n3xnet-report.service")
 
     with subtest("bond0: active-backup on eth1 and eth2, eth1 active"):
         server.succeed("grep -q 'Bonding Mode: fault-tolerance (active-backup)' /proc/net/bonding/bond0")

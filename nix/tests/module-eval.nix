@@ -55,6 +55,9 @@ assert expect "dhcpcd and NetworkManager off" (
 assert expect "n3xnetd wanted by multi-user.target" (
   builtins.elem "multi-user.target" c.systemd.services.n3xnetd.wantedBy
 );
+assert expect "n3xnet-report wanted by n3xnetd.service" (
+  builtins.elem "n3xnetd.service" c.systemd.services.n3xnet-report.wantedBy
+);
 assert expect "wait-online required by network-online.target" (
   builtins.elem "network-online.target" c.systemd.services.n3xnet-wait-online.requiredBy
 );
@@ -82,6 +85,9 @@ pkgs.runCommand "n3xnet-module-eval" { nativeBuildInputs = [ pkg ]; } ''
   grep -rq 'ExecStart=${pkg}/bin/n3xnetd --config /etc/n3xnet/n3xnet.toml' ${c.systemd.units."n3xnetd.service".unit}
   grep -rq 'ExecStart=${pkg}/bin/n3xnetctl wait-online --timeout 120' ${
     c.systemd.units."n3xnet-wait-online.service".unit
+  }
+  grep -rq 'ExecStart=${pkg}/bin/n3xnet-report --config /etc/n3xnet/n3xnet.toml' ${
+    c.systemd.units."n3xnet-report.service".unit
   }
   grep -rq 'ExecReload=.*/bin/kill -HUP' ${pkg}/lib/systemd/system/n3xnetd.service
   if grep -rnE '=/usr/s?bin/|=/bin/kill' ${pkg}/lib/systemd/system/; then exit 1; fi

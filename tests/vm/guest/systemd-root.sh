@@ -1,11 +1,11 @@
 # PID 1 of @systemd guests until systemd takes over (exec'd by /init, busybox sh, modules
 # loaded, shares mounted). Puts a tmpfs overlay on the read-only debootstrap root (9p
-# share "root", tests/vm/vmharness/rootfs.py), installs this run's n3xnetd/n3xnetctl,
-# the repo's unit files (enabled as their [Install] sections say), the kernel modules,
-# /etc/n3xnet/n3xnet.toml (bonding-vlans for this VM's node), the scenario's own boot
-# hook (scenarios/NAME.boot.sh, optional, sourced with $ROOT) and the test driver
-# unit, then switch_roots to systemd. The driver (n3x-test.service, systemd-test.sh)
-# runs the scenario like runner.sh does and reports VMTEST_RC.
+# share "root", tests/vm/vmharness/rootfs.py), installs this run's n3xnetd, n3xnetctl and
+# n3xnet-report, the repo's unit files (enabled as their [Install] sections say), the
+# kernel modules, /etc/n3xnet/n3xnet.toml (bonding-vlans for this VM's node), the
+# scenario's own boot hook (scenarios/NAME.boot.sh, optional, sourced with $ROOT) and
+# the test driver unit, then switch_roots to systemd. The driver (n3x-test.service,
+# systemd-test.sh) runs the scenario like runner.sh does and reports VMTEST_RC.
 # shellcheck shell=sh
 set -u
 # shellcheck source=/dev/null  # written per VM by tests/vm/run
@@ -49,9 +49,9 @@ cp /bin/busybox "$ROOT/usr/local/lib/n3x/busybox"
 ln -sf /usr/bin/ip "$ROOT/usr/sbin/ip2"
 
 # Linked, not copied: the debug binaries are ~200 MB each, the overlay is in RAM.
-for b in n3xnetd n3xnetctl; do
+for b in n3xnetd n3xnetctl n3xnet-report; do
   [ -e "$ROOT/mnt/bin/$b" ] || continue
-  case $b in n3xnetd) dest=usr/sbin ;; *) dest=usr/bin ;; esac
+  case $b in n3xnetd|n3xnet-report) dest=usr/sbin ;; *) dest=usr/bin ;; esac
   ln -sf "/mnt/bin/$b" "$ROOT/$dest/$b"
 done
 repo=$ROOT/mnt/repo

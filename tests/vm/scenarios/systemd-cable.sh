@@ -11,7 +11,7 @@
 # and after (one boot for both: the systemd tier's CI time).
 # @systemd
 # @vms     server-1
-# @needs   n3xnetd n3xnetctl
+# @needs   n3xnetd n3xnetctl n3xnet-report
 # @timeout 120
 dbus_status() { busctl get-property io.n3x.Net1 /io/n3x/Net1 io.n3x.Net1 Status; }
 dbus_says() { dbus_status | grep -q "$1"; }

@@ -9,7 +9,7 @@
 # start to its READY=1) and start_to_online_ms (to its wait-online unit done).
 # @systemd
 # @vms     networkd n3xnetd
-# @needs   n3xnetd n3xnetctl
+# @needs   n3xnetd n3xnetctl n3xnet-report
 # @timeout 180
 P=profiles/bonding-vlans.toml
 if [ "$VM_NAME" = networkd ]; then

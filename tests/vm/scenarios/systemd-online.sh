@@ -6,7 +6,7 @@
 # the target is reached and the stand-in starts.
 # @systemd
 # @vms      server-1
-# @needs    n3xnetd n3xnetctl
+# @needs    n3xnetd n3xnetctl n3xnet-report
 # @linkdown server-1.eth1 server-1.eth2
 # @timeout  120
 wait_for 40 systemctl is-active --quiet n3xnetd.service

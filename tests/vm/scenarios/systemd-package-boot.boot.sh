@@ -3,8 +3,10 @@
 # before systemd starts: none of the repo's n3xnet files (systemd-root.sh installed
 # them for the other scenarios), then the package installed into the root and the
 # node's files from `n3xnetctl render node --out /` (what n3x's ISAR layer ships).
-rm -f "$ROOT/usr/sbin/n3xnetd" "$ROOT/usr/bin/n3xnetctl" \
+rm -f "$ROOT/usr/sbin/n3xnetd" "$ROOT/usr/bin/n3xnetctl" "$ROOT/usr/sbin/n3xnet-report" \
   "$etc/systemd/system/n3xnetd.service" "$etc/systemd/system/n3xnet-wait-online.service" \
+  "$etc/systemd/system/n3xnet-report.service" \
+  "$etc/systemd/system/n3xnetd.service.wants/n3xnet-report.service" \
   "$etc/systemd/system/multi-user.target.wants/n3xnetd.service" \
   "$etc/systemd/system/network-online.target.requires/n3xnet-wait-online.service" \
   "$etc/modprobe.d/n3xnet.conf" "$etc/modules-load.d/n3xnet.conf" \

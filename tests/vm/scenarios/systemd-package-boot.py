@@ -32,3 +32,11 @@ def check(run):
     expect_eq(run.file("exe").stdout.strip(), "/usr/sbin/n3xnetd", "n3xnetd's binary")
     expect(run.file("dpkg-owner").stdout.startswith("n3xnet: "),
            f"dpkg -S /usr/sbin/n3xnetd: {run.file('dpkg-owner').stdout!r}")
+    rep = show(run, "n3xnet-report.service")
+    expect_eq((rep["ActiveState"], rep["UnitFileState"], rep["NRestarts"]),
+              ("active", "disabled", "0"), "n3xnet-report: started by n3xnetd's Wants=")
+    expect(rep["FragmentPath"] in ("/lib/systemd/system/n3xnet-report.service",
+                                   "/usr/lib/systemd/system/n3xnet-report.service"),
+           f"n3xnet-report's unit file {rep['FragmentPath']}")
+    expect_eq(run.file("report-exe").stdout.strip(), "/usr/sbin/n3xnet-report",
+              "n3xnet-report's binary")

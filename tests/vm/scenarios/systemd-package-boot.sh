@@ -3,7 +3,8 @@
 # root before systemd starts, networkd enabled as on today's images): the boot reaches
 # network-online.target through the packaged n3xnetd and n3xnet-wait-online with
 # bonding-vlans applied, systemd-networkd masked and never started, n3xnetd running
-# the package's binary. Host checks: systemd-package-boot.py.
+# the package's binary, and the package's n3xnet-report beside it (n3xnetd's Wants=,
+# nothing enabled it). Host checks: systemd-package-boot.py.
 # @systemd
 # @vms     server-1
 # @needs   n3xnet.deb
@@ -14,9 +15,11 @@ wait_for 10 bond_settled bond0
 wait_for 10 oper_up bond0.200
 wait_for 10 oper_up bond0.100
 checkpoint online
+wait_for 20 systemctl is-active --quiet n3xnet-report.service
 for u in n3xnetd.service n3xnet-wait-online.service network-online.target \
-    systemd-networkd.service; do
+    systemd-networkd.service n3xnet-report.service; do
   capture "$u" 0 systemctl show "$u"
 done
 capture exe 0 readlink -f /proc/"$(systemctl show -p MainPID --value n3xnetd.service)"/exe
+capture report-exe 0 readlink -f /proc/"$(systemctl show -p MainPID --value n3xnet-report.service)"/exe
 capture dpkg-owner 0 /usr/bin/dpkg -S /usr/sbin/n3xnetd

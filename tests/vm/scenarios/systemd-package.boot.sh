@@ -3,8 +3,10 @@
 # of n3xnet is installed (systemd-root.sh installs the repo's units, files and
 # n3xnet.toml for the other scenarios; the package brings its own), and
 # systemd-networkd is enabled and running, as on an n3x node today.
-rm -f "$ROOT/usr/sbin/n3xnetd" "$ROOT/usr/bin/n3xnetctl" \
+rm -f "$ROOT/usr/sbin/n3xnetd" "$ROOT/usr/bin/n3xnetctl" "$ROOT/usr/sbin/n3xnet-report" \
   "$etc/systemd/system/n3xnetd.service" "$etc/systemd/system/n3xnet-wait-online.service" \
+  "$etc/systemd/system/n3xnet-report.service" \
+  "$etc/systemd/system/n3xnetd.service.wants/n3xnet-report.service" \
   "$etc/systemd/system/multi-user.target.wants/n3xnetd.service" \
   "$etc/systemd/system/network-online.target.requires/n3xnet-wait-online.service" \
   "$etc/modprobe.d/n3xnet.conf" "$etc/modules-load.d/n3xnet.conf" \

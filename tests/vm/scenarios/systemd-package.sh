@@ -6,7 +6,9 @@
 # policy, the packaged modprobe file applies, `systemctl reload` applies a changed
 # profile; installing a newer revision restarts n3xnetd (new invocation) with 0 writes,
 # no port flap and the enablement kept; `dpkg -P` leaves the network as it was and
-# removes the package's files. Host checks: systemd-package.py.
+# removes the package's files. n3xnet-report (issue #13) comes with n3xnetd: installed
+# disabled and inactive, started by n3xnetd's Wants= and following it, restarted by the
+# upgrade, stopped and removed by the purge. Host checks: systemd-package.py.
 # The harness boots once: here the units are started by hand; systemd-package-boot
 # boots a root that has the package and render node's files from the start.
 # @systemd
@@ -23,8 +25,9 @@ wait_for 60 systemctl is-active --quiet systemd-networkd.service
 checkpoint before-install
 capture install 0 $DPKG -i "$DEB"
 capture installed-networkd 0 systemctl is-active systemd-networkd.service
-capture installed-enabled any systemctl is-enabled n3xnetd.service n3xnet-wait-online.service
-capture installed-active any systemctl is-active n3xnetd.service
+capture installed-enabled any systemctl is-enabled n3xnetd.service n3xnet-wait-online.service \
+  n3xnet-report.service
+capture installed-active any systemctl is-active n3xnetd.service n3xnet-report.service
 checkpoint after-install
 $MODPROBE -c > "$OUT/files/modprobe-c.out"
 grep -qx "options bonding max_bonds=0" "$OUT/files/modprobe-c.out" ||
@@ -42,7 +45,15 @@ wait_for 10 bond_settled bond0
 wait_for 10 oper_up bond0.200
 wait_for 10 oper_up bond0.100
 checkpoint node
-capture node-enabled 0 systemctl is-enabled n3xnetd.service n3xnet-wait-online.service
+capture node-enabled any systemctl is-enabled n3xnetd.service n3xnet-wait-online.service \
+  n3xnet-report.service
+# The packaged reporter, pulled in by n3xnetd, follows it.
+following() {
+  systemctl is-active --quiet n3xnet-report.service &&
+    grep -q "\"daemonPid\": $(state n3xnetd.service MainPID)," /run/n3xnet-report/report.json
+}
+wait_for 20 following
+capture node-report 0 systemctl show n3xnet-report.service
 capture node-networkd any systemctl is-enabled systemd-networkd.service
 capture status 0 n3xnetctl status --json
 capture introspect 0 busctl introspect io.n3x.Net1 /io/n3x/Net1
@@ -69,6 +80,7 @@ sed -i 's/^Version: .*/&+upgrade/' /tmp/upgrade/DEBIAN/control
 capture repack 0 $DPKG_DEB --root-owner-group -Zgzip -z1 -b /tmp/upgrade /tmp/n3xnet-upgrade.deb
 wait_for 10 bond_settled bond0
 invocation=$(state n3xnetd.service InvocationID)
+report_invocation=$(state n3xnet-report.service InvocationID)
 checkpoint before-upgrade
 capture upgrade 0 $DPKG -i /tmp/n3xnet-upgrade.deb
 restarted() {
@@ -77,9 +89,15 @@ restarted() {
     grep -q '"ready": true' /run/n3xnet/status.json
 }
 wait_for 60 restarted
+report_restarted() {
+  [ "$(state n3xnet-report.service InvocationID)" != "$report_invocation" ] && following
+}
+wait_for 30 report_restarted
 capture upgraded-version 0 /usr/bin/dpkg-query -W -f '${Version}' n3xnet
 capture upgraded-status 0 cat /run/n3xnet/status.json
-capture upgraded-enabled 0 systemctl is-enabled n3xnetd.service n3xnet-wait-online.service
+capture upgraded-enabled any systemctl is-enabled n3xnetd.service n3xnet-wait-online.service \
+  n3xnet-report.service
+capture upgraded-report 0 systemctl show n3xnet-report.service
 wait_for 10 bond_settled bond0
 checkpoint after-upgrade
 
@@ -87,7 +105,8 @@ checkpoint after-upgrade
 checkpoint before-purge
 capture purge 0 $DPKG -P n3xnet
 checkpoint after-purge
-capture purged-files any ls -d /usr/sbin/n3xnetd /usr/bin/n3xnetctl \
+capture purged-files any ls -d /usr/sbin/n3xnetd /usr/bin/n3xnetctl /usr/sbin/n3xnet-report \
   /usr/share/dbus-1/system.d/io.n3x.Net1.conf /usr/lib/systemd/system/n3xnetd.service \
-  /usr/lib/modprobe.d/n3xnet.conf /usr/share/n3xnet /var/lib/n3xnet
-capture purged-active any systemctl is-active n3xnetd.service
+  /usr/lib/systemd/system/n3xnet-report.service \
+  /usr/lib/modprobe.d/n3xnet.conf /usr/share/n3xnet /var/lib/n3xnet /run/n3xnet-report
+capture purged-active any systemctl is-active n3xnetd.service n3xnet-report.service

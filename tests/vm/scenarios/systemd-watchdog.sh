@@ -4,7 +4,7 @@
 # becomes active again.
 # @systemd
 # @vms     server-1
-# @needs   n3xnetd n3xnetctl
+# @needs   n3xnetd n3xnetctl n3xnet-report
 # @timeout 120
 wait_for 40 systemctl is-active --quiet n3xnetd.service
 pid=$(systemctl show -p MainPID --value n3xnetd.service)
