@@ -56,19 +56,7 @@ pub struct Args {
 
 /// The whole program: parse the command line, log, run; the exit code.
 pub fn main() -> ExitCode {
-    let args = match Args::try_parse() {
-        Ok(a) => a,
-        Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() {
-                exit::USAGE
-            } else {
-                exit::OK
-            });
-        }
-    };
-    crate::service::logging::init("n3xnetd");
-    ExitCode::from(run(&args))
+    crate::service::main("n3xnetd", run)
 }
 
 /// Runs the daemon with `args` until it stops; returns the exit code.
@@ -76,19 +64,13 @@ pub fn run(args: &Args) -> u8 {
     let setup = match Setup::load(&args.config) {
         Ok(s) => s,
         Err(e) => {
-            tracing::error!("cannot start:");
-            for line in e.to_string().lines() {
-                tracing::error!("{line}");
-            }
+            crate::service::cannot_start(&e);
             return e.exit_code();
         }
     };
-    let runtime = match crate::runtime::current_thread() {
+    let runtime = match crate::service::runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            tracing::error!("cannot start the runtime: {e}");
-            return exit::SOFTWARE;
-        }
+        Err(code) => return code,
     };
     let status_file = args
         .runtime_dir

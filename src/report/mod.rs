@@ -37,7 +37,7 @@ use crate::config::{ConfigError, DaemonConfig, DEFAULT_PATH};
 use crate::exit;
 use crate::files::{write_atomic, Durability};
 use crate::kubernetes::{self, labels, nfd};
-use crate::service::{logging, runtime_directory, Notifier};
+use crate::service::{runtime_directory, Notifier};
 use crate::trust::{self, TrustError};
 
 pub use follow::{FollowError, Follower};
@@ -63,19 +63,7 @@ pub struct Args {
 
 /// The whole program: parse the command line, log, run; the exit code.
 pub fn main() -> ExitCode {
-    let args = match Args::try_parse() {
-        Ok(a) => a,
-        Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() {
-                exit::USAGE
-            } else {
-                exit::OK
-            });
-        }
-    };
-    logging::init("n3xnet-report");
-    ExitCode::from(run(&args))
+    crate::service::main("n3xnet-report", run)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -109,19 +97,13 @@ pub fn run(args: &Args) -> u8 {
     let config = match load(&args.config) {
         Ok(c) => c,
         Err(e) => {
-            tracing::error!("cannot start:");
-            for line in e.to_string().lines() {
-                tracing::error!("{line}");
-            }
+            crate::service::cannot_start(&e);
             return e.exit_code();
         }
     };
-    let runtime = match crate::runtime::current_thread() {
+    let runtime = match crate::service::runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            tracing::error!("cannot start the runtime: {e}");
-            return exit::SOFTWARE;
-        }
+        Err(code) => return code,
     };
     let report_file = args
         .runtime_dir

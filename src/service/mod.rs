@@ -7,7 +7,11 @@ pub mod notify;
 
 pub use notify::Notifier;
 
+use std::fmt::Display;
 use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::exit;
 
 /// The first entry of `$RUNTIME_DIRECTORY` (systemd sets it from
 /// `RuntimeDirectory=`, joining several with ':').
@@ -15,4 +19,39 @@ pub fn runtime_directory() -> Option<PathBuf> {
     let dirs = std::env::var_os("RUNTIME_DIRECTORY")?;
     let first = dirs.to_str()?.split(':').next()?.to_owned();
     (!first.is_empty()).then(|| PathBuf::from(first))
+}
+
+/// A service's whole program: parse the command line (`--help` and
+/// `--version` exit 0, a usage error 64), start logging as `name`, run.
+pub fn main<A: clap::Parser>(name: &str, run: impl FnOnce(&A) -> u8) -> ExitCode {
+    let args = match A::try_parse() {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            });
+        }
+    };
+    logging::init(name);
+    ExitCode::from(run(&args))
+}
+
+/// Logs why a service cannot start, a line per problem.
+pub fn cannot_start(e: &dyn Display) {
+    tracing::error!("cannot start:");
+    for line in e.to_string().lines() {
+        tracing::error!("{line}");
+    }
+}
+
+/// The service's runtime ([`crate::runtime::current_thread`]); the exit
+/// code when there is none.
+pub fn runtime() -> Result<tokio::runtime::Runtime, u8> {
+    crate::runtime::current_thread().map_err(|e| {
+        tracing::error!("cannot start the runtime: {e}");
+        exit::SOFTWARE
+    })
 }
