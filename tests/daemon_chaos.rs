@@ -5,8 +5,10 @@
 //! route deleted, carrier flaps on the switch side, foreign links and
 //! addresses added and removed, good and bad reloads (SIGHUP), the daemon
 //! stopped (SIGSTOP) while the node is broken and continued, bursts of
-//! thousands of foreign address events, and an operator's `n3xnetctl apply`
-//! racing the daemon's repair.
+//! thousands of foreign address events, an operator's `n3xnetctl apply`
+//! racing the daemon's repair, and `n3xnetctl pause` over the daemon's
+//! private D-Bus (a drift made while paused must stay unrepaired, reported
+//! as pending) then `n3xnetctl resume`.
 //!
 //! Checked after each, once the node is quiet: the node is in sync and the
 //! status file says online with no drift (the time it took is recorded and
@@ -21,13 +23,15 @@
 //! `N3XNET_CHAOS_SEED` replays a run (the seed is printed first).
 
 mod daemon_util;
+mod dbus_util;
 mod netns_util;
 
 use std::fs;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use daemon_util::{Daemon, Node, PROFILE, SETTLE};
+use daemon_util::{drift_pending, wait_until, Daemon, Node, PROFILE, SETTLE};
+use dbus_util::Bus;
 use netns_util::netns_tier;
 use serde_json::Value;
 
@@ -105,6 +109,40 @@ fn has_default_route(node: &Node) -> bool {
         .contains("192.168.1.254")
 }
 
+/// Drifts of what the profile owns: `ip` arguments, the disturbance, and
+/// the same made while paused.
+const DRIFTS: [(&str, &str, &str); 4] = [
+    (
+        "link del mv-pods",
+        "shim deleted",
+        "paused: shim deleted, resumed",
+    ),
+    (
+        "link set mv-pods down",
+        "shim down",
+        "paused: shim down, resumed",
+    ),
+    (
+        "addr del 192.168.30.1/24 dev mv-pods",
+        "shim address deleted",
+        "paused: shim address deleted, resumed",
+    ),
+    (
+        "route del default",
+        "default route deleted",
+        "paused: default route deleted, resumed",
+    ),
+];
+
+/// The kernel as the profile wants it: addresses, default route, shim up.
+fn repaired(node: &Node) -> bool {
+    node.in_sync()
+        && has_default_route(node)
+        && node.ns.link("mv-pods")["flags"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|f| f == "UP"))
+}
+
 /// Waits until the node is repaired and the daemon says so: how long it
 /// took, and whether a repair backoff was part of it. A backoff is the
 /// daemon's answer to drift that keeps coming back, which is what this
@@ -119,14 +157,8 @@ fn quiet(node: &Node, d: &Daemon, what: &str) -> (Duration, bool) {
             .ok()
             .and_then(|s| serde_json::from_str(&s).ok())
             .unwrap_or(Value::Null);
-        let up = |name: &str| {
-            node.ns.link(name)["flags"]
-                .as_array()
-                .is_some_and(|f| f.iter().any(|f| f == "UP"))
-        };
-        if node.in_sync()
-            && has_default_route(node)
-            && up("mv-pods")
+        if repaired(node)
+            && status["paused"] == false
             && status["health"]["online"] == true
             && status["drift"]["pending"]
                 .as_array()
@@ -149,6 +181,41 @@ fn quiet(node: &Node, d: &Daemon, what: &str) -> (Duration, bool) {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// `n3xnetctl pause` over the bus, a drift made while paused, then
+/// `n3xnetctl resume` (the caller's quiet period checks the repair). While
+/// paused the drift must be reported as pending and not repaired.
+fn paused_drift(node: &Node, d: &Daemon, bus: &Bus, rng: &mut Rng) -> &'static str {
+    let ctl = |verb: &str| {
+        let out = bus.ctl(&[verb]);
+        assert!(
+            out.status.success(),
+            "n3xnetctl {verb}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    ctl("pause");
+    // Paused once the call returns: the drift follows at once.
+    let (args, _, what) = DRIFTS[rng.below(DRIFTS.len() as u64) as usize];
+    node.ns.ip(args);
+    let status = d.wait_status(|s| s["paused"] == true && drift_pending(s));
+    let line = status["status"].as_str().unwrap_or_default();
+    assert!(
+        line.contains("paused by operator") && line.contains("pending (not repaired)"),
+        "{what}: {line}"
+    );
+    // A repair that does not happen has no event to wait on: the kernel is
+    // polled for a bounded window instead, well above the daemon's repair
+    // time (milliseconds), after the status file has shown that the daemon
+    // saw the drift and left it.
+    assert!(
+        wait_until(Duration::from_millis(1000), || repaired(node)).is_none(),
+        "repaired while paused ({what}); log:\n{}",
+        d.log()
+    );
+    ctl("resume");
+    what
 }
 
 fn ctl_apply(node: &Node) -> std::process::Child {
@@ -186,8 +253,10 @@ fn a_seeded_chaos_soak_keeps_every_invariant() {
     let mut rng = Rng(seed);
 
     let node = Node::new("");
-    let mut d = Daemon::start(&node);
+    let bus = Bus::start();
+    let mut d = Daemon::start_with(&node, &bus.env());
     d.wait_ready();
+    bus.wait_daemon(&d);
     node.settle();
     // Foreign state, as CNI, keepalived and an operator would leave it.
     node.ns.ip("link add fx0 type veth peer name fx1");
@@ -212,22 +281,11 @@ fn a_seeded_chaos_soak_keeps_every_invariant() {
     let mut worst_backed_off = Duration::ZERO;
     let mut counts = std::collections::BTreeMap::<&str, u32>::new();
     while Instant::now() < end {
-        let what = match rng.below(11) {
-            0 => {
-                node.ns.ip("link del mv-pods");
-                "shim deleted"
-            }
-            1 => {
-                node.ns.ip("link set mv-pods down");
-                "shim down"
-            }
-            2 => {
-                node.ns.ip("addr del 192.168.30.1/24 dev mv-pods");
-                "shim address deleted"
-            }
-            3 => {
-                node.ns.ip("route del default");
-                "default route deleted"
+        let what = match rng.below(12) {
+            k @ 0..=3 => {
+                let (args, what, _) = DRIFTS[k as usize];
+                node.ns.ip(args);
+                what
             }
             4 => {
                 node.sw.ip("link set sw-eth1 down");
@@ -279,6 +337,7 @@ fn a_seeded_chaos_soak_keeps_every_invariant() {
                 }
                 "burst of foreign address events"
             }
+            10 => paused_drift(&node, &d, &bus, &mut rng),
             _ => {
                 node.ns.ip("link del mv-pods");
                 let apply = ctl_apply(&node);

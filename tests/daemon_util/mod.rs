@@ -369,6 +369,13 @@ pub fn break_and_time(node: &Node, args: &str, repaired: impl Fn() -> bool) -> D
     start.elapsed()
 }
 
+/// Whether a status file reports drift not yet repaired.
+pub fn drift_pending(status: &Value) -> bool {
+    status["drift"]["pending"]
+        .as_array()
+        .is_some_and(|p| !p.is_empty())
+}
+
 pub fn status_line(msg: &str) -> Option<&str> {
     msg.lines().find_map(|l| l.strip_prefix("STATUS="))
 }
