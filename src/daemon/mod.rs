@@ -72,11 +72,7 @@ pub fn run(args: &Args) -> u8 {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    let status_file = args
-        .runtime_dir
-        .clone()
-        .or_else(crate::service::runtime_directory)
-        .map(|d| d.join(STATUS_FILE));
+    let status_file = crate::service::runtime_file(args.runtime_dir.as_deref(), STATUS_FILE);
     let netns = args.netns.as_deref();
     let result = runtime.block_on(async {
         let (supervisor, control) =

@@ -37,7 +37,7 @@ use crate::config::{ConfigError, DaemonConfig, DEFAULT_PATH};
 use crate::exit;
 use crate::files::{write_atomic, Durability};
 use crate::kubernetes::{self, labels, nfd};
-use crate::service::{runtime_directory, Notifier};
+use crate::service::{runtime_file, Notifier};
 use crate::trust::{self, TrustError};
 
 pub use follow::{FollowError, Follower};
@@ -105,11 +105,7 @@ pub fn run(args: &Args) -> u8 {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    let report_file = args
-        .runtime_dir
-        .clone()
-        .or_else(runtime_directory)
-        .map(|d| d.join(REPORT_FILE));
+    let report_file = runtime_file(args.runtime_dir.as_deref(), REPORT_FILE);
     let status_file = args.status_dir.join(STATUS_FILE);
     match runtime.block_on(serve(&config, &status_file, report_file)) {
         Ok(()) => exit::OK,
@@ -179,16 +175,7 @@ async fn serve(
     let sinks = file_sinks(config);
     let (files_tx, files) = watch::channel(sinks.iter().map(FileSink::initial).collect());
     for (i, sink) in sinks.into_iter().enumerate() {
-        let (tx, mut rx) = watch::channel(sink.initial());
-        tokio::spawn(sink.serve(daemon.clone(), tx));
-        let files_tx = files_tx.clone();
-        // One view of every file for the report: copied on each change.
-        tokio::spawn(async move {
-            while rx.changed().await.is_ok() {
-                let s = rx.borrow_and_update().clone();
-                files_tx.send_modify(|v: &mut Vec<FileStatus>| v[i] = s);
-            }
-        });
+        tokio::spawn(sink.serve(daemon.clone(), files_tx.clone(), i));
     }
     drop(files_tx);
     let mut files = Some(files);

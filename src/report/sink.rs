@@ -63,31 +63,42 @@ impl FileSink {
         }
     }
 
-    /// Keeps the file current until the status channel closes; reports on
-    /// `out`. A failed write is retried on the next change (and said once).
+    /// Keeps the file current until the status channel closes; reports in
+    /// its slot `index` of `out`, the list of every sink's state (one list,
+    /// so the reporter has one thing to watch). A failed write is retried
+    /// on the next change (and said once).
     pub async fn serve(
         self,
         mut daemon: watch::Receiver<Arc<DaemonStatus>>,
-        out: watch::Sender<FileStatus>,
+        out: watch::Sender<Vec<FileStatus>>,
+        index: usize,
     ) {
         let mut file = ChangedFile::new(self.path.clone());
+        let set = |f: &dyn Fn(&mut FileStatus)| {
+            out.send_modify(|v| {
+                if let Some(s) = v.get_mut(index) {
+                    f(s);
+                }
+            })
+        };
         loop {
             let text = (self.render)(&daemon.borrow_and_update());
             match file.publish(text) {
                 Ok(false) => {}
-                Ok(true) => out.send_modify(|s| {
+                Ok(true) => set(&|s| {
                     s.written_at_ms = Some(now_ms());
                     s.error = None;
                 }),
                 Err(e) => {
                     let error = e.to_string();
-                    if out.borrow().error.as_ref() != Some(&error) {
+                    let said = out.borrow().get(index).and_then(|s| s.error.clone());
+                    if said.as_ref() != Some(&error) {
                         tracing::warn!(
                             path = %self.path.display(),
                             "cannot write the {} file: {error}",
                             self.kind.as_str()
                         );
-                        out.send_modify(|s| s.error = Some(error));
+                        set(&|s| s.error = Some(error.clone()));
                     }
                 }
             }
@@ -141,11 +152,11 @@ mod tests {
                 render: Box::new(|s: &DaemonStatus| format!("pid={}\n", s.pid)),
             };
             let (tx, rx) = watch::channel(Arc::new(DaemonStatus::default()));
-            let (out_tx, mut out) = watch::channel(sink.initial());
-            let task = tokio::spawn(sink.serve(rx, out_tx));
+            let (out_tx, mut out) = watch::channel(vec![sink.initial()]);
+            let task = tokio::spawn(sink.serve(rx, out_tx, 0));
             out.changed().await.unwrap();
             assert_eq!(std::fs::read_to_string(&path).unwrap(), "pid=0\n");
-            let first = out.borrow_and_update().written_at_ms;
+            let first = out.borrow_and_update()[0].written_at_ms;
             assert!(first.is_some());
             // A change that cannot be written (the directory is gone):
             // reported, then written once it can be.
@@ -156,7 +167,7 @@ mod tests {
             }))
             .unwrap();
             out.changed().await.unwrap();
-            assert!(out.borrow_and_update().error.is_some());
+            assert!(out.borrow_and_update()[0].error.is_some());
             std::fs::create_dir(&dir).unwrap();
             tx.send(Arc::new(DaemonStatus {
                 pid: 2,
@@ -164,7 +175,7 @@ mod tests {
             }))
             .unwrap();
             out.changed().await.unwrap();
-            assert_eq!(out.borrow().error, None);
+            assert_eq!(out.borrow()[0].error, None);
             assert_eq!(std::fs::read_to_string(&path).unwrap(), "pid=2\n");
             drop(tx);
             task.await.unwrap();

@@ -13,9 +13,17 @@ use std::process::ExitCode;
 
 use crate::exit;
 
+/// `name` in the service's runtime directory: `dir` when given
+/// (`--runtime-dir`), else [`runtime_directory`]; `None` without either.
+pub fn runtime_file(dir: Option<&std::path::Path>, name: &str) -> Option<PathBuf> {
+    dir.map(ToOwned::to_owned)
+        .or_else(runtime_directory)
+        .map(|d| d.join(name))
+}
+
 /// The first entry of `$RUNTIME_DIRECTORY` (systemd sets it from
 /// `RuntimeDirectory=`, joining several with ':').
-pub fn runtime_directory() -> Option<PathBuf> {
+fn runtime_directory() -> Option<PathBuf> {
     let dirs = std::env::var_os("RUNTIME_DIRECTORY")?;
     let first = dirs.to_str()?.split(':').next()?.to_owned();
     (!first.is_empty()).then(|| PathBuf::from(first))
