@@ -20,6 +20,9 @@ pub struct Setup {
     /// The configured role, else the profile's.
     pub role: Option<Role>,
     pub desired: DesiredNetwork,
+    /// The profile's text, as validated: what a confirmed change's journal
+    /// keeps to revert to ([`super::pending`]).
+    pub profile_text: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -68,7 +71,25 @@ impl Setup {
         trust::check(config_path)?;
         let config = DaemonConfig::load(config_path)?;
         trust::check(&config.profile)?;
-        let loaded = profile::load(&config.profile)?;
+        let (loaded, text) = profile::load_with_text(&config.profile)?;
+        Setup::resolve(config_path, config, &loaded.profile, text)
+    }
+
+    /// This setup's configuration with the profile `text` instead (a
+    /// confirmed change's revert): checked like the file.
+    pub fn with_profile_text(&self, text: &str) -> Result<Setup, SetupError> {
+        let path = &self.config.profile;
+        let parsed = profile::parse(text, profile::Format::from_path(path))
+            .map_err(|d| SetupError::Profile(LoadError::Invalid(Report::new(path, d))))?;
+        Setup::resolve(&self.config_path, self.config.clone(), &parsed, text.to_owned())
+    }
+
+    fn resolve(
+        config_path: &Path,
+        config: DaemonConfig,
+        profile: &profile::Profile,
+        profile_text: String,
+    ) -> Result<Setup, SetupError> {
         let node = profile::node_name(config.node.as_deref());
         let invalid = |d: Vec<Diagnostic>| SetupError::Invalid(Report::new(config_path, d));
 
@@ -77,11 +98,10 @@ impl Setup {
         } else {
             " (the hostname)"
         };
-        loaded
-            .profile
+        profile
             .require_node(&node, "node", origin)
             .map_err(|d| invalid(vec![d]))?;
-        let desired = profile::resolve(&loaded.profile, &node)
+        let desired = profile::resolve(profile, &node)
             .map_err(|d| SetupError::Invalid(Report::new(&config.profile, d)))?;
 
         let mut problems = Vec::new();
@@ -119,6 +139,7 @@ impl Setup {
             role: config.role.or(desired.role),
             config,
             desired,
+            profile_text,
         })
     }
 }

@@ -24,7 +24,7 @@
 //! does a repair.
 
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,7 +33,10 @@ use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::api::status::{ApplySummary, DaemonStatus, Phase, Trigger, STATUS_SCHEMA_VERSION};
+use crate::api::status::{
+    ApplySummary, ChangeState, ChangeStatus, DaemonStatus, Phase, Trigger, Until,
+    STATUS_SCHEMA_VERSION,
+};
 use crate::clock::{at, millis, now_ms};
 use crate::engine::{self, ApplyOptions, ApplyReport, EngineError, LockError, WriterLock};
 use crate::files::{write_atomic, Durability};
@@ -44,6 +47,7 @@ use crate::state::KernelState;
 
 use super::backoff::RepairSchedule;
 use super::health_log::log_changes;
+use super::pending::{Changes, Event, JournalFile, Refusal, Startup, Verdict};
 use super::repair::{Decision, Repairs};
 use super::setup::Setup;
 use super::status_line::{status_line, Notes};
@@ -65,6 +69,32 @@ pub enum ControlError {
     /// The apply failed (and was rolled back).
     #[error("{0}")]
     Failed(String),
+    /// A confirmed change is pending (or its revert unfinished): no other
+    /// change until it is confirmed or rolled back.
+    #[error("{0}")]
+    Pending(String),
+    /// `confirm` or `rollback` with no confirmed change pending.
+    #[error("{0}")]
+    NotPending(String),
+}
+
+impl From<Refusal> for ControlError {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::Pending(m) => ControlError::Pending(m),
+            Refusal::NotPending(m) => ControlError::NotPending(m),
+        }
+    }
+}
+
+/// What keeps a confirmed change ([`ControlRequest::ReloadConfirmed`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfirmWhen {
+    /// Only `n3xnetctl confirm`.
+    Confirmed,
+    /// The network answering: the targets the profile implies, or this
+    /// `HOST:PORT`.
+    Reachable(Option<String>),
 }
 
 /// The answer to a command.
@@ -84,6 +114,17 @@ pub enum ControlRequest {
     Pause(Option<Reply>),
     /// Repair again, starting with a reconcile now (also when not paused).
     Resume(Option<Reply>),
+    /// A reload whose change reverts unless kept within `within`
+    /// ([`super::pending`]).
+    ReloadConfirmed {
+        within: Duration,
+        when: ConfirmWhen,
+        reply: Option<Reply>,
+    },
+    /// Keep the pending change.
+    Confirm(Option<Reply>),
+    /// Revert the pending change now.
+    Rollback(Option<Reply>),
 }
 
 /// A front end's handle on a running supervisor: send commands, watch the
@@ -116,7 +157,31 @@ impl Control {
         self.ask(ControlRequest::Resume).await
     }
 
-    async fn ask(&self, command: fn(Option<Reply>) -> ControlRequest) -> Result<(), ControlError> {
+    pub async fn reload_confirmed(
+        &self,
+        within: Duration,
+        when: ConfirmWhen,
+    ) -> Result<(), ControlError> {
+        self.ask(|reply| ControlRequest::ReloadConfirmed {
+            within,
+            when,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn confirm(&self) -> Result<(), ControlError> {
+        self.ask(ControlRequest::Confirm).await
+    }
+
+    pub async fn rollback(&self) -> Result<(), ControlError> {
+        self.ask(ControlRequest::Rollback).await
+    }
+
+    async fn ask(
+        &self,
+        command: impl FnOnce(Option<Reply>) -> ControlRequest,
+    ) -> Result<(), ControlError> {
         let (tx, rx) = oneshot::channel();
         self.commands
             .send(command(Some(tx)))
@@ -173,19 +238,32 @@ struct Core {
     /// The desired network's digest, for `status.json` (computed once per
     /// profile, not per publish).
     desired_digest: String,
+    /// A confirmed change, and its journal.
+    changes: Changes,
+    journal: JournalFile,
+    /// Why the journal found at start could not be read (it is left as
+    /// it is, and no confirmed change is taken until it is dealt with).
+    journal_error: Option<String>,
+    /// When the pending change reverts.
+    change_deadline: Option<Instant>,
 }
 
 impl Supervisor {
     /// Opens the netlink connection (in `netns` if given) and subscribes to
     /// kernel events before anything is read, so no change is missed.
     /// `status_file` is rewritten on every change of the status, before
-    /// anyone else hears of it (see [`Core::publish`]).
+    /// anyone else hears of it (see [`Core::publish`]). A confirmed
+    /// change's journal lives in `state_dir`; one found there decides the
+    /// profile the daemon starts with ([`Changes::start`]).
     pub fn start(
         setup: Setup,
         netns: Option<&str>,
         notifier: Notifier,
         status_file: Option<PathBuf>,
+        state_dir: &Path,
     ) -> Result<(Supervisor, Control), NetlinkError> {
+        let journal = JournalFile::in_dir(state_dir);
+        let (changes, setup, journal_error) = start_changes(&journal, setup);
         let handle = Handle::open(netns)?;
         let events = handle.events()?;
         let (commands_tx, commands) = mpsc::unbounded_channel();
@@ -210,6 +288,10 @@ impl Supervisor {
             reload_error: None,
             lock_wait: None,
             desired_digest: String::new(),
+            changes,
+            journal,
+            journal_error,
+            change_deadline: None,
         };
         core.desired_digest = core.setup.desired.digest();
         core.publish();
@@ -266,6 +348,7 @@ impl Supervisor {
             let backoff = core.repairs.backoff_until().map(Instant::from_std);
             let online = core.online_deadline.filter(|_| !core.ready);
             let reread = core.reread_at;
+            let deadline = core.change_deadline;
             tokio::select! {
                 biased;
                 _ = term.recv() => break,
@@ -287,6 +370,9 @@ impl Supervisor {
                 }
                 _ = at(online) => core.online_timeout(),
                 _ = at(reread) => core.refresh(&mut events, None).await,
+                _ = at(deadline) => {
+                    let _ = core.change_event(&mut events, Event::Deadline).await;
+                }
                 lock = released(&mut core.lock_wait) => core.writer_released(&mut events, lock).await,
                 Ok(()) = core.dhcp.changed() => core.publish(),
             }
@@ -374,7 +460,18 @@ fn micros(since: Option<Instant>) -> Option<u64> {
 impl Core {
     async fn command(&mut self, events: &mut Events, cmd: ControlRequest) {
         let (result, reply) = match cmd {
-            ControlRequest::Reload(reply) => (self.reload(events).await, reply),
+            ControlRequest::Reload(reply) => (self.reload(events, None).await, reply),
+            ControlRequest::ReloadConfirmed {
+                within,
+                when,
+                reply,
+            } => (self.reload(events, Some((within, when))).await, reply),
+            ControlRequest::Confirm(reply) => {
+                (self.change_event(events, Event::Confirm).await, reply)
+            }
+            ControlRequest::Rollback(reply) => {
+                (self.change_event(events, Event::Rollback).await, reply)
+            }
             ControlRequest::Reconcile(reply) if self.repairs.paused() => (
                 Err(ControlError::Refused(
                     "paused by operator: resume reconciles (n3xnetctl resume)".to_owned(),
@@ -417,18 +514,29 @@ impl Core {
         self.repairs.forgive();
         let r = self.apply(trigger, None).await;
         self.refresh(events, None).await;
-        if let (Ok(_), Some(holder)) = (&r, &self.repairs.drift().writer) {
-            return Err(ControlError::Refused(format!(
-                "{holder} holds the namespace's writer lock: n3xnetd applies the profile once it \
-                 is released"
-            )));
+        match self.outcome(r) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(ControlError::Refused(format!(
+                "{} holds the namespace's writer lock: n3xnetd applies the profile once it is \
+                 released",
+                self.repairs.drift().writer.as_deref().unwrap_or("another writer")
+            ))),
+            Err(e) => Err(ControlError::Failed(e)),
         }
-        r.map_err(|e| ControlError::Failed(e.to_string()))?;
-        // Rolled back: recorded, not an error of `apply`, but the operator
-        // asked for the profile and did not get it.
+    }
+
+    /// What became of an apply just made ([`Core::apply`]'s result):
+    /// `Ok(true)` applied, `Ok(false)` deferred until another writer is
+    /// done, `Err` why it failed. A rolled-back apply is recorded, not an
+    /// error of `apply`, but whoever asked did not get the profile.
+    fn outcome(&self, r: Result<bool, EngineError>) -> Result<bool, String> {
+        r.map_err(|e| e.to_string())?;
+        if self.repairs.drift().writer.is_some() {
+            return Ok(false);
+        }
         match self.last_apply.as_ref().and_then(|a| a.error.clone()) {
-            Some(e) => Err(ControlError::Failed(e)),
-            None => Ok(()),
+            Some(e) => Err(e),
+            None => Ok(true),
         }
     }
 
@@ -667,11 +775,22 @@ impl Core {
                 (s, Err(e))
             }
         };
+        let error = summary.error.clone();
         self.last_apply = Some(summary);
+        self.change_applied(error.as_deref());
         outcome
     }
 
-    async fn reload(&mut self, events: &mut Events) -> Result<(), ControlError> {
+    /// A reload; with `confirm`, a confirmed change ([`super::pending`]):
+    /// journalled before its first write, reverted unless kept in time.
+    async fn reload(
+        &mut self,
+        events: &mut Events,
+        confirm: Option<(Duration, ConfirmWhen)>,
+    ) -> Result<(), ControlError> {
+        if confirm.is_some() {
+            self.may_change()?;
+        }
         let was_ready = self.ready;
         if was_ready {
             self.notifier.reloading();
@@ -687,25 +806,7 @@ impl Core {
                 self.reload_error = Some(e.headline());
                 Err(ControlError::Invalid(e.to_string()))
             }
-            Ok(new) => {
-                let changed = new.desired != self.setup.desired;
-                tracing::info!(
-                    profile = %new.config.profile.display(),
-                    node = %new.desired.node,
-                    changed,
-                    "reload: configuration and profile valid"
-                );
-                self.setup = new;
-                self.desired_digest = self.setup.desired.digest();
-                self.reload_error = None;
-                self.repairs.reloaded();
-                if self.repairs.paused() {
-                    tracing::warn!("paused by operator: the reloaded profile is applied on resume");
-                } else {
-                    let _ = self.apply(Trigger::Reload, None).await;
-                }
-                Ok(())
-            }
+            Ok(new) => self.switch(new, confirm).await,
         };
         self.phase = if self.ready {
             Phase::Running
@@ -719,6 +820,192 @@ impl Core {
             self.notifier.ready(&line);
         }
         result
+    }
+
+    /// Runs a valid reloaded setup: journals a confirmed change first,
+    /// applies (unless paused), reverts a confirmed change whose apply
+    /// failed.
+    async fn switch(
+        &mut self,
+        new: Setup,
+        confirm: Option<(Duration, ConfirmWhen)>,
+    ) -> Result<(), ControlError> {
+        let digest = new.desired.digest();
+        match &confirm {
+            None => {
+                if self.changes.reload(&digest)? {
+                    tracing::info!("the profile file changed: the reverted change is forgotten");
+                    self.save_journal();
+                }
+            }
+            Some((within, when)) => self.begin_change(&digest, *within, when)?,
+        }
+        tracing::info!(
+            profile = %new.config.profile.display(),
+            node = %new.desired.node,
+            changed = new.desired != self.setup.desired,
+            "reload: configuration and profile valid"
+        );
+        self.use_setup(new);
+        self.reload_error = None;
+        self.repairs.reloaded();
+        if self.repairs.paused() {
+            tracing::warn!("paused by operator: the reloaded profile is applied on resume");
+            return Ok(());
+        }
+        let r = self.apply(Trigger::Reload, None).await;
+        match (self.outcome(r), confirm) {
+            (Err(e), Some(_)) => {
+                if let Some(previous) = self.changes.apply_failed() {
+                    self.revert(previous).await;
+                }
+                Err(ControlError::Failed(format!(
+                    "the change failed and was rolled back ({e}); the previous profile runs"
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The supervised network is now `setup`'s.
+    fn use_setup(&mut self, setup: Setup) {
+        self.setup = setup;
+        self.desired_digest = self.setup.desired.digest();
+    }
+
+    /// Whether a confirmed change may begin now.
+    fn may_change(&self) -> Result<(), ControlError> {
+        if let Some(e) = &self.journal_error {
+            return Err(ControlError::Failed(format!(
+                "{e}: no confirmed change until it is repaired or removed"
+            )));
+        }
+        if self.repairs.paused() {
+            return Err(ControlError::Refused(
+                "paused by operator: a confirmed change needs n3xnetd to apply it (n3xnetctl \
+                 resume)"
+                    .to_owned(),
+            ));
+        }
+        Ok(self.changes.may_change()?)
+    }
+
+    /// Journals the change to `new` durably, before anything is written,
+    /// and arms its deadline.
+    fn begin_change(
+        &mut self,
+        digest: &str,
+        within: Duration,
+        when: &ConfirmWhen,
+    ) -> Result<(), ControlError> {
+        let until = match when {
+            ConfirmWhen::Confirmed => Until::Confirmed,
+            ConfirmWhen::Reachable(_) => {
+                return Err(ControlError::Refused(
+                    "--confirm-when reachable is not supported yet".to_owned(),
+                ))
+            }
+        };
+        let now = now_ms();
+        let change = ChangeStatus {
+            state: ChangeState::Pending,
+            until,
+            started_at_ms: now,
+            deadline_ms: now.saturating_add(millis(within)),
+            change_digest: digest.to_owned(),
+            previous_digest: self.desired_digest.clone(),
+            reason: None,
+            error: None,
+            last_check: None,
+        };
+        let journal = self.changes.begin(change, self.setup.profile_text.clone());
+        if let Err(e) = self.journal.save(Some(journal)) {
+            self.changes.abandon();
+            tracing::error!("{e}: the change is not applied");
+            return Err(ControlError::Failed(format!("{e}: nothing changed")));
+        }
+        self.change_deadline = Some(Instant::now() + within);
+        tracing::warn!(
+            within_ms = millis(within),
+            change = digest,
+            previous = %self.desired_digest,
+            "confirmed change: applying; it reverts in {:.1} s unless confirmed",
+            within.as_secs_f64()
+        );
+        Ok(())
+    }
+
+    /// Acts on an event about the pending change.
+    async fn change_event(&mut self, events: &mut Events, event: Event) -> Result<(), ControlError> {
+        let result = match self.changes.on(event) {
+            Verdict::Keep => {
+                self.change_deadline = None;
+                tracing::info!(event = ?event, "the change is kept");
+                self.save_journal();
+                Ok(())
+            }
+            Verdict::Revert(previous) => {
+                self.revert(previous).await;
+                match self.changes.status() {
+                    Some(c) if c.state == ChangeState::RevertFailed => Err(ControlError::Failed(
+                        format!(
+                            "the revert failed: {}; the journal is kept",
+                            c.error.as_deref().unwrap_or("unknown error")
+                        ),
+                    )),
+                    _ => Ok(()),
+                }
+            }
+            Verdict::Refuse(r) => return Err(r.into()),
+        };
+        self.refresh(events, None).await;
+        result
+    }
+
+    /// Applies the previous profile (its text) as an ordinary
+    /// transactional apply; [`Core::change_applied`] records the outcome.
+    async fn revert(&mut self, previous: String) {
+        self.change_deadline = None;
+        let reason = self
+            .changes
+            .status()
+            .and_then(|c| c.reason.clone())
+            .unwrap_or_default();
+        tracing::warn!(reason, "reverting the change: applying the previous profile");
+        self.save_journal();
+        match self.setup.with_profile_text(&previous) {
+            Ok(setup) => {
+                self.use_setup(setup);
+                let _ = self.apply(Trigger::Reload, None).await;
+            }
+            Err(e) => {
+                let e = format!("the previous profile does not load: {e}");
+                tracing::error!("REVERT FAILED: {e}; the journal is kept");
+                self.changes.revert_failed(e);
+                self.save_journal();
+            }
+        }
+    }
+
+    /// An apply ended (`error` if it failed): finishes a revert of the
+    /// pending change, durably.
+    fn change_applied(&mut self, error: Option<&str>) {
+        if !self.changes.applied(&self.desired_digest, error) {
+            return;
+        }
+        match error {
+            None => tracing::warn!("the change is reverted: the previous profile runs"),
+            Some(e) => tracing::error!("REVERT FAILED: {e}; the journal is kept"),
+        }
+        self.save_journal();
+    }
+
+    /// Writes the journal as [`Changes`] has it (removed when none);
+    /// logged if that fails.
+    fn save_journal(&self) {
+        if let Err(e) = self.journal.save(self.changes.journal()) {
+            tracing::error!("{e}");
+        }
     }
 
     fn online_timeout(&mut self) {
@@ -753,7 +1040,13 @@ impl Core {
 
     /// The `STATUS=` line ([`status_line`]).
     fn status_line(&self) -> String {
-        let others = super::dhcp_driver::status_notes(&self.dhcp.borrow());
+        let mut others: Vec<String> = self
+            .changes
+            .status_note()
+            .into_iter()
+            .chain(self.journal_error.clone())
+            .collect();
+        others.extend(super::dhcp_driver::status_notes(&self.dhcp.borrow()));
         let notes = Notes {
             apply_error: self.last_apply.as_ref().and_then(|a| a.error.as_deref()),
             others,
@@ -790,6 +1083,7 @@ impl Core {
             last_apply: self.last_apply.clone(),
             reload_error: self.reload_error.clone(),
             dhcp: self.dhcp.borrow().clone(),
+            change: self.changes.status().cloned(),
             updated_at_ms: 0,
         }
     }
@@ -835,6 +1129,55 @@ fn write_status(path: &std::path::Path, status: &DaemonStatus) -> std::io::Resul
     let mut json = serde_json::to_vec_pretty(status).map_err(std::io::Error::other)?;
     json.push(b'\n');
     write_atomic(path, &json, Durability::Volatile)
+}
+
+/// The journal found at start, and the setup to start with: the previous
+/// profile when a change is pending or was reverted ([`Changes::start`]).
+fn start_changes(journal: &JournalFile, setup: Setup) -> (Changes, Setup, Option<String>) {
+    let found = match journal.load() {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::error!("{e}; starting with the profile file");
+            return (Changes::default(), setup, Some(e.to_string()));
+        }
+    };
+    let (mut changes, startup) = Changes::start(found, &setup.desired.digest());
+    let Startup::Previous(previous) = startup else {
+        if journal.path.exists() {
+            tracing::info!("the profile file changed since the reverted change: forgetting it");
+            if let Err(e) = journal.save(None) {
+                tracing::error!("{e}");
+            }
+        }
+        return (changes, setup, None);
+    };
+    let reverting = changes
+        .status()
+        .is_some_and(|c| c.state == ChangeState::Reverting);
+    match setup.with_profile_text(&previous) {
+        Ok(previous) if reverting => {
+            tracing::warn!(
+                "started with an unconfirmed change: reverting it to the previous profile first"
+            );
+            (changes, previous, None)
+        }
+        Ok(previous) => {
+            tracing::warn!(
+                "the profile file still holds the change that was reverted: running the previous \
+                 profile until the file changes and is reloaded"
+            );
+            (changes, previous, None)
+        }
+        Err(e) => {
+            let e = format!("the previous profile does not load: {e}");
+            tracing::error!("REVERT FAILED: {e}; the journal is kept");
+            changes.revert_failed(e);
+            if let Err(e) = journal.save(changes.journal()) {
+                tracing::error!("{e}");
+            }
+            (changes, setup, None)
+        }
+    }
 }
 
 /// The status before the first publish; replaced right away.

@@ -1,0 +1,229 @@
+//! Confirmed changes (issue 17): `n3xnetctl reload --confirm-within`
+//! through the real n3xnetd on a private system bus, with the journal in
+//! the node's directory (`STATE_DIRECTORY`). The kernel is the witness
+//! (`ip -d -j` dumps of the node before and after); `status.json` and the
+//! exit codes are the interface under test. Windows are short (2 s) or
+//! long (60 s, ended by the test), so the file takes seconds.
+
+mod daemon_util;
+mod dbus_util;
+mod netns_util;
+
+use std::path::PathBuf;
+use std::process::Output;
+use std::time::Duration;
+
+use daemon_util::{wait_until, Daemon, Node, PROFILE, SETTLE};
+use dbus_util::Bus;
+use netns_util::netns_tier;
+use serde_json::Value;
+
+/// The demo profile with server-1 moved to other addresses: what a change
+/// that cuts the node off (a wrong address) looks like on this kernel.
+fn changed() -> String {
+    PROFILE
+        .replace(
+            "server-1 = { cluster = \"192.168.1.1\" }",
+            "server-1 = { cluster = \"192.168.1.9\" }",
+        )
+        .replace(
+            "server-1 = \"192.168.30.1\"",
+            "server-1 = \"192.168.30.9\"",
+        )
+}
+
+/// A node with its daemon on a private bus, ready and settled.
+struct Setup {
+    node: Node,
+    bus: Bus,
+    daemon: Daemon,
+}
+
+impl Setup {
+    fn new() -> Setup {
+        let node = Node::new("");
+        let bus = Bus::start();
+        let daemon = start(&node, &bus);
+        Setup { node, bus, daemon }
+    }
+
+    fn ctl(&self, args: &[&str]) -> Output {
+        self.bus.ctl(args)
+    }
+
+    fn journal(&self) -> PathBuf {
+        self.node.path("change.json")
+    }
+
+    /// The node's addresses are the changed profile's.
+    fn changed(&self) -> bool {
+        self.node.has_address("eth1", "192.168.1.9/24")
+            && self.node.has_address("mv-pods", "192.168.30.9/24")
+    }
+}
+
+fn start(node: &Node, bus: &Bus) -> Daemon {
+    let dir = node.dir.path().to_str().unwrap().to_owned();
+    let mut env = bus.env().to_vec();
+    env.push(("STATE_DIRECTORY", &dir));
+    let mut d = Daemon::start_with(node, &env);
+    d.wait_ready();
+    bus.wait_daemon(&d);
+    node.settle();
+    d
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn change_state(status: &Value) -> Option<&str> {
+    status["change"]["state"].as_str()
+}
+
+/// Asks for a change kept only if confirmed within `within`.
+fn reload_confirmed(s: &Setup, within: &str) {
+    s.node.set_profile(&changed());
+    let out = s.ctl(&["reload", "--confirm-within", within]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert!(s.changed(), "the change was not applied");
+    let status = s.daemon.status();
+    assert_eq!(change_state(&status), Some("pending"), "{status:#}");
+    assert!(s.journal().exists(), "no journal of the pending change");
+}
+
+#[test]
+fn a_change_confirmed_in_time_is_kept() {
+    if !netns_tier() {
+        return;
+    }
+    let s = Setup::new();
+    reload_confirmed(&s, "2s");
+    // The window is open: a second change is refused, saying why.
+    let out = s.ctl(&["reload"]);
+    assert_eq!(code(&out), 80, "{}", text(&out));
+    assert!(text(&out).contains("n3xnetctl confirm"), "{}", text(&out));
+    let out = s.ctl(&["reload", "--confirm-within", "2s"]);
+    assert_eq!(code(&out), 80, "{}", text(&out));
+    // D-Bus shows it.
+    let change = s.bus.property("ChangeJson").unwrap();
+    assert!(change.as_str().unwrap().contains("\"pending\""), "{change}");
+
+    let out = s.ctl(&["confirm"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    s.daemon.wait_status(|st| st["change"].is_null());
+    assert!(!s.journal().exists(), "the journal outlived the confirm");
+    // Past the deadline the change is still there.
+    let deadline = std::time::Instant::now() + Duration::from_millis(2500);
+    wait_until(SETTLE, || std::time::Instant::now() > deadline);
+    assert!(s.changed(), "a confirmed change was reverted");
+    let out = s.ctl(&["confirm"]);
+    assert_eq!(code(&out), 81, "{}", text(&out));
+}
+
+#[test]
+fn an_unconfirmed_change_reverts_exactly_at_its_deadline() {
+    if !netns_tier() {
+        return;
+    }
+    let s = Setup::new();
+    let before = s.node.ns.settled();
+    reload_confirmed(&s, "2s");
+    let status = s
+        .daemon
+        .wait_status(|st| change_state(st) == Some("reverted"));
+    assert_eq!(status["change"]["reason"], "deadline", "{status:#}");
+    assert_eq!(s.node.ns.settled(), before, "the revert is not exact");
+    assert!(
+        status["status"]
+            .as_str()
+            .unwrap()
+            .contains("change reverted (deadline)"),
+        "{status:#}"
+    );
+    // Too late to confirm; the file still holds the change, so a plain
+    // reload keeps the previous profile and says so.
+    let out = s.ctl(&["confirm"]);
+    assert_eq!(code(&out), 81, "{}", text(&out));
+    let out = s.ctl(&["reload"]);
+    assert_eq!(code(&out), 80, "{}", text(&out));
+    assert!(text(&out).contains("still holds the change"), "{}", text(&out));
+    assert_eq!(s.node.ns.snapshot(), before);
+    // A changed file is an ordinary reload again.
+    s.node.set_profile(PROFILE);
+    let out = s.ctl(&["reload"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    s.daemon.wait_status(|st| st["change"].is_null());
+    assert!(!s.journal().exists());
+}
+
+#[test]
+fn rollback_reverts_at_once() {
+    if !netns_tier() {
+        return;
+    }
+    let s = Setup::new();
+    let before = s.node.ns.settled();
+    reload_confirmed(&s, "60s");
+    let out = s.ctl(&["rollback"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    // Reverted when the answer came.
+    assert_eq!(s.node.ns.settled(), before, "the rollback is not exact");
+    let status = s.daemon.status();
+    assert_eq!(change_state(&status), Some("reverted"), "{status:#}");
+    assert_eq!(status["change"]["reason"], "rollback");
+    let out = s.ctl(&["status", "--netns", &s.node.ns.name]);
+    assert!(
+        text(&out).contains("change   reverted (rollback)"),
+        "{}",
+        text(&out)
+    );
+    let out = s.ctl(&["rollback"]);
+    assert_eq!(code(&out), 81, "{}", text(&out));
+}
+
+#[test]
+fn a_daemon_killed_inside_the_window_reverts_when_it_starts_again() {
+    if !netns_tier() {
+        return;
+    }
+    let mut s = Setup::new();
+    let before = s.node.ns.settled();
+    reload_confirmed(&s, "60s");
+    s.daemon.signal("KILL");
+    assert!(s.daemon.wait_exit().is_some(), "n3xnetd survived SIGKILL");
+    let journal: Value =
+        serde_json::from_str(&std::fs::read_to_string(s.journal()).unwrap()).unwrap();
+    assert_eq!(journal["change"]["state"], "pending");
+    assert!(s.changed(), "the kill changed the network");
+
+    s.daemon = start(&s.node, &s.bus);
+    assert_eq!(s.node.ns.settled(), before, "the restart did not revert");
+    let status = s
+        .daemon
+        .wait_status(|st| change_state(st) == Some("reverted"));
+    assert_eq!(status["change"]["reason"], "restart", "{status:#}");
+    let ready = s
+        .daemon
+        .messages
+        .iter()
+        .find(|m| m.contains("READY=1"))
+        .cloned()
+        .unwrap();
+    assert!(ready.contains("change reverted (restart)"), "{ready}");
+    // The next start (the file still holds the change) keeps the previous
+    // profile.
+    s.daemon.signal("TERM");
+    s.daemon.wait_exit();
+    s.daemon = start(&s.node, &s.bus);
+    assert_eq!(s.node.ns.settled(), before);
+    assert_eq!(change_state(&s.daemon.status()), Some("reverted"));
+}
