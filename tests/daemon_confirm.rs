@@ -21,14 +21,30 @@ use serde_json::Value;
 /// The demo profile with server-1 moved to other addresses: what a change
 /// that cuts the node off (a wrong address) looks like on this kernel.
 fn changed() -> String {
-    PROFILE
+    changed_from(PROFILE)
+}
+
+fn changed_from(profile: &str) -> String {
+    profile
         .replace(
             "server-1 = { cluster = \"192.168.1.1\" }",
             "server-1 = { cluster = \"192.168.1.9\" }",
         )
+        .replace("server-1 = \"192.168.30.1\"", "server-1 = \"192.168.30.9\"")
+}
+
+/// The demo profile with a second server, 192.168.1.2: server-1 is the
+/// API server, so `--confirm-when reachable` checks its peer at
+/// `serverApi`'s port, and the gateway's ARP.
+fn two_servers() -> String {
+    PROFILE
         .replace(
-            "server-1 = \"192.168.30.1\"",
-            "server-1 = \"192.168.30.9\"",
+            "agent-1 = { cluster = \"192.168.1.3\" }",
+            "agent-1 = { cluster = \"192.168.1.3\" }\nserver-2 = { cluster = \"192.168.1.2\" }",
+        )
+        .replace(
+            "[nodes.agent-1]",
+            "[nodes.server-2]\nrole = \"server\"\n\n[nodes.agent-1]",
         )
 }
 
@@ -41,7 +57,10 @@ struct Setup {
 
 impl Setup {
     fn new() -> Setup {
-        let node = Node::new("");
+        Setup::on(Node::new(""))
+    }
+
+    fn on(node: Node) -> Setup {
         let bus = Bus::start();
         let daemon = start(&node, &bus);
         Setup { node, bus, daemon }
@@ -155,7 +174,11 @@ fn an_unconfirmed_change_reverts_exactly_at_its_deadline() {
     assert_eq!(code(&out), 81, "{}", text(&out));
     let out = s.ctl(&["reload"]);
     assert_eq!(code(&out), 80, "{}", text(&out));
-    assert!(text(&out).contains("still holds the change"), "{}", text(&out));
+    assert!(
+        text(&out).contains("still holds the change"),
+        "{}",
+        text(&out)
+    );
     assert_eq!(s.node.ns.snapshot(), before);
     // A changed file is an ordinary reload again.
     s.node.set_profile(PROFILE);
@@ -226,4 +249,79 @@ fn a_daemon_killed_inside_the_window_reverts_when_it_starts_again() {
     s.daemon = start(&s.node, &s.bus);
     assert_eq!(s.node.ns.settled(), before);
     assert_eq!(change_state(&s.daemon.status()), Some("reverted"));
+}
+
+/// server-1 of [`two_servers`] with its peers on the switch: server-2's
+/// API (a listener on 192.168.1.2:6443) and the gateway 192.168.1.254.
+fn with_peers() -> (Setup, std::net::TcpListener) {
+    let node = Node::with_profile(&two_servers(), "server-1", "");
+    node.sw.ip("addr add 192.168.1.2/24 dev sw-eth1");
+    node.sw.ip("addr add 192.168.1.254/24 dev sw-eth1");
+    node.sw.ip("link set sw-eth1 up");
+    let api = node
+        .sw
+        .enter(|| std::net::TcpListener::bind("192.168.1.2:6443"))
+        .unwrap();
+    (Setup::on(node), api)
+}
+
+#[test]
+fn a_change_the_network_answers_is_kept() {
+    if !netns_tier() {
+        return;
+    }
+    let (s, _api) = with_peers();
+    // The API server moves with server-1's address.
+    s.node.set_profile(
+        &changed_from(&two_servers()).replace("https://192.168.1.1:", "https://192.168.1.9:"),
+    );
+    let out = s.ctl(&[
+        "reload",
+        "--confirm-within",
+        "3s",
+        "--confirm-when",
+        "reachable",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    // Kept by the checks alone, before the deadline.
+    s.daemon.wait_status(|st| st["change"].is_null());
+    assert!(!s.journal().exists(), "the journal outlived the change");
+    let log = s.daemon.log();
+    assert!(
+        log.contains("192.168.1.2:6443 arp:192.168.1.254@eth1"),
+        "the targets are not the peer server and the gateway:\n{log}"
+    );
+    let deadline = std::time::Instant::now() + Duration::from_millis(3500);
+    wait_until(SETTLE, || std::time::Instant::now() > deadline);
+    assert!(s.changed(), "a reachable change was reverted");
+}
+
+#[test]
+fn an_unreachable_change_reverts() {
+    if !netns_tier() {
+        return;
+    }
+    let (s, _api) = with_peers();
+    let before = s.node.ns.settled();
+    // The change moves the API to a port nothing listens on.
+    s.node.set_profile(
+        &changed_from(&two_servers())
+            .replace("https://192.168.1.1:6443", "https://192.168.1.9:7443"),
+    );
+    let out = s.ctl(&[
+        "reload",
+        "--confirm-within",
+        "2s",
+        "--confirm-when",
+        "reachable",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert!(s.changed());
+    let status = s
+        .daemon
+        .wait_status(|st| change_state(st) == Some("reverted"));
+    assert_eq!(status["change"]["reason"], "unreachable", "{status:#}");
+    let check = status["change"]["lastCheck"].as_str().unwrap_or_default();
+    assert!(check.starts_with("192.168.1.2:7443: "), "{status:#}");
+    assert_eq!(s.node.ns.settled(), before, "the revert is not exact");
 }

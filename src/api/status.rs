@@ -246,7 +246,7 @@ pub struct ChangeStatus {
     /// Why the revert failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// The last reachability check that failed, while pending.
+    /// The last reachability check that failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_check: Option<String>,
 }

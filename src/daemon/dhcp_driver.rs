@@ -89,7 +89,6 @@ pub fn status_notes(leases: &[LeaseStatus]) -> Vec<String> {
     notes
 }
 
-
 /// Starts a client for every DHCP link of `desired` in `netns`, on a
 /// thread of their own; with no DHCP link, no thread, and the channel is
 /// closed at once and never changes.

@@ -19,6 +19,7 @@ mod dbus;
 mod dhcp_driver;
 mod health_log;
 mod pending;
+mod reach;
 mod repair;
 mod setup;
 mod status_line;

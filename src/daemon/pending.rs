@@ -230,12 +230,12 @@ impl Changes {
                 revert(c, Reason::Rollback);
                 Verdict::Revert(j.previous_profile.clone())
             }
-            (ChangeState::RevertFailed, Event::Confirm) => Verdict::Refuse(Refusal::Pending(
-                format!(
+            (ChangeState::RevertFailed, Event::Confirm) => {
+                Verdict::Refuse(Refusal::Pending(format!(
                     "the change's revert failed ({}): `n3xnetctl rollback` tries it again",
                     c.error.as_deref().unwrap_or("unknown error")
-                ),
-            )),
+                )))
+            }
             (state, _) => Verdict::Refuse(Refusal::NotPending(format!(
                 "no confirmed change is pending: the last one is {} ({})",
                 describe(state),
@@ -283,7 +283,8 @@ impl Changes {
         }
     }
 
-    /// A reachability check failed (kept for the status), or passed.
+    /// A reachability check failed (kept for the status, and in the
+    /// record of a revert for unreachability), or passed.
     pub fn checked(&mut self, failure: Option<String>) {
         if let Some(j) = self.journal.as_mut() {
             j.change.last_check = failure;
@@ -319,7 +320,6 @@ impl Changes {
 fn revert(c: &mut ChangeStatus, reason: Reason) {
     c.state = ChangeState::Reverting;
     c.reason = Some(reason.as_str().to_owned());
-    c.last_check = None;
 }
 
 fn describe(state: ChangeState) -> &'static str {
@@ -471,7 +471,10 @@ mod tests {
         assert!(!c.applied("new", None));
         assert!(c.applied("old", None));
         let s = c.status().unwrap();
-        assert_eq!((s.state, s.reason.as_deref()), (ChangeState::Reverted, Some("deadline")));
+        assert_eq!(
+            (s.state, s.reason.as_deref()),
+            (ChangeState::Reverted, Some("deadline"))
+        );
         // A late confirm is refused, saying what happened.
         let Verdict::Refuse(Refusal::NotPending(m)) = c.on(Event::Confirm) else {
             panic!("a late confirm was not refused");
@@ -487,9 +490,15 @@ mod tests {
         assert!(c.applied("old", Some("EBUSY")));
         let s = c.status().unwrap();
         assert_eq!(s.state, ChangeState::RevertFailed);
-        assert!(c.status_note().unwrap().starts_with("REVERT FAILED (rollback): EBUSY"));
+        assert!(c
+            .status_note()
+            .unwrap()
+            .starts_with("REVERT FAILED (rollback): EBUSY"));
         // Neither kept nor replaced while the revert is unfinished ...
-        assert!(matches!(c.on(Event::Confirm), Verdict::Refuse(Refusal::Pending(_))));
+        assert!(matches!(
+            c.on(Event::Confirm),
+            Verdict::Refuse(Refusal::Pending(_))
+        ));
         assert!(c.may_change().is_err());
         // ... but tried again.
         assert!(matches!(c.on(Event::Rollback), Verdict::Revert(_)));
@@ -532,7 +541,11 @@ mod tests {
 
     #[test]
     fn a_restart_reverts_a_pending_change_whatever_its_deadline() {
-        for s in [ChangeState::Pending, ChangeState::Reverting, ChangeState::RevertFailed] {
+        for s in [
+            ChangeState::Pending,
+            ChangeState::Reverting,
+            ChangeState::RevertFailed,
+        ] {
             let mut j = pending(Until::Confirmed).journal().unwrap().clone();
             j.change.state = s;
             let (c, startup) = Changes::start(Some(j), "new");
@@ -580,7 +593,10 @@ mod tests {
         std::fs::write(&file.path, text.replace("\"version\": 1", "\"version\": 9")).unwrap();
         assert!(matches!(
             file.load(),
-            Err(JournalError::Invalid { version: Some(9), .. })
+            Err(JournalError::Invalid {
+                version: Some(9),
+                ..
+            })
         ));
         file.save(None).unwrap();
         file.save(None).unwrap();

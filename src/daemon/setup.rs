@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::reach::{default_targets, Target};
 use crate::config::{ConfigError, DaemonConfig};
 use crate::desired::DesiredNetwork;
 use crate::exit;
@@ -23,6 +24,9 @@ pub struct Setup {
     /// The profile's text, as validated: what a confirmed change's journal
     /// keeps to revert to ([`super::pending`]).
     pub profile_text: String,
+    /// What a change to this setup checks with `--confirm-when reachable`
+    /// ([`super::reach::default_targets`]).
+    pub(crate) reach: Vec<Target>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,7 +85,12 @@ impl Setup {
         let path = &self.config.profile;
         let parsed = profile::parse(text, profile::Format::from_path(path))
             .map_err(|d| SetupError::Profile(LoadError::Invalid(Report::new(path, d))))?;
-        Setup::resolve(&self.config_path, self.config.clone(), &parsed, text.to_owned())
+        Setup::resolve(
+            &self.config_path,
+            self.config.clone(),
+            &parsed,
+            text.to_owned(),
+        )
     }
 
     fn resolve(
@@ -135,6 +144,7 @@ impl Setup {
             return Err(invalid(problems));
         }
         Ok(Setup {
+            reach: default_targets(profile, &desired),
             config_path: config_path.to_path_buf(),
             role: config.role.or(desired.role),
             config,

@@ -48,6 +48,7 @@ use crate::state::KernelState;
 use super::backoff::RepairSchedule;
 use super::health_log::log_changes;
 use super::pending::{Changes, Event, JournalFile, Refusal, Startup, Verdict};
+use super::reach::{self, Round, Target};
 use super::repair::{Decision, Repairs};
 use super::setup::Setup;
 use super::status_line::{status_line, Notes};
@@ -246,6 +247,12 @@ struct Core {
     journal_error: Option<String>,
     /// When the pending change reverts.
     change_deadline: Option<Instant>,
+    /// What keeps it (`--confirm-when reachable`), the round of checks
+    /// under way or the time of the next, and how many rounds failed.
+    reach: Vec<Target>,
+    round: Option<Round>,
+    next_round: Option<Instant>,
+    failed_rounds: u32,
 }
 
 impl Supervisor {
@@ -292,6 +299,10 @@ impl Supervisor {
             journal,
             journal_error,
             change_deadline: None,
+            reach: Vec::new(),
+            round: None,
+            next_round: None,
+            failed_rounds: 0,
         };
         core.desired_digest = core.setup.desired.digest();
         core.publish();
@@ -349,6 +360,7 @@ impl Supervisor {
             let online = core.online_deadline.filter(|_| !core.ready);
             let reread = core.reread_at;
             let deadline = core.change_deadline;
+            let next_round = core.next_round;
             tokio::select! {
                 biased;
                 _ = term.recv() => break,
@@ -373,6 +385,8 @@ impl Supervisor {
                 _ = at(deadline) => {
                     let _ = core.change_event(&mut events, Event::Deadline).await;
                 }
+                _ = at(next_round) => core.start_round().await,
+                r = checked(&mut core.round) => core.round_done(&mut events, r).await,
                 lock = released(&mut core.lock_wait) => core.writer_released(&mut events, lock).await,
                 Ok(()) = core.dhcp.changed() => core.publish(),
             }
@@ -438,6 +452,17 @@ async fn released(wait: &mut Option<LockWait>) -> Result<WriterLock, LockError> 
     let lock = w.await;
     *wait = None;
     lock
+}
+
+/// Resolves when the round of reachability checks under way ends; never
+/// while none is.
+async fn checked(round: &mut Option<Round>) -> Result<(), String> {
+    let Some(r) = round.as_mut() else {
+        return std::future::pending().await;
+    };
+    let result = r.await;
+    *round = None;
+    result
 }
 
 /// The bond an op is about, for the `bond` log field.
@@ -519,7 +544,11 @@ impl Core {
             Ok(false) => Err(ControlError::Refused(format!(
                 "{} holds the namespace's writer lock: n3xnetd applies the profile once it is \
                  released",
-                self.repairs.drift().writer.as_deref().unwrap_or("another writer")
+                self.repairs
+                    .drift()
+                    .writer
+                    .as_deref()
+                    .unwrap_or("another writer")
             ))),
             Err(e) => Err(ControlError::Failed(e)),
         }
@@ -838,7 +867,7 @@ impl Core {
                     self.save_journal();
                 }
             }
-            Some((within, when)) => self.begin_change(&digest, *within, when)?,
+            Some((within, when)) => self.begin_change(&new, &digest, *within, when)?,
         }
         tracing::info!(
             profile = %new.config.profile.display(),
@@ -894,17 +923,22 @@ impl Core {
     /// and arms its deadline.
     fn begin_change(
         &mut self,
+        new: &Setup,
         digest: &str,
         within: Duration,
         when: &ConfirmWhen,
     ) -> Result<(), ControlError> {
+        let reach = match when {
+            ConfirmWhen::Confirmed => Vec::new(),
+            ConfirmWhen::Reachable(explicit) => {
+                reach::targets(&new.reach, explicit.as_deref()).map_err(ControlError::Invalid)?
+            }
+        };
         let until = match when {
             ConfirmWhen::Confirmed => Until::Confirmed,
-            ConfirmWhen::Reachable(_) => {
-                return Err(ControlError::Refused(
-                    "--confirm-when reachable is not supported yet".to_owned(),
-                ))
-            }
+            ConfirmWhen::Reachable(_) => Until::Reachable {
+                targets: reach.iter().map(ToString::to_string).collect(),
+            },
         };
         let now = now_ms();
         let change = ChangeStatus {
@@ -929,17 +963,27 @@ impl Core {
             within_ms = millis(within),
             change = digest,
             previous = %self.desired_digest,
-            "confirmed change: applying; it reverts in {:.1} s unless confirmed",
-            within.as_secs_f64()
+            reachable = reach.iter().map(ToString::to_string).collect::<Vec<_>>().join(" "),
+            "confirmed change: applying; it reverts in {:.1} s unless {}",
+            within.as_secs_f64(),
+            if reach.is_empty() { "confirmed" } else { "reachable or confirmed" }
         );
+        // The first round right after the apply.
+        self.next_round = (!reach.is_empty()).then(Instant::now);
+        self.failed_rounds = 0;
+        self.reach = reach;
         Ok(())
     }
 
     /// Acts on an event about the pending change.
-    async fn change_event(&mut self, events: &mut Events, event: Event) -> Result<(), ControlError> {
+    async fn change_event(
+        &mut self,
+        events: &mut Events,
+        event: Event,
+    ) -> Result<(), ControlError> {
         let result = match self.changes.on(event) {
             Verdict::Keep => {
-                self.change_deadline = None;
+                self.end_checks();
                 tracing::info!(event = ?event, "the change is kept");
                 self.save_journal();
                 Ok(())
@@ -947,12 +991,12 @@ impl Core {
             Verdict::Revert(previous) => {
                 self.revert(previous).await;
                 match self.changes.status() {
-                    Some(c) if c.state == ChangeState::RevertFailed => Err(ControlError::Failed(
-                        format!(
+                    Some(c) if c.state == ChangeState::RevertFailed => {
+                        Err(ControlError::Failed(format!(
                             "the revert failed: {}; the journal is kept",
                             c.error.as_deref().unwrap_or("unknown error")
-                        ),
-                    )),
+                        )))
+                    }
                     _ => Ok(()),
                 }
             }
@@ -965,13 +1009,16 @@ impl Core {
     /// Applies the previous profile (its text) as an ordinary
     /// transactional apply; [`Core::change_applied`] records the outcome.
     async fn revert(&mut self, previous: String) {
-        self.change_deadline = None;
+        self.end_checks();
         let reason = self
             .changes
             .status()
             .and_then(|c| c.reason.clone())
             .unwrap_or_default();
-        tracing::warn!(reason, "reverting the change: applying the previous profile");
+        tracing::warn!(
+            reason,
+            "reverting the change: applying the previous profile"
+        );
         self.save_journal();
         match self.setup.with_profile_text(&previous) {
             Ok(setup) => {
@@ -983,6 +1030,50 @@ impl Core {
                 tracing::error!("REVERT FAILED: {e}; the journal is kept");
                 self.changes.revert_failed(e);
                 self.save_journal();
+            }
+        }
+    }
+
+    /// The pending change is decided: no deadline, no more checks.
+    fn end_checks(&mut self) {
+        self.change_deadline = None;
+        self.round = None;
+        self.next_round = None;
+        self.reach.clear();
+    }
+
+    /// Starts a round of reachability checks, if the change still waits
+    /// for one.
+    async fn start_round(&mut self) {
+        self.next_round = None;
+        if self.changes.pending().is_some() {
+            self.round = Some(reach::round(&self.handle, &self.reach).await);
+        }
+    }
+
+    /// A round of checks ended: every target answered (the change is
+    /// kept), or the next round is due after a backoff, inside the window.
+    async fn round_done(&mut self, events: &mut Events, result: Result<(), String>) {
+        match result {
+            Ok(()) => {
+                tracing::info!(
+                    rounds = self.failed_rounds + 1,
+                    "reachable: every check answered"
+                );
+                let _ = self.change_event(events, Event::Reachable).await;
+            }
+            Err(e) => {
+                let same = self.changes.pending().and_then(|c| c.last_check.as_deref())
+                    == Some(e.as_str());
+                if same {
+                    tracing::debug!("reachability check failed again: {e}");
+                } else {
+                    tracing::warn!("reachability check failed: {e}; checking again");
+                }
+                self.changes.checked(Some(e));
+                self.next_round = Some(Instant::now() + reach::retry_after(self.failed_rounds));
+                self.failed_rounds = self.failed_rounds.saturating_add(1);
+                self.publish();
             }
         }
     }

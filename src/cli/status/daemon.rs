@@ -88,10 +88,16 @@ fn render_change(c: &ChangeStatus, now_ms: u64) -> String {
             let keeps = match &c.until {
                 Until::Confirmed => "`n3xnetctl confirm`".to_owned(),
                 Until::Reachable { targets } => {
-                    format!("{} answering, or `n3xnetctl confirm`", targets.join(" and "))
+                    format!(
+                        "{} answering, or `n3xnetctl confirm`",
+                        targets.join(" and ")
+                    )
                 }
             };
-            let check = c.last_check.as_deref().map(|e| format!("; last check: {e}"));
+            let check = c
+                .last_check
+                .as_deref()
+                .map(|e| format!("; last check: {e}"));
             format!(
                 "PENDING: reverts at {} UTC (in {:.1} s) unless kept by {keeps}{}",
                 clock(c.deadline_ms),
