@@ -569,7 +569,10 @@ mod tests {
         let Err(Refusal::Pending(m)) = again.reload("new") else {
             panic!("a reload of the rejected file was allowed");
         };
-        assert!(m.contains("still holds the change that was reverted"), "{m}");
+        assert!(
+            m.contains("still holds the change that was reverted"),
+            "{m}"
+        );
         // ... one of a changed file forgets the record.
         assert_eq!(again.reload("fixed"), Ok(true));
         assert!(again.journal().is_none());

@@ -207,6 +207,22 @@ mod tests {
     }
 
     #[test]
+    fn a_profile_text_resolves_like_the_file_it_came_from() {
+        let s = load("profile = \"p.toml\"\nnode = \"server-1\"", DEMO).unwrap();
+        assert_eq!(s.profile_text, DEMO);
+        let again = s.with_profile_text(DEMO).unwrap();
+        assert_eq!(again.desired, s.desired);
+        assert_eq!(again.reach, s.reach);
+        let other = s
+            .with_profile_text(&DEMO.replace("192.168.1.1\"", "192.168.1.9\""))
+            .unwrap();
+        assert_ne!(other.desired.digest(), s.desired.digest());
+        let e = s.with_profile_text("serverApi = 1").unwrap_err();
+        assert_eq!(e.exit_code(), exit::INVALID_PROFILE);
+        assert!(e.to_string().contains("p.toml"), "{e}");
+    }
+
+    #[test]
     fn unknown_node_and_unreadable_files() {
         let e = load("profile = \"p.toml\"\nnode = \"nope\"", DEMO).unwrap_err();
         assert!(

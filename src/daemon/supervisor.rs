@@ -862,7 +862,11 @@ impl Core {
         let digest = new.desired.digest();
         match &confirm {
             None => {
-                if self.changes.reload(&digest)? {
+                let forgotten = self.changes.reload(&digest).map_err(|r| {
+                    tracing::warn!("reload refused: {r}");
+                    r
+                })?;
+                if forgotten {
                     tracing::info!("the profile file changed: the reverted change is forgotten");
                     self.save_journal();
                 }
@@ -940,6 +944,12 @@ impl Core {
                 targets: reach.iter().map(ToString::to_string).collect(),
             },
         };
+        let deadline = Instant::now().checked_add(within).ok_or_else(|| {
+            ControlError::Invalid(format!(
+                "confirm-within: found {} s, expected a window the clock can count",
+                within.as_secs()
+            ))
+        })?;
         let now = now_ms();
         let change = ChangeStatus {
             state: ChangeState::Pending,
@@ -958,7 +968,7 @@ impl Core {
             tracing::error!("{e}: the change is not applied");
             return Err(ControlError::Failed(format!("{e}: nothing changed")));
         }
-        self.change_deadline = Some(Instant::now() + within);
+        self.change_deadline = Some(deadline);
         tracing::warn!(
             within_ms = millis(within),
             change = digest,
