@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::Output;
 use std::time::Duration;
 
-use daemon_util::{wait_until, Daemon, Node, PROFILE, SETTLE};
+use daemon_util::{fault_bin, wait_until, Daemon, Node, PROFILE, SETTLE};
 use dbus_util::Bus;
 use netns_util::netns_tier;
 use serde_json::Value;
@@ -82,14 +82,21 @@ impl Setup {
 }
 
 fn start(node: &Node, bus: &Bus) -> Daemon {
-    let dir = node.dir.path().to_str().unwrap().to_owned();
-    let mut env = bus.env().to_vec();
-    env.push(("STATE_DIRECTORY", &dir));
-    let mut d = Daemon::start_with(node, &env);
+    let mut d = start_program(node, bus, env!("CARGO_BIN_EXE_n3xnetd"), &[]);
     d.wait_ready();
     bus.wait_daemon(&d);
     node.settle();
     d
+}
+
+/// `program` as the node's n3xnetd on `bus`, its state in the node's
+/// directory, with `env` too.
+fn start_program(node: &Node, bus: &Bus, program: &str, env: &[(&str, &str)]) -> Daemon {
+    let dir = node.dir.path().to_str().unwrap().to_owned();
+    let mut all = bus.env().to_vec();
+    all.push(("STATE_DIRECTORY", &dir));
+    all.extend_from_slice(env);
+    Daemon::start_program(node, program, &all)
 }
 
 fn code(out: &Output) -> i32 {
@@ -249,6 +256,52 @@ fn a_daemon_killed_inside_the_window_reverts_when_it_starts_again() {
     s.daemon = start(&s.node, &s.bus);
     assert_eq!(s.node.ns.settled(), before);
     assert_eq!(change_state(&s.daemon.status()), Some("reverted"));
+}
+
+/// A revert is an ordinary transactional apply, so a crash in the middle of
+/// one is finished by the next start: n3xnetd (fault-injection build)
+/// started with the pending change aborts after the revert's first write;
+/// the next n3xnetd reverts exactly.
+#[test]
+fn a_revert_cut_short_by_a_crash_is_finished_by_the_next_start() {
+    if !netns_tier() {
+        return;
+    }
+    let mut s = Setup::new();
+    let before = s.node.ns.settled();
+    reload_confirmed(&s, "60s");
+    s.daemon.signal("KILL");
+    s.daemon.wait_exit();
+
+    let faulty = fault_bin("n3xnetd");
+    let mut d = start_program(
+        &s.node,
+        &s.bus,
+        faulty.to_str().unwrap(),
+        &[("N3XNET_ABORT_AFTER_WRITE", "1")],
+    );
+    let status = d.wait_exit();
+    assert_eq!(
+        status.and_then(|st| std::os::unix::process::ExitStatusExt::signal(&st)),
+        Some(libc::SIGABRT),
+        "n3xnetd did not abort in the revert: {status:?}\n{}",
+        d.log()
+    );
+    assert!(d
+        .log()
+        .contains("reverting it to the previous profile first"));
+    assert_ne!(
+        s.node.ns.snapshot(),
+        before,
+        "no revert write before the abort"
+    );
+    assert!(!s.changed(), "the revert wrote nothing before the abort");
+
+    s.daemon = start(&s.node, &s.bus);
+    assert_eq!(s.node.ns.settled(), before, "the revert was not finished");
+    let status = s.daemon.status();
+    assert_eq!(change_state(&status), Some("reverted"), "{status:#}");
+    assert_eq!(status["change"]["reason"], "restart");
 }
 
 /// server-1 of [`two_servers`] with its peers on the switch: server-2's
