@@ -304,6 +304,47 @@ fn a_revert_cut_short_by_a_crash_is_finished_by_the_next_start() {
     assert_eq!(status["change"]["reason"], "restart");
 }
 
+/// The journal decides the profile n3xnetd starts with, so one that
+/// someone other than root could have written is not obeyed: the daemon
+/// runs the profile file, says why in `STATUS=`, and takes no confirmed
+/// change until the journal is dealt with.
+#[test]
+fn a_journal_others_could_write_is_not_obeyed() {
+    use std::os::unix::fs::PermissionsExt as _;
+    if !netns_tier() {
+        return;
+    }
+    let node = Node::new("");
+    let journal = node.path("change.json");
+    let planted = serde_json::json!({
+        "version": 1,
+        "previousProfile": changed(),
+        "change": {
+            "state": "pending", "until": {"kind": "confirmed"},
+            "startedAtMs": 1, "deadlineMs": 2,
+            "changeDigest": "x", "previousDigest": "y"
+        }
+    });
+    std::fs::write(&journal, planted.to_string()).unwrap();
+    std::fs::set_permissions(&journal, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let s = Setup::on(node);
+    assert!(
+        s.node.in_sync(),
+        "the planted journal's profile was applied"
+    );
+    assert!(!s.changed());
+    let status = s.daemon.status();
+    let line = status["status"].as_str().unwrap();
+    assert!(line.contains("is writable by everyone"), "{status:#}");
+    s.node.set_profile(&changed());
+    let out = s.ctl(&["reload", "--confirm-within", "2s"]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    assert!(
+        s.node.in_sync(),
+        "a change was made beside an untrusted journal"
+    );
+}
+
 /// server-1 of [`two_servers`] with its peers on the switch: server-2's
 /// API (a listener on 192.168.1.2:6443) and the gateway 192.168.1.254.
 fn with_peers() -> (Setup, std::net::TcpListener) {

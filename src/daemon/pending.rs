@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::status::{ChangeState, ChangeStatus, Until};
 use crate::files::{write_atomic, Durability};
+use crate::trust::TrustError;
 
 /// The journal's file name in the state directory.
 pub const JOURNAL_FILE: &str = "change.json";
@@ -351,6 +352,10 @@ pub enum JournalError {
         #[source]
         source: std::io::Error,
     },
+    /// Someone other than root could have written it: it decides the
+    /// profile the daemon starts with.
+    #[error("the change journal: {0}")]
+    Untrusted(#[from] TrustError),
     #[error("the change journal {} is not one (version {version:?}): {detail}", path.display())]
     Invalid {
         path: PathBuf,
@@ -366,7 +371,10 @@ impl JournalFile {
         }
     }
 
+    /// The journal, if there is one, once it is known that only root
+    /// could have written it ([`crate::trust`]).
     pub fn load(&self) -> Result<Option<Journal>, JournalError> {
+        crate::trust::check(&self.path)?;
         let text = match std::fs::read(&self.path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
