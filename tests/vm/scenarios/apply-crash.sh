@@ -57,7 +57,10 @@ while [ "$k" -le "$writes" ]; do
   checkpoint "k$k-aborted"
   capture "k$k-apply" 0 n3xnetctl apply --json --profile $P
   capture "k$k-check" 0 n3xnetctl check --json --profile $P
+  # A steady bond for n3x's assertions: eth2 is enslaved after eth1 and may still be
+  # in its updelay ("going back") when eth1 is already active.
   wait_for 5 bond_active_is bond0 eth1
+  wait_for 5 bond_settled bond0
   checkpoint "k$k-applied"
   reset
   k=$((k + 1))
