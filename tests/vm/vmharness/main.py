@@ -166,15 +166,21 @@ def prune(arch_dir, keep):
 BIN_ENV = {"x86_64": "N3XNET_BIN_DIR", "aarch64": "N3XNET_BIN_DIR_AARCH64"}
 
 
-def bin_source(arch):
+def bin_source(arch, bins):
     """Where ARCH's binaries come from. $N3XNET_BIN_DIR[_AARCH64] is used as is;
     otherwise they are built first (a no-op when up to date), so a run never tests a
     stale binary: `cargo build --bins` (debug), or cross/build-aarch64, whose last
-    output line is its output dir."""
+    output line is its output dir. BINS naming `fault-injection/...` (x86_64 only,
+    scenario.py) build scripts/build-fault-injection first, into the debug dir's
+    fault-injection/ (its layout under $N3XNET_BIN_DIR too): it replaces the debug
+    binaries with its own on the way, which the `cargo build --bins` after it puts back."""
     if BIN_ENV[arch.name] in os.environ:
         return os.environ[BIN_ENV[arch.name]]
     locked = ["--locked"] if os.environ.get("CI", "") not in ("", "0", "false", "no") else []
     if arch.name == "x86_64":
+        if any(b.startswith(scenario.FAULT_DIR) for b in bins):
+            say("building the fault-injection binaries: scripts/build-fault-injection")
+            _build([os.path.join(REPO, "scripts", "build-fault-injection")] + locked)
         say("building the x86_64 binaries: cargo build --bins")
         _build(["cargo", "build", "--bins"] + locked)
         target = os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target"))
@@ -216,13 +222,14 @@ def stage_binaries(arch, needs, dest):
     bins = [n for n in needs if n != "n3xnet.deb"]
     if len(bins) < len(needs):
         shutil.copy2(deb_source(arch), os.path.join(dest, "n3xnet.deb"))
-    src = bin_source(arch) if bins else None
+    src = bin_source(arch, bins) if bins else None
     for name in bins:
         path = os.path.join(src, name)
         if not os.path.isfile(path):
             raise PrereqError(f"{arch.name} binary {path} not found")
         if Elf(path).machine != arch.elf_machine:
             raise PrereqError(f"{path} is not an {arch.name} binary")
+        os.makedirs(os.path.dirname(os.path.join(dest, name)), exist_ok=True)
         shutil.copy2(path, os.path.join(dest, name))
     return dest
 
