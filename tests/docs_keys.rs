@@ -105,8 +105,9 @@ fn check(page_name: &str, heading: &str, accepted: &BTreeSet<String>, leaves: &B
 
 #[test]
 fn every_n3xnet_toml_key_is_documented() {
-    use n3xnet::config::{KNOWN_KEYS, KUBERNETES_KEYS, ONLINE_KEYS, PROMETHEUS_KEYS};
+    use n3xnet::config::{KNOWN_KEYS, KUBERNETES_KEYS, MULTUS_KEYS, ONLINE_KEYS, PROMETHEUS_KEYS};
     let tables: BTreeMap<&str, &[&str]> = [
+        ("multus", MULTUS_KEYS),
         ("online", ONLINE_KEYS),
         ("kubernetes", KUBERNETES_KEYS),
         ("prometheus", PROMETHEUS_KEYS),

@@ -257,6 +257,7 @@ impl Supervisor {
             watchdog_ms = watchdog.as_ref().map(|i| millis(i.period())),
             "n3xnetd starting"
         );
+        core.sync_cni_configs();
         match core.apply(Trigger::Start, None).await {
             // Without CAP_NET_ADMIN nothing will ever work: say so and stop.
             Err(EngineError::Netlink(e @ NetlinkError::NoCapNetAdmin)) => return Err(e.into()),
@@ -671,6 +672,22 @@ impl Core {
         outcome
     }
 
+    /// Writes the node's Multus CNI config files into `multus.confDir`,
+    /// those whose content changed only. A failure is logged, not fatal:
+    /// the network itself does not depend on the file.
+    fn sync_cni_configs(&self) {
+        let Some(dir) = &self.setup.config.multus.conf_dir else {
+            return;
+        };
+        match crate::render::write_dir(dir, &self.setup.cni_configs) {
+            Ok(0) => {}
+            Ok(written) => {
+                tracing::info!(dir = %dir.display(), written, "multus: wrote CNI configs")
+            }
+            Err(e) => tracing::error!("multus: {e}"),
+        }
+    }
+
     async fn reload(&mut self, events: &mut Events) -> Result<(), ControlError> {
         let was_ready = self.ready;
         if was_ready {
@@ -696,6 +713,7 @@ impl Core {
                     "reload: configuration and profile valid"
                 );
                 self.setup = new;
+                self.sync_cni_configs();
                 self.desired_digest = self.setup.desired.digest();
                 self.reload_error = None;
                 self.repairs.reloaded();
