@@ -62,11 +62,14 @@ struct Node {
     shim: Ipv4Addr,
 }
 
-/// A pod attached to a node: its netns and the address the plugin gave it.
+/// A pod attached to a node: its netns, the address the plugin gave it,
+/// and the ADD result (what Multus' libcni caches and hands back as
+/// `prevResult` on CHECK and DEL).
 struct Pod {
     ns: Netns,
     id: String,
     addr: Ipv4Addr,
+    result: Value,
 }
 
 fn ctl(args: &[&str]) -> String {
@@ -129,9 +132,20 @@ impl Node {
         }
     }
 
-    /// Runs the macvlan plugin for `pod` as Multus would on this node;
-    /// the result JSON, or the plugin's error.
-    fn cni(&self, command: &str, pod: &Netns, id: &str) -> Result<Value, String> {
+    /// Runs the macvlan plugin for `pod` as Multus would on this node, with
+    /// the node's config (plus `prevResult`, as libcni adds it for CHECK and
+    /// DEL); the result JSON, or the plugin's error.
+    fn cni(
+        &self,
+        command: &str,
+        pod: &Netns,
+        id: &str,
+        prev: Option<&Value>,
+    ) -> Result<Value, String> {
+        let mut config: Value = serde_json::from_str(&self.config).unwrap();
+        if let Some(prev) = prev {
+            config["prevResult"] = prev.clone();
+        }
         let script = "mount -t tmpfs tmpfs /var/lib && mkdir /var/lib/cni && \
                       mount --bind \"$0\" /var/lib/cni && exec ip netns exec \"$1\" \"$2\"";
         let mut child = Command::new("unshare")
@@ -153,7 +167,7 @@ impl Node {
             .stdin
             .take()
             .unwrap()
-            .write_all(self.config.as_bytes())
+            .write_all(config.to_string().as_bytes())
             .unwrap();
         let out = child.wait_with_output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
@@ -169,23 +183,32 @@ impl Node {
     fn add(&self, id: &str) -> Pod {
         let ns = Netns::new();
         let result = self
-            .cni("ADD", &ns, id)
+            .cni("ADD", &ns, id, None)
             .unwrap_or_else(|e| panic!("{} ADD {id}: {e}", self.name));
+        assert_eq!(result["cniVersion"], "0.4.0", "{result}");
         let address = result["ips"][0]["address"].as_str().unwrap();
         let addr: Ipv4Addr = address.split('/').next().unwrap().parse().unwrap();
         assert_eq!(address, format!("{addr}/24"));
         // The kernel agrees with the result.
         assert_eq!(ns.ipv4("net1"), [address]);
         assert_eq!(ns.link("net1")["linkinfo"]["info_data"]["mode"], "bridge");
-        Pod {
+        let pod = Pod {
             ns,
             id: id.into(),
             addr,
-        }
+            result,
+        };
+        self.check(&pod)
+            .unwrap_or_else(|e| panic!("{} CHECK {id} right after ADD: {e}", self.name));
+        pod
+    }
+
+    fn check(&self, pod: &Pod) -> Result<Value, String> {
+        self.cni("CHECK", &pod.ns, &pod.id, Some(&pod.result))
     }
 
     fn del(&self, pod: Pod) {
-        self.cni("DEL", &pod.ns, &pod.id)
+        self.cni("DEL", &pod.ns, &pod.id, Some(&pod.result))
             .unwrap_or_else(|e| panic!("{} DEL {}: {e}", self.name, pod.id));
         assert!(pod.ns.try_ip("link show dev net1").stdout.is_empty());
     }
@@ -320,8 +343,21 @@ fn pods_on_two_nodes_get_disjoint_slices_and_reach_each_other_and_the_shims() {
     pods_a.push(a.add("a8"));
     pods_a.push(a.add("a9"));
     let extra = Netns::new();
-    let e = a.cni("ADD", &extra, "a10").unwrap_err();
+    let e = a.cni("ADD", &extra, "a10", None).unwrap_err();
     assert!(e.contains("no IP addresses available"), "{e}");
+    // CHECK sees a pod whose address went away.
+    let broken = &pods_a[0];
+    broken
+        .ns
+        .ip(&format!("addr del {}/24 dev net1", broken.addr));
+    assert!(
+        a.check(broken).is_err(),
+        "CHECK passed without the pod's address"
+    );
+    broken
+        .ns
+        .ip(&format!("addr add {}/24 dev net1", broken.addr));
+    a.check(broken).unwrap();
     for p in pods_a {
         a.del(p);
     }

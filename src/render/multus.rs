@@ -24,9 +24,12 @@ use crate::profile::model::{MultusIpam, MultusKind, MultusNet, Profile};
 use crate::profile::pools;
 use crate::profile::resolve::default_shim_name;
 
-/// The CNI spec version of the generated configs: the one every Multus
-/// release and the reference macvlan/ipvlan/vlan plugins accept.
-const CNI_VERSION: &str = "0.3.1";
+/// The CNI spec version of the generated configs. 0.4.0 is the first with
+/// CHECK (the runtime can ask whether a pod's attachment is still intact)
+/// and with the cached result passed on DEL (so IPAM releases exactly what
+/// it gave); Multus supports it since v3.4 (CHECK delegation, 2020) and the
+/// reference plugins since v0.8.0.
+const CNI_VERSION: &str = "0.4.0";
 
 /// Where n3x's Multus module makes Multus look for the CNI config of a NAD
 /// without `spec` (its `confDir`).
@@ -441,7 +444,7 @@ hostAddresses = { server-1 = "192.168.30.1", agent-1 = "192.168.30.3" }
             assert_eq!(
                 cfg,
                 serde_json::json!({
-                    "cniVersion": "0.3.1", "name": "pods", "type": "macvlan",
+                    "cniVersion": "0.4.0", "name": "pods", "type": "macvlan",
                     "master": "eth1", "mode": "bridge",
                     "ipam": {"type": "host-local", "subnet": "192.168.30.0/24",
                              "rangeStart": first, "rangeEnd": last,
@@ -464,7 +467,7 @@ hostAddresses = { server-1 = "192.168.30.1", agent-1 = "192.168.30.3" }
         assert_eq!(
             d[0].1,
             Some(serde_json::json!({
-                "cniVersion": "0.3.1", "name": "pods", "type": "macvlan",
+                "cniVersion": "0.4.0", "name": "pods", "type": "macvlan",
                 "master": "eth1", "mode": "bridge",
                 "ipam": {"type": "whereabouts", "range": "192.168.30.0/24",
                          "range_start": "192.168.30.10", "range_end": "192.168.30.250",
@@ -509,7 +512,7 @@ hostAddresses = { server-1 = "192.168.30.1", agent-1 = "192.168.30.3" }
         assert_eq!(
             *cfg,
             Some(serde_json::json!({
-                "cniVersion": "0.3.1", "name": "storage-pods", "type": "macvlan",
+                "cniVersion": "0.4.0", "name": "storage-pods", "type": "macvlan",
                 "master": "bond0.100", "mode": "bridge",
                 "ipam": {"type": "host-local", "subnet": "192.168.20.0/24",
                          "rangeStart": "192.168.20.10", "rangeEnd": "192.168.20.250"}
