@@ -27,30 +27,13 @@ use serde_json::Value;
 const CNI_PATH: &str = "/usr/lib/cni";
 const CTL: &str = env!("CARGO_BIN_EXE_n3xnetctl");
 
-/// Two nodes on 192.168.1.0/24; the `pods` network's range cut into blocks
-/// of 4: node-a (host 1) gets .14-.17, node-b (host 2) .18-.21.
-const PROFILE: &str = r#"
-serverApi = "https://192.168.1.1:6443"
-clusterCidr = "10.42.0.0/16"
-serviceCidr = "10.43.0.0/16"
-
-[interfaces]
-cluster = "eth1"
-
-[ipAddresses]
-node-a = { cluster = "192.168.1.1/24" }
-node-b = { cluster = "192.168.1.2/24" }
-
-[multus.pods]
-type = "macvlan"
-master = "eth1"
-mode = "bridge"
-subnet = "192.168.30.0/24"
-rangeStart = "192.168.30.10"
-rangeEnd = "192.168.30.250"
-podsPerNode = 4
-hostAddresses = { node-a = "192.168.30.1", node-b = "192.168.30.2" }
-"#;
+/// The shipped demo profile (server-1 at 192.168.1.1, agent-1 at .3, the
+/// macvlan network `pods` on eth1 with shims 192.168.30.1 and .3), its
+/// range cut into blocks of 4 so DEL/ADD cycles go round a slice: server-1
+/// (host 1) gets .14-.17, agent-1 (host 3) .22-.25.
+fn profile_text() -> String {
+    format!("{}podsPerNode = 4\n", include_str!("../profiles/demo.toml"))
+}
 
 /// One node: its netns, name, rendered CNI config and host-local state.
 struct Node {
@@ -256,15 +239,14 @@ fn pods_on_two_nodes_get_disjoint_slices_and_reach_each_other_and_the_shims() {
     );
     let dir = tempfile::tempdir().unwrap();
     let profile = dir.path().join("profile.toml");
-    std::fs::write(&profile, PROFILE).unwrap();
+    std::fs::write(&profile, profile_text()).unwrap();
     let switch = Netns::new();
     switch.ip("link add br0 type bridge");
     switch.ip("link set br0 up");
-    let a = Node::new("node-a", &switch, dir.path(), &profile);
-    let b = Node::new("node-b", &switch, dir.path(), &profile);
+    let a = Node::new("server-1", &switch, dir.path(), &profile);
+    let b = Node::new("agent-1", &switch, dir.path(), &profile);
     assert_eq!(a.shim, Ipv4Addr::new(192, 168, 30, 1));
-    assert_eq!(b.shim, Ipv4Addr::new(192, 168, 30, 2));
-    assert!(a.slice.1 < b.slice.0, "{:?} {:?}", a.slice, b.slice);
+    assert_eq!(b.shim, Ipv4Addr::new(192, 168, 30, 3));
 
     // Pods come from their node's slice; DEL/ADD cycles in a 4-address
     // slice rotate through it without ever reusing a live address.
@@ -278,6 +260,7 @@ fn pods_on_two_nodes_get_disjoint_slices_and_reach_each_other_and_the_shims() {
         let live: BTreeSet<Ipv4Addr> = pods_a.iter().chain(&pods_b).map(|p| p.addr).collect();
         assert_eq!(live.len(), 4, "an address given twice: {live:?}");
     }
+    assert!(a.slice.1 < b.slice.0, "{:?} {:?}", a.slice, b.slice);
     for p in &pods_a {
         assert!(a.in_slice(p.addr), "{} outside {:?}", p.addr, a.slice);
     }
@@ -313,22 +296,22 @@ fn pods_on_two_nodes_get_disjoint_slices_and_reach_each_other_and_the_shims() {
 
     // Why the shim exists: with the node's pod-network address on the
     // master itself instead, the kernel keeps the master from its macvlan
-    // children, so node-a loses its own pod while node-b's stays in reach.
+    // children, so server-1 loses its own pod while agent-1's stays in reach.
     a.ns.ip("link del mv-pods");
     a.ns.ip("addr add 192.168.30.1/24 dev eth1");
     assert!(
         cannot_reach(&a.ns, pods_a[0].addr),
-        "node-a reached its pod without a shim"
+        "server-1 reached its pod without a shim"
     );
     assert!(
         reaches(&a.ns, pods_b[0].addr),
-        "node-a -> node-b's pod over the wire"
+        "server-1 -> agent-1's pod over the wire"
     );
     a.ns.ip("addr del 192.168.30.1/24 dev eth1");
     ctl(&[
         "apply",
         "--node",
-        "node-a",
+        "server-1",
         "--netns",
         &a.ns.name,
         "--profile",
@@ -336,7 +319,7 @@ fn pods_on_two_nodes_get_disjoint_slices_and_reach_each_other_and_the_shims() {
     ]);
     assert!(
         reaches(&a.ns, pods_a[0].addr),
-        "node-a -> own pod with the shim back"
+        "server-1 -> own pod with the shim back"
     );
 
     // A full slice refuses the next pod rather than stepping outside it.

@@ -252,26 +252,13 @@ mod tests {
     use super::*;
     use crate::profile::{parse, Format};
 
-    const BASE: &str = r#"
-serverApi = "https://192.168.1.1:6443"
-clusterCidr = "10.42.0.0/16"
-serviceCidr = "10.43.0.0/16"
-[interfaces]
-cluster = "eth1"
-[ipAddresses]
-server-1 = { cluster = "192.168.1.1" }
-agent-1 = { cluster = "192.168.1.3" }
-[multus.pods]
-type = "macvlan"
-master = "eth1"
-subnet = "192.168.30.0/24"
-rangeStart = "192.168.30.10"
-rangeEnd = "192.168.30.250"
-hostAddresses = { server-1 = "192.168.30.1", agent-1 = "192.168.30.3" }
-"#;
+    /// server-1 (cluster .1, shim 192.168.30.1) and agent-1 (cluster .3,
+    /// shim .3); `multus.pods` is its last table, so text appended to it
+    /// adds keys to that NAD.
+    const DEMO: &str = include_str!("../../profiles/demo.toml");
 
     fn profile(extra: &str) -> Result<Profile, Vec<String>> {
-        parse(&format!("{BASE}{extra}"), Format::Toml)
+        parse(&format!("{DEMO}{extra}"), Format::Toml)
             .map_err(|d| d.iter().map(ToString::to_string).collect())
     }
 

@@ -396,27 +396,13 @@ mod tests {
             .collect()
     }
 
-    const TWO_NODES: &str = r#"
-serverApi = "https://192.168.1.1:6443"
-clusterCidr = "10.42.0.0/16"
-serviceCidr = "10.43.0.0/16"
-[interfaces]
-cluster = "eth1"
-[ipAddresses]
-server-1 = { cluster = "192.168.1.1" }
-agent-1 = { cluster = "192.168.1.3" }
-[multus.pods]
-type = "macvlan"
-master = "eth1"
-subnet = "192.168.30.0/24"
-rangeStart = "192.168.30.10"
-rangeEnd = "192.168.30.250"
-gateway = "192.168.30.254"
-hostAddresses = { server-1 = "192.168.30.1", agent-1 = "192.168.30.3" }
-"#;
+    /// The demo profile: `multus.pods` on eth1, its last table.
+    const DEMO: &str = include_str!("../../profiles/demo.toml");
 
+    /// The demo profile with `extra` keys in `multus.pods` and a gateway.
     fn two_nodes(extra: &str) -> Profile {
-        parse(&format!("{TWO_NODES}{extra}"), Format::Toml).unwrap()
+        let text = format!("{DEMO}gateway = \"192.168.30.254\"\n{extra}");
+        parse(&text, Format::Toml).unwrap()
     }
 
     #[test]
@@ -481,7 +467,7 @@ hostAddresses = { server-1 = "192.168.30.1", agent-1 = "192.168.30.3" }
     #[test]
     fn static_ipam_takes_the_pods_addresses() {
         let p = parse(
-            &TWO_NODES
+            &DEMO
                 .replace("rangeStart = \"192.168.30.10\"\n", "ipam = \"static\"\n")
                 .replace("rangeEnd = \"192.168.30.250\"\n", ""),
             Format::Toml,
