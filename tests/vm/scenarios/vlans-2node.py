@@ -1,4 +1,5 @@
-"""vlans-2node: each node has exactly its own addresses on eth1.200 / eth1.100."""
+"""vlans-2node: each node has exactly its own addresses on eth1.200 / eth1.100; then the
+Multus host shim iv-stor, an ipvlan l2 on eth1.100 with the node's own address."""
 
 from vmharness.kstate import expect, expect_eq
 
@@ -13,3 +14,8 @@ def check(run):
             expect_eq(st.addrs(vlan), [f"{net}.{index}/24"], f"{node} {vlan} IPv4")
             expect(st.routes(dst=f"{net}.0/24", dev=vlan), f"{node}: no route {net}.0/24")
         expect_eq(run.vm(node).file("apply").json()["outcome"], "applied", f"{node} apply")
+        st = run.vm(node).checkpoint("multus-pods")
+        expect_eq(st.kind("iv-stor"), "ipvlan", f"{node} iv-stor")
+        expect_eq(st.info_data("iv-stor").get("mode"), "l2", f"{node} iv-stor mode")
+        expect_eq(st.link("iv-stor").get("link"), "eth1.100", f"{node} iv-stor master")
+        expect_eq(st.addrs("iv-stor"), [f"192.168.40.{index}/24"], f"{node} iv-stor IPv4")

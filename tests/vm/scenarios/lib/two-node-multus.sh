@@ -1,0 +1,71 @@
+# Multus pod side on the two-node VLAN wire (sourced by vlans-2node.sh after its pings;
+# not a scenario itself). Each node applies the vlans profile plus two Multus networks,
+# writes its CNI configs with `n3xnetctl render multus --node --out`, and attaches a pod
+# (a netns) to each by executing the real plugins as Multus does (CNI_* environment, the
+# node's config on stdin, result JSON on stdout):
+#   stor: ipvlan l2 on the storage VLAN eth1.100, node-pools, host shim iv-stor;
+#   tagged: a vlan NAD, VID 300 on the trunk eth1 (no shim).
+# vlans.toml's cluster addresses are .1-.4, so with 4 pods per node server-1 hands out
+# .14-.17 and server-2 .18-.21: a fresh node's first pod gets the first of its slice.
+# shellcheck shell=sh
+profile=/tmp/multus.toml
+cat "$PROFILE" - > "$profile" <<'TOML'
+
+[multus.stor]
+type = "ipvlan"
+master = "eth1.100"
+mode = "l2"
+subnet = "192.168.40.0/24"
+rangeStart = "192.168.40.10"
+rangeEnd = "192.168.40.250"
+podsPerNode = 4
+hostAddresses = { server-1 = "192.168.40.1", server-2 = "192.168.40.2" }
+
+[multus.tagged]
+type = "vlan"
+master = "eth1"
+vlanId = 300
+subnet = "192.168.50.0/24"
+rangeStart = "192.168.50.10"
+rangeEnd = "192.168.50.250"
+podsPerNode = 4
+TOML
+capture apply-multus 0 n3xnetctl apply --json --profile "$profile"
+capture render-multus 0 n3xnetctl render multus --profile "$profile" --node "$VM_NAME" --out /tmp/net.d
+
+# cni NAD POD CMD: the plugin of /tmp/net.d/NAD.conf for POD's netns, as Multus runs it.
+cni() {
+  _type=$(sed -n 's/^  "type": "\(.*\)",$/\1/p' "/tmp/net.d/$1.conf")
+  CNI_COMMAND=$3 CNI_CONTAINERID="$2-$1" CNI_NETNS="/run/netns/$2" CNI_IFNAME="net-$1" \
+    CNI_PATH=/mnt/bin/cni "/mnt/bin/cni/$_type" < "/tmp/net.d/$1.conf"
+}
+first=$((10 + 4 * VM_INDEX))         # the first address of this node's slice
+other_first=$((10 + 4 * other))
+ip2 netns add pod
+for nad in stor tagged; do
+  cni "$nad" pod ADD > "/tmp/$nad.result" || fail "$nad ADD: $(cat "/tmp/$nad.result")"
+  grep -q '"cniVersion": *"0.4.0"' "/tmp/$nad.result" || fail "$nad: $(cat "/tmp/$nad.result")"
+done
+net() { [ "$1" = stor ] && echo 192.168.40 || echo 192.168.50; }
+for nad in stor tagged; do
+  want="$(net "$nad").$first/24"
+  grep -q "\"address\": *\"$want\"" "/tmp/$nad.result" ||
+    fail "$nad: expected $want from this node's slice: $(cat "/tmp/$nad.result")"
+  ip2 -n pod -4 addr show dev "net-$nad" | grep -q "inet $want " || fail "$nad: $want not on net-$nad"
+done
+ip2 -n pod -d link show dev net-stor | grep -q "ipvlan  *mode l2" || fail "net-stor is no ipvlan l2"
+ip2 -n pod -d link show dev net-tagged | grep -q "vlan protocol 802.1Q id 300" || fail "net-tagged is no VID 300"
+checkpoint multus-pods
+barrier multus-pods
+# The node reaches its own ipvlan pod through its shim; the pods reach the other
+# node's pods on both networks and the other node's shim.
+wait_for 10 ping -c 1 -W 1 "192.168.40.$first"
+wait_for 10 ip2 netns exec pod ping -c 1 -W 1 "192.168.40.$other_first"
+wait_for 10 ip2 netns exec pod ping -c 1 -W 1 "192.168.40.$other"
+wait_for 10 ip2 netns exec pod ping -c 1 -W 1 "192.168.50.$other_first"
+log "multus: own pod via shim, other node's pods and shim reached"
+barrier multus-pinged
+for nad in stor tagged; do
+  cni "$nad" pod DEL > /dev/null || fail "$nad DEL"
+done
+ip2 netns del pod
