@@ -33,26 +33,13 @@ TOML
 capture apply-multus 0 n3xnetctl apply --json --profile "$profile"
 capture render-multus 0 n3xnetctl render multus --profile "$profile" --node "$VM_NAME" --out /tmp/net.d
 
-# cni NAD POD CMD: the plugin of /tmp/net.d/NAD.conf for POD's netns, as Multus runs it.
-cni() {
-  _type=$(sed -n 's/^  "type": "\(.*\)",$/\1/p' "/tmp/net.d/$1.conf")
-  CNI_COMMAND=$3 CNI_CONTAINERID="$2-$1" CNI_NETNS="/run/netns/$2" CNI_IFNAME="net-$1" \
-    CNI_PATH=/mnt/bin/cni "/mnt/bin/cni/$_type" < "/tmp/net.d/$1.conf"
-}
+# shellcheck source=/dev/null  # scenarios/lib/cni.sh (cwd: the repo)
+. tests/vm/scenarios/lib/cni.sh
 first=$((10 + 4 * VM_INDEX))         # the first address of this node's slice
 other_first=$((10 + 4 * other))
 ip2 netns add pod
-for nad in stor tagged; do
-  cni "$nad" pod ADD > "/tmp/$nad.result" || fail "$nad ADD: $(cat "/tmp/$nad.result")"
-  grep -q '"cniVersion": *"0.4.0"' "/tmp/$nad.result" || fail "$nad: $(cat "/tmp/$nad.result")"
-done
-net() { [ "$1" = stor ] && echo 192.168.40 || echo 192.168.50; }
-for nad in stor tagged; do
-  want="$(net "$nad").$first/24"
-  grep -q "\"address\": *\"$want\"" "/tmp/$nad.result" ||
-    fail "$nad: expected $want from this node's slice: $(cat "/tmp/$nad.result")"
-  ip2 -n pod -4 addr show dev "net-$nad" | grep -q "inet $want " || fail "$nad: $want not on net-$nad"
-done
+cni_add stor pod "192.168.40.$first/24"
+cni_add tagged pod "192.168.50.$first/24"
 ip2 -n pod -d link show dev net-stor | grep -q "ipvlan  *mode l2" || fail "net-stor is no ipvlan l2"
 ip2 -n pod -d link show dev net-tagged | grep -q "vlan protocol 802.1Q id 300" || fail "net-tagged is no VID 300"
 checkpoint multus-pods
