@@ -52,6 +52,15 @@ wait_for 10 ip2 netns exec pod ping -c 1 -W 1 "192.168.40.$other"
 wait_for 10 ip2 netns exec pod ping -c 1 -W 1 "192.168.50.$other_first"
 log "multus: own pod via shim, other node's pods and shim reached"
 barrier multus-pinged
+# Why the shim exists, for ipvlan too: with the node's address on the master eth1.100
+# instead, the node cannot reach its own pod; applying again brings the shim back.
+ip2 link del iv-stor
+ip2 addr add "192.168.40.$VM_INDEX/24" dev eth1.100
+if ping -c 2 -W 1 "192.168.40.$first"; then fail "reached the own ipvlan pod without a shim"; fi
+ip2 addr del "192.168.40.$VM_INDEX/24" dev eth1.100
+capture reapply-multus 0 n3xnetctl apply --json --profile "$profile"
+wait_for 10 ping -c 1 -W 1 "192.168.40.$first"
+log "multus: own pod unreachable without the shim, reachable with it"
 for nad in stor tagged; do
   cni "$nad" pod DEL > /dev/null || fail "$nad DEL"
 done
