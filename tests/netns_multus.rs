@@ -10,7 +10,8 @@
 //! `CNI_NETNS`, `CNI_IFNAME`, `CNI_PATH` in the environment, the node's
 //! config on stdin, the result JSON on stdout. Each node keeps host-local's
 //! allocations in its own `/var/lib/cni` (a private mount namespace), as
-//! two machines would.
+//! two machines would. Last, a `static` NAD's config (its `spec.config`)
+//! with the pod's address as Multus passes it.
 
 mod netns_util;
 
@@ -129,6 +130,18 @@ impl Node {
         if let Some(prev) = prev {
             config["prevResult"] = prev.clone();
         }
+        self.run_plugin(&config, command, pod, id)
+    }
+
+    /// Runs the macvlan plugin with `config` on stdin, in this node's
+    /// network namespace and with its own `/var/lib/cni`.
+    fn run_plugin(
+        &self,
+        config: &Value,
+        command: &str,
+        pod: &Netns,
+        id: &str,
+    ) -> Result<Value, String> {
         let script = "mount -t tmpfs tmpfs /var/lib && mkdir /var/lib/cni && \
                       mount --bind \"$0\" /var/lib/cni && exec ip netns exec \"$1\" \"$2\"";
         let mut child = Command::new("unshare")
@@ -344,7 +357,32 @@ fn pods_on_two_nodes_get_disjoint_slices_and_reach_each_other_and_the_shims() {
     for p in pods_a {
         a.del(p);
     }
+    static_ipam_takes_the_pods_address(&a, dir.path());
     for p in pods_b {
         b.del(p);
     }
+}
+
+/// `ipam = "static"`: the NAD's own config (`spec.config`), with the pod's
+/// address as Multus passes it for `capabilities.ips` (`runtimeConfig.ips`
+/// from the pod's network selection annotation).
+fn static_ipam_takes_the_pods_address(node: &Node, dir: &Path) {
+    let profile = dir.join("static.toml");
+    let text = profile_text()
+        .replace("rangeStart = \"192.168.30.10\"\n", "ipam = \"static\"\n")
+        .replace("rangeEnd = \"192.168.30.250\"\n", "")
+        .replace("podsPerNode = 4\n", "");
+    std::fs::write(&profile, text).unwrap();
+    let yaml = ctl(&["render", "multus", "--profile", profile.to_str().unwrap()]);
+    let (_, block) = yaml.split_once("  config: |\n").unwrap();
+    let json: String = block.lines().map(|l| l.trim_start()).collect();
+    let mut config: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(config["capabilities"]["ips"], true);
+    config["runtimeConfig"] = serde_json::json!({"ips": ["192.168.30.200/24"]});
+    let pod = Netns::new();
+    let result = node.run_plugin(&config, "ADD", &pod, "static").unwrap();
+    assert_eq!(result["ips"][0]["address"], "192.168.30.200/24", "{result}");
+    assert_eq!(pod.ipv4("net1"), ["192.168.30.200/24"]);
+    assert!(reaches(&node.ns, "192.168.30.200".parse().unwrap()));
+    node.run_plugin(&config, "DEL", &pod, "static").unwrap();
 }
