@@ -24,12 +24,7 @@ capture apply 0 n3xnetctl apply --profile $P
 capture render-multus 0 n3xnetctl render multus --profile $P --node server-1 --out /tmp/net.d
 wait_for 5 bond_active_is bond0 eth1
 
-ip2 netns add peer
-ip2 link set eth3 netns peer
-ip2 -n peer link set eth3 up
-ip2 -n peer link add link eth3 name eth3.100 type vlan id 100
-ip2 -n peer addr add 192.168.20.254/24 dev eth3.100
-ip2 -n peer link set eth3.100 up
+vlan_peer eth3 100 192.168.20.254/24
 # shellcheck source=/dev/null  # scenarios/lib/cni.sh (cwd: the repo)
 . tests/vm/scenarios/lib/cni.sh
 ip2 netns add pod
