@@ -12,6 +12,13 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// `HH:MM:SS` UTC of a Unix time in milliseconds, for one-line statuses
+/// (a lease's renewal, a change's deadline).
+pub fn hms(unix_ms: u64) -> String {
+    let s = unix_ms / 1000 % 86_400;
+    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
 /// A duration in whole milliseconds, for logs and the status file.
 pub fn millis(d: std::time::Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)

@@ -39,6 +39,12 @@ pub const CONFLICT: u8 = 78;
 /// `apply`: n3xnetd supervises the namespace with another network and is
 /// not paused; nothing changed (reload it, pause it, or `--force`).
 pub const SUPERVISED: u8 = 79;
+/// `reload` (and any other change): a confirmed change is pending; nothing
+/// changed until it is confirmed or rolled back.
+pub const CHANGE_PENDING: u8 = 80;
+/// `confirm`, `rollback`: no confirmed change is pending (it was kept,
+/// reverted, or never made); nothing changed.
+pub const NOTHING_PENDING: u8 = 81;
 
 /// What each code means to `n3xnetctl`.
 pub const CTL: &[(u8, &str)] = &[
@@ -73,6 +79,14 @@ pub const CTL: &[(u8, &str)] = &[
     (
         SUPERVISED,
         "n3xnetd supervises the namespace with another profile (apply; nothing changed)",
+    ),
+    (
+        CHANGE_PENDING,
+        "a confirmed change is pending: confirm or roll it back first (reload; nothing changed)",
+    ),
+    (
+        NOTHING_PENDING,
+        "no confirmed change is pending (confirm, rollback: it was kept or reverted already)",
     ),
 ];
 

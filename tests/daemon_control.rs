@@ -28,8 +28,14 @@ fn control_watches_reconciles_and_reloads() {
     let node = Node::new("drift = \"report\"\n");
     runtime().block_on(async {
         let setup = Setup::load(&node.path("n3xnet.toml")).unwrap();
-        let (supervisor, control) =
-            Supervisor::start(setup, Some(&node.ns.name), Notifier::from_env(), None).unwrap();
+        let (supervisor, control) = Supervisor::start(
+            setup,
+            Some(&node.ns.name),
+            Notifier::from_env(),
+            None,
+            node.dir.path(),
+        )
+        .unwrap();
         // The supervisor is not Send (it is the runtime's main future in
         // n3xnetd): run it alongside the front end, as n3xnetd does.
         let mut supervisor = Box::pin(supervisor.run());

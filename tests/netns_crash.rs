@@ -22,23 +22,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use daemon_util::{Daemon, Node};
+use daemon_util::{fault_bin, Daemon, Node};
 use netns_util::{
     env_list, netns_tier, shim_ctl, shim_node, shim_profile, shim_subnet, Netns, SHIM_NODE,
 };
 use serde_json::Value;
-
-/// The fault-injection build of a binary, beside the normal one. Missing,
-/// the test fails: CI must not go green without the matrix.
-fn fault_bin(name: &str) -> PathBuf {
-    let bin = normal_ctl().with_file_name("fault-injection").join(name);
-    assert!(
-        bin.exists(),
-        "{} is missing: run scripts/build-fault-injection first (scripts/test does)",
-        bin.display()
-    );
-    bin
-}
 
 /// Runs `n3xnetctl CMD --json` on `profile` in `ns` with `ctl`, with `abort_at`
 /// set for the fault-injection build; no core dump.

@@ -22,6 +22,9 @@ _n3xnetctl() {
             n3xnetctl,check)
                 cmd="n3xnetctl__subcmd__check"
                 ;;
+            n3xnetctl,confirm)
+                cmd="n3xnetctl__subcmd__confirm"
+                ;;
             n3xnetctl,help)
                 cmd="n3xnetctl__subcmd__help"
                 ;;
@@ -46,6 +49,9 @@ _n3xnetctl() {
             n3xnetctl,resume)
                 cmd="n3xnetctl__subcmd__resume"
                 ;;
+            n3xnetctl,rollback)
+                cmd="n3xnetctl__subcmd__rollback"
+                ;;
             n3xnetctl,status)
                 cmd="n3xnetctl__subcmd__status"
                 ;;
@@ -60,6 +66,9 @@ _n3xnetctl() {
                 ;;
             n3xnetctl__subcmd__help,check)
                 cmd="n3xnetctl__subcmd__help__subcmd__check"
+                ;;
+            n3xnetctl__subcmd__help,confirm)
+                cmd="n3xnetctl__subcmd__help__subcmd__confirm"
                 ;;
             n3xnetctl__subcmd__help,help)
                 cmd="n3xnetctl__subcmd__help__subcmd__help"
@@ -84,6 +93,9 @@ _n3xnetctl() {
                 ;;
             n3xnetctl__subcmd__help,resume)
                 cmd="n3xnetctl__subcmd__help__subcmd__resume"
+                ;;
+            n3xnetctl__subcmd__help,rollback)
+                cmd="n3xnetctl__subcmd__help__subcmd__rollback"
                 ;;
             n3xnetctl__subcmd__help,status)
                 cmd="n3xnetctl__subcmd__help__subcmd__status"
@@ -143,7 +155,7 @@ _n3xnetctl() {
 
     case "${cmd}" in
         n3xnetctl)
-            opts="-h -V --help --version validate k3s-flags render plan apply check status pause resume reload reconcile wait-online help"
+            opts="-h -V --help --version validate k3s-flags render plan apply check status pause resume reload confirm rollback reconcile wait-online help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -232,8 +244,22 @@ _n3xnetctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        n3xnetctl__subcmd__confirm)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         n3xnetctl__subcmd__help)
-            opts="validate k3s-flags render plan apply check status pause resume reload reconcile wait-online help"
+            opts="validate k3s-flags render plan apply check status pause resume reload confirm rollback reconcile wait-online help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -261,6 +287,20 @@ _n3xnetctl() {
             return 0
             ;;
         n3xnetctl__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        n3xnetctl__subcmd__help__subcmd__confirm)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -442,6 +482,20 @@ _n3xnetctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        n3xnetctl__subcmd__help__subcmd__rollback)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         n3xnetctl__subcmd__help__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -585,12 +639,20 @@ _n3xnetctl() {
             return 0
             ;;
         n3xnetctl__subcmd__reload)
-            opts="-h --help"
+            opts="-h --confirm-within --confirm-when --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --confirm-within)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --confirm-when)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -833,6 +895,20 @@ _n3xnetctl() {
             return 0
             ;;
         n3xnetctl__subcmd__resume)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        n3xnetctl__subcmd__rollback)
             opts="-h --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -16,6 +16,11 @@ pub mod error_name {
     pub const FAILED: &str = "io.n3x.Net1.Error.Failed";
     /// The daemon is stopping: nothing was done.
     pub const STOPPED: &str = "io.n3x.Net1.Error.Stopped";
+    /// A confirmed change is pending: no other change until it is
+    /// confirmed or rolled back.
+    pub const PENDING: &str = "io.n3x.Net1.Error.Pending";
+    /// `Confirm`, `Rollback`: no confirmed change is pending.
+    pub const NOT_PENDING: &str = "io.n3x.Net1.Error.NotPending";
 }
 
 /// The errors of the methods, `io.n3x.Net1.Error.<variant>`, each with the
@@ -32,6 +37,10 @@ pub enum MethodError {
     Failed(String),
     /// The daemon is stopping: nothing was done.
     Stopped(String),
+    /// A confirmed change is pending: nothing was done.
+    Pending(String),
+    /// No confirmed change is pending: nothing was done.
+    NotPending(String),
 }
 
 /// The client side of the interface (`n3xnetctl`, tests).
@@ -46,6 +55,9 @@ pub trait Net1 {
     fn reconcile(&self) -> zbus::Result<()>;
     fn pause(&self) -> zbus::Result<()>;
     fn resume(&self) -> zbus::Result<()>;
+    fn reload_confirmed(&self, within_ms: u64, when: &str) -> zbus::Result<()>;
+    fn confirm(&self) -> zbus::Result<()>;
+    fn rollback(&self) -> zbus::Result<()>;
     #[zbus(property)]
     fn status_json(&self) -> zbus::Result<String>;
     #[zbus(signal)]
@@ -77,6 +89,14 @@ mod tests {
         assert_eq!(
             MethodError::Stopped(String::new()).name().as_str(),
             error_name::STOPPED
+        );
+        assert_eq!(
+            MethodError::Pending(String::new()).name().as_str(),
+            error_name::PENDING
+        );
+        assert_eq!(
+            MethodError::NotPending(String::new()).name().as_str(),
+            error_name::NOT_PENDING
         );
     }
 }

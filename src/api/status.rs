@@ -179,7 +179,76 @@ pub struct DaemonStatus {
     /// The DHCP clients' leases (nodes with a DHCP link only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dhcp: Vec<LeaseStatus>,
+    /// A confirmed change (`n3xnetctl reload --confirm-within`): pending,
+    /// being reverted, or reverted while the profile file still holds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<ChangeStatus>,
     pub updated_at_ms: u64,
+}
+
+/// Where a confirmed change stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ChangeState {
+    /// Applied; reverts at the deadline unless confirmed.
+    Pending,
+    /// Being reverted: the previous profile is being applied.
+    Reverting,
+    /// Reverted: the previous profile runs, although the profile file
+    /// still holds the change (until it is changed and reloaded).
+    Reverted,
+    /// The revert failed: the journal is kept; `n3xnetctl rollback` (or a
+    /// restart) tries again.
+    RevertFailed,
+}
+
+impl ChangeState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeState::Pending => "pending",
+            ChangeState::Reverting => "reverting",
+            ChangeState::Reverted => "reverted",
+            ChangeState::RevertFailed => "revertFailed",
+        }
+    }
+}
+
+/// What keeps a pending change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum Until {
+    /// `n3xnetctl confirm` before the deadline.
+    Confirmed,
+    /// Every target answering before the deadline (or `n3xnetctl
+    /// confirm`): `HOST:PORT` for a TCP connect, `arp:ADDRESS` for a
+    /// neighbour answering ARP.
+    Reachable { targets: Vec<String> },
+}
+
+/// A confirmed change, as `status.json` and the daemon's journal show it.
+/// Times are wall-clock milliseconds since the Unix epoch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangeStatus {
+    pub state: ChangeState,
+    pub until: Until,
+    pub started_at_ms: u64,
+    /// When a pending change reverts unless kept.
+    pub deadline_ms: u64,
+    /// [`crate::desired::DesiredNetwork::digest`] of the change, and of
+    /// the network before it (what a revert restores).
+    pub change_digest: String,
+    pub previous_digest: String,
+    /// Why it was (or is being) reverted: `rollback`, `deadline`,
+    /// `unreachable`, `restart`, `apply failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Why the revert failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The last reachability check that failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_check: Option<String>,
 }
 
 /// One DHCP link's lease, as `status.json` shows it. Times are wall-clock

@@ -95,6 +95,8 @@ impl From<zbus::Error> for Failure {
             ),
             error_name::FAILED => Failure::new(exit::DRIFT_OR_FAILED, detail),
             error_name::STOPPED => Failure::not_running("it is stopping"),
+            error_name::PENDING => Failure::new(exit::CHANGE_PENDING, detail),
+            error_name::NOT_PENDING => Failure::new(exit::NOTHING_PENDING, detail),
             _ => Failure::new(exit::IO, format!("D-Bus: {name}: {detail}")),
         }
     }

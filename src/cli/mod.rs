@@ -54,8 +54,13 @@ pub enum Command {
     Pause,
     /// Ask n3xnetd to repair again, reconciling now (root).
     Resume,
-    /// Ask n3xnetd to re-read its configuration and profile (exit 65: invalid, old one kept) (root).
-    Reload,
+    /// Ask n3xnetd to re-read its configuration and profile (exit 65: invalid, old one kept; 80 a
+    /// confirmed change is pending) (root).
+    Reload(daemon::ReloadArgs),
+    /// Keep n3xnetd's pending confirmed change (exit 81: none pending, it was reverted) (root).
+    Confirm,
+    /// Revert n3xnetd's pending confirmed change now (exit 81: none pending) (root).
+    Rollback,
     /// Ask n3xnetd to apply the profile now, whatever the drift policy and backoff (root).
     Reconcile,
     /// Wait until n3xnetd says the node is online (exit 0), or fail naming what blocks it (exit 1 on timeout).
@@ -86,7 +91,9 @@ pub fn main() -> ExitCode {
         Command::Status(a) => ("status", status::run(&a)),
         Command::Pause => ("pause", daemon::run(daemon::Request::Pause)),
         Command::Resume => ("resume", daemon::run(daemon::Request::Resume)),
-        Command::Reload => ("reload", daemon::run(daemon::Request::Reload)),
+        Command::Reload(a) => ("reload", daemon::reload(&a)),
+        Command::Confirm => ("confirm", daemon::run(daemon::Request::Confirm)),
+        Command::Rollback => ("rollback", daemon::run(daemon::Request::Rollback)),
         Command::Reconcile => ("reconcile", daemon::run(daemon::Request::Reconcile)),
         Command::WaitOnline(a) => ("wait-online", wait_online::run(&a)),
     };

@@ -27,7 +27,7 @@ use crate::dhcp::client::{Action, Client, Destination, Lease, Millis};
 use crate::dhcp::frame;
 use crate::dhcp::packet::{self, Identity};
 use crate::dhcp::socket::{self, PacketSocket, Protocol};
-use crate::dhcp::store::{self, Clocks, Store};
+use crate::dhcp::store::{Clocks, Store};
 use crate::netlink::{Burst, Events, Handle, LeaseRoute, NetlinkError};
 use crate::state::KernelState;
 
@@ -73,7 +73,7 @@ pub fn status_notes(leases: &[LeaseStatus]) -> Vec<String> {
             notes.push(format!(
                 "{}: DHCP server {s} not answering, lease {a} expires at {} UTC",
                 l.link,
-                clock(at)
+                crate::clock::hms(at)
             ));
         }
         if l.differs_from_reserved {
@@ -89,12 +89,6 @@ pub fn status_notes(leases: &[LeaseStatus]) -> Vec<String> {
     notes
 }
 
-/// `HH:MM:SS` of a Unix time in milliseconds (UTC).
-fn clock(unix_ms: u64) -> String {
-    let s = unix_ms / 1000 % 86_400;
-    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-}
-
 /// Starts a client for every DHCP link of `desired` in `netns`, on a
 /// thread of their own; with no DHCP link, no thread, and the channel is
 /// closed at once and never changes.
@@ -104,7 +98,7 @@ fn clock(unix_ms: u64) -> String {
 /// and a renewal must not wait for an apply on the supervisor's thread.
 pub fn start(desired: &DesiredNetwork, netns: Option<&str>) -> Leases {
     let links: Vec<LinkSetup> = {
-        let dir = store::state_dir();
+        let dir = crate::service::state_dir();
         desired
             .links
             .iter()

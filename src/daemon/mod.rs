@@ -18,6 +18,8 @@ mod backoff;
 mod dbus;
 mod dhcp_driver;
 mod health_log;
+mod pending;
+mod reach;
 mod repair;
 mod setup;
 mod status_line;
@@ -34,7 +36,9 @@ use crate::exit;
 
 pub use crate::service::Notifier;
 pub use setup::{Setup, SetupError};
-pub use supervisor::{Control, ControlError, ControlRequest, Reply, RunError, Supervisor};
+pub use supervisor::{
+    ConfirmWhen, Control, ControlError, ControlRequest, Reply, RunError, Supervisor,
+};
 
 /// n3xnet supervisor daemon: applies the node's network profile and keeps
 /// it applied (systemd Type=notify service).
@@ -75,8 +79,9 @@ pub fn run(args: &Args) -> u8 {
     let status_file = crate::service::runtime_file(args.runtime_dir.as_deref(), STATUS_FILE);
     let netns = args.netns.as_deref();
     let result = runtime.block_on(async {
+        let state_dir = crate::service::state_dir();
         let (supervisor, control) =
-            Supervisor::start(setup, netns, Notifier::from_env(), status_file)?;
+            Supervisor::start(setup, netns, Notifier::from_env(), status_file, &state_dir)?;
         tokio::spawn(supervisor::forward_hangups(control.clone())?);
         tokio::spawn(dbus::serve(control.clone()));
         supervisor.run().await

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::reach::{default_targets, Target};
 use crate::config::{ConfigError, DaemonConfig};
 use crate::desired::DesiredNetwork;
 use crate::exit;
@@ -21,6 +22,12 @@ pub struct Setup {
     /// The configured role, else the profile's.
     pub role: Option<Role>,
     pub desired: DesiredNetwork,
+    /// The profile's text, as validated: what a confirmed change's journal
+    /// keeps to revert to ([`super::pending`]).
+    pub profile_text: String,
+    /// What a change to this setup checks with `--confirm-when reachable`
+    /// ([`super::reach::default_targets`]).
+    pub(crate) reach: Vec<Target>,
     /// The node's Multus CNI config files, for `multus.confDir` (empty
     /// when it is not set).
     pub cni_configs: Vec<RenderedFile>,
@@ -72,7 +79,30 @@ impl Setup {
         trust::check(config_path)?;
         let config = DaemonConfig::load(config_path)?;
         trust::check(&config.profile)?;
-        let loaded = profile::load(&config.profile)?;
+        let (loaded, text) = profile::load_with_text(&config.profile)?;
+        Setup::resolve(config_path, config, &loaded.profile, text)
+    }
+
+    /// This setup's configuration with the profile `text` instead (a
+    /// confirmed change's revert): checked like the file.
+    pub fn with_profile_text(&self, text: &str) -> Result<Setup, SetupError> {
+        let path = &self.config.profile;
+        let parsed = profile::parse(text, profile::Format::from_path(path))
+            .map_err(|d| SetupError::Profile(LoadError::Invalid(Report::new(path, d))))?;
+        Setup::resolve(
+            &self.config_path,
+            self.config.clone(),
+            &parsed,
+            text.to_owned(),
+        )
+    }
+
+    fn resolve(
+        config_path: &Path,
+        config: DaemonConfig,
+        profile: &profile::Profile,
+        profile_text: String,
+    ) -> Result<Setup, SetupError> {
         let node = profile::node_name(config.node.as_deref());
         let invalid = |d: Vec<Diagnostic>| SetupError::Invalid(Report::new(config_path, d));
 
@@ -81,11 +111,10 @@ impl Setup {
         } else {
             " (the hostname)"
         };
-        loaded
-            .profile
+        profile
             .require_node(&node, "node", origin)
             .map_err(|d| invalid(vec![d]))?;
-        let desired = profile::resolve(&loaded.profile, &node)
+        let desired = profile::resolve(profile, &node)
             .map_err(|d| SetupError::Invalid(Report::new(&config.profile, d)))?;
 
         let mut problems = Vec::new();
@@ -116,7 +145,7 @@ impl Setup {
             }
         }
         let cni_configs = match config.multus.conf_dir {
-            Some(_) => multus::node_configs(&loaded.profile, &node).map_err(|e| {
+            Some(_) => multus::node_configs(profile, &node).map_err(|e| {
                 invalid(vec![problem("multus.confDir", node.clone(), e.to_string())])
             })?,
             None => Vec::new(),
@@ -125,11 +154,13 @@ impl Setup {
             return Err(invalid(problems));
         }
         Ok(Setup {
+            reach: default_targets(profile, &desired),
             cni_configs,
             config_path: config_path.to_path_buf(),
             role: config.role.or(desired.role),
             config,
             desired,
+            profile_text,
         })
     }
 }
@@ -199,6 +230,22 @@ mod tests {
             "{text}"
         );
         assert_eq!(e.headline().matches("(and 1 more)").count(), 1);
+    }
+
+    #[test]
+    fn a_profile_text_resolves_like_the_file_it_came_from() {
+        let s = load("profile = \"p.toml\"\nnode = \"server-1\"", DEMO).unwrap();
+        assert_eq!(s.profile_text, DEMO);
+        let again = s.with_profile_text(DEMO).unwrap();
+        assert_eq!(again.desired, s.desired);
+        assert_eq!(again.reach, s.reach);
+        let other = s
+            .with_profile_text(&DEMO.replace("192.168.1.1\"", "192.168.1.9\""))
+            .unwrap();
+        assert_ne!(other.desired.digest(), s.desired.digest());
+        let e = s.with_profile_text("serverApi = 1").unwrap_err();
+        assert_eq!(e.exit_code(), exit::INVALID_PROFILE);
+        assert!(e.to_string().contains("p.toml"), "{e}");
     }
 
     #[test]

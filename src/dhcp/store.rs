@@ -13,24 +13,7 @@ use super::client::{Lease, Millis};
 use crate::files::{write_atomic, Durability};
 use crate::mac::MacAddr;
 
-/// Where leases live unless `$STATE_DIRECTORY` (systemd's
-/// `StateDirectory=n3xnet`) says otherwise.
-pub const DEFAULT_DIR: &str = "/var/lib/n3xnet";
-
 const VERSION: u32 = 1;
-
-/// The state directory: the first entry of `$STATE_DIRECTORY`, else
-/// [`DEFAULT_DIR`].
-pub fn state_dir() -> PathBuf {
-    std::env::var_os("STATE_DIRECTORY")
-        .and_then(|v| {
-            v.to_str()
-                .and_then(|s| s.split(':').next())
-                .map(PathBuf::from)
-        })
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_DIR))
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

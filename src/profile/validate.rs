@@ -82,6 +82,15 @@ pub fn server_api_host(url: &str) -> Result<&str, &'static str> {
     }
 }
 
+/// The port of a valid `serverApi` URL ([`server_api_host`]): the one it
+/// names, else k3s's 6443.
+pub fn server_api_port(url: &str) -> u16 {
+    url.trim_end_matches('/')
+        .rsplit_once(':')
+        .and_then(|(_, p)| p.parse().ok())
+        .unwrap_or(6443)
+}
+
 fn addr_path(node: &str, net: Network) -> String {
     join(&join("ipAddresses", node), net.as_str())
 }
@@ -271,6 +280,12 @@ fn valid_lease_time(t: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn server_api_ports() {
+        assert_eq!(server_api_port("https://192.168.1.1:7443/"), 7443);
+        assert_eq!(server_api_port("https://k3s.example"), 6443);
+    }
 
     #[test]
     fn server_api_forms() {

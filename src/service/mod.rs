@@ -21,10 +21,27 @@ pub fn runtime_file(dir: Option<&std::path::Path>, name: &str) -> Option<PathBuf
         .map(|d| d.join(name))
 }
 
+/// Where n3xnetd keeps what must outlive it (DHCP leases, the journal of a
+/// confirmed change) unless `$STATE_DIRECTORY` (systemd's
+/// `StateDirectory=n3xnet`) says otherwise.
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/n3xnet";
+
+/// The state directory: the first entry of `$STATE_DIRECTORY`, else
+/// [`DEFAULT_STATE_DIR`].
+pub fn state_dir() -> PathBuf {
+    first_entry("STATE_DIRECTORY").unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR))
+}
+
 /// The first entry of `$RUNTIME_DIRECTORY` (systemd sets it from
 /// `RuntimeDirectory=`, joining several with ':').
 fn runtime_directory() -> Option<PathBuf> {
-    let dirs = std::env::var_os("RUNTIME_DIRECTORY")?;
+    first_entry("RUNTIME_DIRECTORY")
+}
+
+/// The first entry of a directory list systemd passes (several joined
+/// with ':'), if there is a non-empty one.
+fn first_entry(var: &str) -> Option<PathBuf> {
+    let dirs = std::env::var_os(var)?;
     let first = dirs.to_str()?.split(':').next()?.to_owned();
     (!first.is_empty()).then(|| PathBuf::from(first))
 }

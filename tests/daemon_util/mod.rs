@@ -342,6 +342,21 @@ impl Drop for Daemon {
     }
 }
 
+/// The fault-injection build of a binary (`scripts/build-fault-injection`),
+/// beside the normal ones. Missing, the test fails: CI must not go green
+/// without it.
+pub fn fault_bin(name: &str) -> PathBuf {
+    let bin = Path::new(env!("CARGO_BIN_EXE_n3xnetd"))
+        .with_file_name("fault-injection")
+        .join(name);
+    assert!(
+        bin.exists(),
+        "{} is missing: run scripts/build-fault-injection first (scripts/test does)",
+        bin.display()
+    );
+    bin
+}
+
 /// Polls `cond` (the test may poll; the daemon may not) until it holds;
 /// the time it took.
 pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> Option<Duration> {

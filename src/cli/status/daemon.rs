@@ -2,7 +2,9 @@
 //! `status.json`, over D-Bus), for humans.
 
 use crate::api::report::ReportStatus;
-use crate::api::status::{DaemonStatus, LeaseStatus};
+use std::time::Duration;
+
+use crate::api::status::{ChangeState, ChangeStatus, DaemonStatus, LeaseStatus, Until};
 use crate::clock::now_ms;
 
 /// `HH:MM:SS.mmm` UTC of a Unix time in milliseconds.
@@ -70,7 +72,49 @@ pub(super) fn render_daemon(d: &DaemonStatus) -> String {
     if let Some(e) = &d.reload_error {
         out += &format!("reload   failed, previous profile kept: {e}\n");
     }
+    if let Some(c) = &d.change {
+        out += &format!("change   {}\n", render_change(c, now_ms()));
+    }
     out
+}
+
+/// A confirmed change: where it stands and how it will end, its deadline
+/// counted from `now_ms`.
+fn render_change(c: &ChangeStatus, now_ms: u64) -> String {
+    let reason = c.reason.as_deref().unwrap_or("-");
+    match c.state {
+        ChangeState::Pending => {
+            let left = c.deadline_ms.saturating_sub(now_ms);
+            let keeps = match &c.until {
+                Until::Confirmed => "`n3xnetctl confirm`".to_owned(),
+                Until::Reachable { targets } => {
+                    format!(
+                        "{} answering, or `n3xnetctl confirm`",
+                        targets.join(" and ")
+                    )
+                }
+            };
+            let check = c
+                .last_check
+                .as_deref()
+                .map(|e| format!("; last check: {e}"));
+            format!(
+                "PENDING: reverts at {} UTC (in {:.1} s) unless kept by {keeps}{}",
+                clock(c.deadline_ms),
+                Duration::from_millis(left).as_secs_f64(),
+                check.unwrap_or_default()
+            )
+        }
+        ChangeState::Reverting => format!("reverting ({reason})"),
+        ChangeState::Reverted => format!(
+            "reverted ({reason}): the previous profile runs until the profile file changes and is \
+             reloaded"
+        ),
+        ChangeState::RevertFailed => format!(
+            "REVERT FAILED ({reason}): {}; `n3xnetctl rollback` tries again",
+            c.error.as_deref().unwrap_or("unknown error")
+        ),
+    }
 }
 
 /// n3xnet-report's part of the human output: the Kubernetes feedback and
@@ -114,6 +158,36 @@ fn render_lease(l: &LeaseStatus, now_ms: u64) -> String {
 mod tests {
     use super::*;
     use crate::api::report::{KubernetesStatus, SyncState};
+
+    #[test]
+    fn a_change_line_says_how_it_ends() {
+        let mut c = ChangeStatus {
+            state: ChangeState::Pending,
+            until: Until::Reachable {
+                targets: vec!["192.168.1.10:6443".into(), "arp:192.168.1.254".into()],
+            },
+            started_at_ms: 0,
+            deadline_ms: 3_723_000,
+            change_digest: "new".into(),
+            previous_digest: "old".into(),
+            reason: None,
+            error: None,
+            last_check: Some("192.168.1.10:6443: connection refused".into()),
+        };
+        assert_eq!(
+            render_change(&c, 3_720_500),
+            "PENDING: reverts at 01:02:03.000 UTC (in 2.5 s) unless kept by 192.168.1.10:6443 and \
+             arp:192.168.1.254 answering, or `n3xnetctl confirm`; last check: 192.168.1.10:6443: \
+             connection refused"
+        );
+        c.state = ChangeState::RevertFailed;
+        c.reason = Some("deadline".into());
+        c.error = Some("EBUSY".into());
+        assert_eq!(
+            render_change(&c, 0),
+            "REVERT FAILED (deadline): EBUSY; `n3xnetctl rollback` tries again"
+        );
+    }
 
     #[test]
     fn a_lease_line_counts_its_times_from_now_and_flags_a_mismatch() {

@@ -4,6 +4,7 @@
 //! of [`super`].
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::watch;
 use zbus::message::Header;
@@ -13,14 +14,14 @@ use zbus::Connection;
 
 use crate::api::bus::MethodError;
 use crate::api::status::DaemonStatus;
-use crate::daemon::supervisor::{Control, ControlError};
+use crate::daemon::supervisor::{ConfirmWhen, Control, ControlError};
 
 /// A property: its D-Bus name and its value in a status.
 pub(super) type Property = (&'static str, fn(&DaemonStatus) -> Value<'static>);
 
 /// Every property, for `PropertiesChanged` (the getters below use the same
 /// functions, so a signal never disagrees with a `Get`).
-pub(super) const PROPERTIES: [Property; 11] = [
+pub(super) const PROPERTIES: [Property; 12] = [
     ("State", |s| Value::from(state(s))),
     ("Node", |s| Value::from(s.node.clone())),
     ("Profile", |s| Value::from(profile(s))),
@@ -32,6 +33,7 @@ pub(super) const PROPERTIES: [Property; 11] = [
     ("HealthJson", |s| Value::from(health_json(s))),
     ("StatusJson", |s| Value::from(status_json(s))),
     ("Pid", |s| Value::from(s.pid)),
+    ("ChangeJson", |s| Value::from(change_json(s))),
 ];
 
 fn state(s: &DaemonStatus) -> &'static str {
@@ -56,6 +58,23 @@ fn overall(s: &DaemonStatus) -> &'static str {
 /// `null` before the first read of the kernel.
 pub(super) fn health_json(s: &DaemonStatus) -> String {
     serde_json::to_string(&s.health).unwrap_or_else(|e| json_error(&e))
+}
+
+/// The confirmed change as JSON, `null` without one.
+fn change_json(s: &DaemonStatus) -> String {
+    serde_json::to_string(&s.change).unwrap_or_else(|e| json_error(&e))
+}
+
+/// `ReloadConfirmed`'s `when`.
+fn confirm_when(when: &str) -> Result<ConfirmWhen, String> {
+    match when.split_once('=') {
+        None if when == "confirmed" => Ok(ConfirmWhen::Confirmed),
+        None if when == "reachable" => Ok(ConfirmWhen::Reachable(None)),
+        Some(("reachable", target)) => Ok(ConfirmWhen::Reachable(Some(target.to_owned()))),
+        _ => Err(format!(
+            "when: found {when:?}, expected confirmed, reachable or reachable=HOST:PORT"
+        )),
+    }
 }
 
 /// The whole status, as in `status.json`.
@@ -131,6 +150,44 @@ impl Net1Object {
         self.control.resume().await.map_err(method_error)
     }
 
+    /// A reload whose change reverts after `within_ms` unless kept:
+    /// `when` is `confirmed` (kept by `Confirm`), `reachable` (kept once
+    /// the profile's targets answer) or `reachable=HOST:PORT`.
+    async fn reload_confirmed(
+        &self,
+        within_ms: u64,
+        when: &str,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<(), MethodError> {
+        log_caller("reload with confirmation", &header, conn).await;
+        let when = confirm_when(when).map_err(MethodError::Invalid)?;
+        self.control
+            .reload_confirmed(Duration::from_millis(within_ms), when)
+            .await
+            .map_err(method_error)
+    }
+
+    /// Keeps the pending change.
+    async fn confirm(
+        &self,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<(), MethodError> {
+        log_caller("confirm", &header, conn).await;
+        self.control.confirm().await.map_err(method_error)
+    }
+
+    /// Reverts the pending change now.
+    async fn rollback(
+        &self,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<(), MethodError> {
+        log_caller("rollback", &header, conn).await;
+        self.control.rollback().await.map_err(method_error)
+    }
+
     /// `starting`, `running`, `reloading` or `stopped`.
     #[zbus(property)]
     fn state(&self) -> &'static str {
@@ -185,6 +242,13 @@ impl Net1Object {
         status_json(&self.now())
     }
 
+    /// The confirmed change (pending, reverting, reverted or revert
+    /// failed) as JSON (as `change` in `status.json`); `null` without one.
+    #[zbus(property)]
+    fn change_json(&self) -> String {
+        change_json(&self.now())
+    }
+
     /// The daemon's process id (in its own pid namespace).
     #[zbus(property)]
     fn pid(&self) -> u32 {
@@ -209,6 +273,8 @@ fn method_error(e: ControlError) -> MethodError {
         ControlError::Stopped => MethodError::Stopped(e.to_string()),
         ControlError::Invalid(m) => MethodError::Invalid(m),
         ControlError::Refused(m) | ControlError::Failed(m) => MethodError::Failed(m),
+        ControlError::Pending(m) => MethodError::Pending(m),
+        ControlError::NotPending(m) => MethodError::NotPending(m),
     }
 }
 

@@ -1,10 +1,12 @@
 //! The supervisor's event loop.
 //!
 //! One task on a current-thread runtime waits on: kernel notifications
-//! (links, IPv4 addresses, IPv4 routes), commands (reload, reconcile),
-//! SIGTERM/SIGINT, and three timers that exist only when needed (the
-//! watchdog ping, a backed-off repair, the online timeout). Nothing polls
-//! the kernel: at idle the process sleeps in `epoll_wait`.
+//! (links, IPv4 addresses, IPv4 routes), commands (reload, reconcile,
+//! confirm, rollback), SIGTERM/SIGINT, and timers that exist only when
+//! needed (the watchdog ping, a backed-off repair, the online timeout, a
+//! confirmed change's deadline and its next reachability round, see
+//! [`confirm`]). Nothing polls the kernel: at idle the process sleeps in
+//! `epoll_wait`.
 //!
 //! On every burst of notifications it re-dumps the kernel (an event says
 //! *that* something changed; the dump says *what*, and stays right when
@@ -23,8 +25,10 @@
 //! planner never touches foreign links, addresses or routes, so neither
 //! does a repair.
 
+mod confirm;
+
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,10 +48,13 @@ use crate::state::KernelState;
 
 use super::backoff::RepairSchedule;
 use super::health_log::log_changes;
+use super::pending::{Changes, Event, JournalFile, Refusal};
+use super::reach::{Round, Target};
 use super::repair::{Decision, Repairs};
 use super::setup::Setup;
 use super::status_line::{status_line, Notes};
 use crate::service::Notifier;
+use confirm::{checked, start_changes};
 
 /// Why a command was not carried out.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -65,6 +72,32 @@ pub enum ControlError {
     /// The apply failed (and was rolled back).
     #[error("{0}")]
     Failed(String),
+    /// A confirmed change is pending (or its revert unfinished): no other
+    /// change until it is confirmed or rolled back.
+    #[error("{0}")]
+    Pending(String),
+    /// `confirm` or `rollback` with no confirmed change pending.
+    #[error("{0}")]
+    NotPending(String),
+}
+
+impl From<Refusal> for ControlError {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::Pending(m) => ControlError::Pending(m),
+            Refusal::NotPending(m) => ControlError::NotPending(m),
+        }
+    }
+}
+
+/// What keeps a confirmed change ([`ControlRequest::ReloadConfirmed`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfirmWhen {
+    /// Only `n3xnetctl confirm`.
+    Confirmed,
+    /// The network answering: the targets the profile implies, or this
+    /// `HOST:PORT`.
+    Reachable(Option<String>),
 }
 
 /// The answer to a command.
@@ -84,6 +117,17 @@ pub enum ControlRequest {
     Pause(Option<Reply>),
     /// Repair again, starting with a reconcile now (also when not paused).
     Resume(Option<Reply>),
+    /// A reload whose change reverts unless kept within `within`
+    /// ([`super::pending`]).
+    ReloadConfirmed {
+        within: Duration,
+        when: ConfirmWhen,
+        reply: Option<Reply>,
+    },
+    /// Keep the pending change.
+    Confirm(Option<Reply>),
+    /// Revert the pending change now.
+    Rollback(Option<Reply>),
 }
 
 /// A front end's handle on a running supervisor: send commands, watch the
@@ -116,7 +160,31 @@ impl Control {
         self.ask(ControlRequest::Resume).await
     }
 
-    async fn ask(&self, command: fn(Option<Reply>) -> ControlRequest) -> Result<(), ControlError> {
+    pub async fn reload_confirmed(
+        &self,
+        within: Duration,
+        when: ConfirmWhen,
+    ) -> Result<(), ControlError> {
+        self.ask(|reply| ControlRequest::ReloadConfirmed {
+            within,
+            when,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn confirm(&self) -> Result<(), ControlError> {
+        self.ask(ControlRequest::Confirm).await
+    }
+
+    pub async fn rollback(&self) -> Result<(), ControlError> {
+        self.ask(ControlRequest::Rollback).await
+    }
+
+    async fn ask(
+        &self,
+        command: impl FnOnce(Option<Reply>) -> ControlRequest,
+    ) -> Result<(), ControlError> {
         let (tx, rx) = oneshot::channel();
         self.commands
             .send(command(Some(tx)))
@@ -173,19 +241,38 @@ struct Core {
     /// The desired network's digest, for `status.json` (computed once per
     /// profile, not per publish).
     desired_digest: String,
+    /// A confirmed change, and its journal.
+    changes: Changes,
+    journal: JournalFile,
+    /// Why the journal found at start could not be read (it is left as
+    /// it is, and no confirmed change is taken until it is dealt with).
+    journal_error: Option<String>,
+    /// When the pending change reverts.
+    change_deadline: Option<Instant>,
+    /// What keeps it (`--confirm-when reachable`), the round of checks
+    /// under way or the time of the next, and how many rounds failed.
+    reach: Vec<Target>,
+    round: Option<Round>,
+    next_round: Option<Instant>,
+    failed_rounds: u32,
 }
 
 impl Supervisor {
     /// Opens the netlink connection (in `netns` if given) and subscribes to
     /// kernel events before anything is read, so no change is missed.
     /// `status_file` is rewritten on every change of the status, before
-    /// anyone else hears of it (see [`Core::publish`]).
+    /// anyone else hears of it (see [`Core::publish`]). A confirmed
+    /// change's journal lives in `state_dir`; one found there decides the
+    /// profile the daemon starts with ([`Changes::start`]).
     pub fn start(
         setup: Setup,
         netns: Option<&str>,
         notifier: Notifier,
         status_file: Option<PathBuf>,
+        state_dir: &Path,
     ) -> Result<(Supervisor, Control), NetlinkError> {
+        let journal = JournalFile::in_dir(state_dir);
+        let (changes, setup, journal_error) = start_changes(&journal, setup);
         let handle = Handle::open(netns)?;
         let events = handle.events()?;
         let (commands_tx, commands) = mpsc::unbounded_channel();
@@ -210,6 +297,14 @@ impl Supervisor {
             reload_error: None,
             lock_wait: None,
             desired_digest: String::new(),
+            changes,
+            journal,
+            journal_error,
+            change_deadline: None,
+            reach: Vec::new(),
+            round: None,
+            next_round: None,
+            failed_rounds: 0,
         };
         core.desired_digest = core.setup.desired.digest();
         core.publish();
@@ -267,6 +362,8 @@ impl Supervisor {
             let backoff = core.repairs.backoff_until().map(Instant::from_std);
             let online = core.online_deadline.filter(|_| !core.ready);
             let reread = core.reread_at;
+            let deadline = core.change_deadline;
+            let next_round = core.next_round;
             tokio::select! {
                 biased;
                 _ = term.recv() => break,
@@ -288,6 +385,11 @@ impl Supervisor {
                 }
                 _ = at(online) => core.online_timeout(),
                 _ = at(reread) => core.refresh(&mut events, None).await,
+                _ = at(deadline) => {
+                    let _ = core.change_event(&mut events, Event::Deadline).await;
+                }
+                _ = at(next_round) => core.start_round().await,
+                r = checked(&mut core.round) => core.round_done(&mut events, r).await,
                 lock = released(&mut core.lock_wait) => core.writer_released(&mut events, lock).await,
                 Ok(()) = core.dhcp.changed() => core.publish(),
             }
@@ -375,7 +477,18 @@ fn micros(since: Option<Instant>) -> Option<u64> {
 impl Core {
     async fn command(&mut self, events: &mut Events, cmd: ControlRequest) {
         let (result, reply) = match cmd {
-            ControlRequest::Reload(reply) => (self.reload(events).await, reply),
+            ControlRequest::Reload(reply) => (self.reload(events, None).await, reply),
+            ControlRequest::ReloadConfirmed {
+                within,
+                when,
+                reply,
+            } => (self.reload(events, Some((within, when))).await, reply),
+            ControlRequest::Confirm(reply) => {
+                (self.change_event(events, Event::Confirm).await, reply)
+            }
+            ControlRequest::Rollback(reply) => {
+                (self.change_event(events, Event::Rollback).await, reply)
+            }
             ControlRequest::Reconcile(reply) if self.repairs.paused() => (
                 Err(ControlError::Refused(
                     "paused by operator: resume reconciles (n3xnetctl resume)".to_owned(),
@@ -418,18 +531,33 @@ impl Core {
         self.repairs.forgive();
         let r = self.apply(trigger, None).await;
         self.refresh(events, None).await;
-        if let (Ok(_), Some(holder)) = (&r, &self.repairs.drift().writer) {
-            return Err(ControlError::Refused(format!(
-                "{holder} holds the namespace's writer lock: n3xnetd applies the profile once it \
-                 is released"
-            )));
+        match self.outcome(r) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(ControlError::Refused(format!(
+                "{} holds the namespace's writer lock: n3xnetd applies the profile once it is \
+                 released",
+                self.repairs
+                    .drift()
+                    .writer
+                    .as_deref()
+                    .unwrap_or("another writer")
+            ))),
+            Err(e) => Err(ControlError::Failed(e)),
         }
-        r.map_err(|e| ControlError::Failed(e.to_string()))?;
-        // Rolled back: recorded, not an error of `apply`, but the operator
-        // asked for the profile and did not get it.
+    }
+
+    /// What became of an apply just made ([`Core::apply`]'s result):
+    /// `Ok(true)` applied, `Ok(false)` deferred until another writer is
+    /// done, `Err` why it failed. A rolled-back apply is recorded, not an
+    /// error of `apply`, but whoever asked did not get the profile.
+    fn outcome(&self, r: Result<bool, EngineError>) -> Result<bool, String> {
+        r.map_err(|e| e.to_string())?;
+        if self.repairs.drift().writer.is_some() {
+            return Ok(false);
+        }
         match self.last_apply.as_ref().and_then(|a| a.error.clone()) {
-            Some(e) => Err(ControlError::Failed(e)),
-            None => Ok(()),
+            Some(e) => Err(e),
+            None => Ok(true),
         }
     }
 
@@ -668,7 +796,9 @@ impl Core {
                 (s, Err(e))
             }
         };
+        let error = summary.error.clone();
         self.last_apply = Some(summary);
+        self.change_applied(error.as_deref());
         outcome
     }
 
@@ -688,7 +818,16 @@ impl Core {
         }
     }
 
-    async fn reload(&mut self, events: &mut Events) -> Result<(), ControlError> {
+    /// A reload; with `confirm`, a confirmed change ([`super::pending`]):
+    /// journalled before its first write, reverted unless kept in time.
+    async fn reload(
+        &mut self,
+        events: &mut Events,
+        confirm: Option<(Duration, ConfirmWhen)>,
+    ) -> Result<(), ControlError> {
+        if confirm.is_some() {
+            self.may_change()?;
+        }
         let was_ready = self.ready;
         if was_ready {
             self.notifier.reloading();
@@ -704,26 +843,7 @@ impl Core {
                 self.reload_error = Some(e.headline());
                 Err(ControlError::Invalid(e.to_string()))
             }
-            Ok(new) => {
-                let changed = new.desired != self.setup.desired;
-                tracing::info!(
-                    profile = %new.config.profile.display(),
-                    node = %new.desired.node,
-                    changed,
-                    "reload: configuration and profile valid"
-                );
-                self.setup = new;
-                self.sync_cni_configs();
-                self.desired_digest = self.setup.desired.digest();
-                self.reload_error = None;
-                self.repairs.reloaded();
-                if self.repairs.paused() {
-                    tracing::warn!("paused by operator: the reloaded profile is applied on resume");
-                } else {
-                    let _ = self.apply(Trigger::Reload, None).await;
-                }
-                Ok(())
-            }
+            Ok(new) => self.switch(new, confirm).await,
         };
         self.phase = if self.ready {
             Phase::Running
@@ -771,7 +891,13 @@ impl Core {
 
     /// The `STATUS=` line ([`status_line`]).
     fn status_line(&self) -> String {
-        let others = super::dhcp_driver::status_notes(&self.dhcp.borrow());
+        let mut others: Vec<String> = self
+            .changes
+            .status_note()
+            .into_iter()
+            .chain(self.journal_error.clone())
+            .collect();
+        others.extend(super::dhcp_driver::status_notes(&self.dhcp.borrow()));
         let notes = Notes {
             apply_error: self.last_apply.as_ref().and_then(|a| a.error.as_deref()),
             others,
@@ -808,6 +934,7 @@ impl Core {
             last_apply: self.last_apply.clone(),
             reload_error: self.reload_error.clone(),
             dhcp: self.dhcp.borrow().clone(),
+            change: self.changes.status().cloned(),
             updated_at_ms: 0,
         }
     }
