@@ -164,6 +164,8 @@ def prune(arch_dir, keep):
 
 
 BIN_ENV = {"x86_64": "N3XNET_BIN_DIR", "aarch64": "N3XNET_BIN_DIR_AARCH64"}
+# Debian's containernetworking-plugins (scenarios declare `# @needs cni/macvlan`).
+CNI_PLUGINS = "/usr/lib/cni"
 
 
 def bin_source(arch, bins):
@@ -216,12 +218,21 @@ def deb_source(arch):
 def stage_binaries(arch, needs, dest):
     """Copy the declared binaries into a dir of the run's own: a concurrent cargo build
     replacing target/debug/n3xnetctl must not change a binary under a running guest.
-    `n3xnet.deb` is the package (deb_source), staged under that name."""
+    `n3xnet.deb` is the package (deb_source), staged under that name; `cni/PLUGIN` is
+    Debian's containernetworking-plugins binary, staged as cni/PLUGIN (the guest's
+    CNI_PATH is /mnt/bin/cni; host architecture only: the x86_64 guest shares its libc)."""
     shutil.rmtree(dest, ignore_errors=True)
     os.makedirs(dest)
-    bins = [n for n in needs if n != "n3xnet.deb"]
-    if len(bins) < len(needs):
+    bins = [n for n in needs if n != "n3xnet.deb" and not n.startswith("cni/")]
+    if "n3xnet.deb" in needs:
         shutil.copy2(deb_source(arch), os.path.join(dest, "n3xnet.deb"))
+    for name in (n for n in needs if n.startswith("cni/")):
+        path = os.path.join(CNI_PLUGINS, name[len("cni/"):])
+        if arch.deb != host_deb_arch() or not os.path.isfile(path):
+            raise PrereqError(f"{arch.name} CNI plugin {path} not found: the plugins are the "
+                              "host's (scripts/install-deps cni), for host-architecture guests")
+        os.makedirs(os.path.join(dest, "cni"), exist_ok=True)
+        shutil.copy2(path, os.path.join(dest, name))
     src = bin_source(arch, bins) if bins else None
     for name in bins:
         path = os.path.join(src, name)
