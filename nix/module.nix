@@ -195,6 +195,7 @@ let
     "online"
     "kubernetes"
     "prometheus"
+    "multus"
   ];
 
   # The reporter's file sinks: its unit may write only the default directories, so a sink
@@ -207,6 +208,9 @@ let
   ];
   absolute = p: if lib.hasPrefix "/" p then p else "/etc/n3xnet/${p}";
   sinkDirs = lib.unique (map (p: dirOf (absolute (toString p))) sinkPaths);
+  # n3xnetd writes the node's Multus CNI configs there (multus.confDir, n3x: Multus'
+  # /etc/cni/multus/net.d); the package's unit allows /etc no writes.
+  multusConfDir = cfg.settings.multus.confDir or null;
 in
 {
   options.services.n3xnet = {
@@ -299,11 +303,13 @@ in
           online = { require = [ "cluster" "storage" ]; timeout = "90s"; };
           kubernetes.dataDir = "/var/lib/k3s";
           prometheus.textfile = "/var/lib/node-exporter/n3xnet.prom";
+          multus.confDir = "/etc/cni/multus/net.d";
         }
       '';
       description = ''
-        More of `/etc/n3xnet/n3xnet.toml` (RFC 42 free-form): the `online`, `kubernetes`
-        and `prometheus` tables (see n3xnet.toml(5)). `profile`, `node`, `role` and `drift`
+        More of `/etc/n3xnet/n3xnet.toml` (RFC 42 free-form): the `online`, `kubernetes`,
+        `prometheus` and `multus` tables (see n3xnet.toml(5); n3xnetd may write the
+        `multus.confDir` set here). `profile`, `node`, `role` and `drift`
         come from the options of the same names. The directories of
         `prometheus.textfile` and `kubernetes.nfdFeatureFile` are made writable for
         n3xnet-report.service.
@@ -378,10 +384,15 @@ in
       reloadTriggers = [
         (if cfg.profile != null then builtins.hashString "sha256" profileJson else cfg.profileFile)
       ];
-      serviceConfig.ExecStart = [
-        ""
-        "${cfg.package}/bin/n3xnetd --config /etc/n3xnet/n3xnet.toml"
-      ];
+      serviceConfig = {
+        ExecStart = [
+          ""
+          "${cfg.package}/bin/n3xnetd --config /etc/n3xnet/n3xnet.toml"
+        ];
+      }
+      // lib.optionalAttrs (multusConfDir != null) {
+        ReadWritePaths = [ "-${absolute (toString multusConfDir)}" ];
+      };
     };
 
     # The unprivileged reporter (Kubernetes, NFD, Prometheus): the package's unit has it

@@ -79,6 +79,20 @@ pub struct DaemonConfig {
     pub kubernetes: KubernetesConfig,
     /// `[prometheus]`: metrics for node_exporter (n3xnet-report's).
     pub prometheus: PrometheusConfig,
+    /// `[multus]`: the node's side of `node-pools` Multus networks.
+    pub multus: MultusConfig,
+}
+
+/// `[multus]`: where n3xnetd keeps this node's CNI config files.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MultusConfig {
+    /// `multus.confDir`: write this node's `<nad>.conf` of every
+    /// `ipam = "node-pools"` network here, at start and on reload, only when
+    /// its content changes; Multus reads it for a NAD without `spec` (n3x's
+    /// Multus module: `/etc/cni/multus/net.d`). Default: none (write nothing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conf_dir: Option<PathBuf>,
 }
 
 /// What to do about drift found while running. The profile is applied at
@@ -251,11 +265,14 @@ pub const KNOWN_KEYS: &[&str] = &[
     "online",
     "kubernetes",
     "prometheus",
+    "multus",
 ];
 /// The keys of `[online]`; see [`KNOWN_KEYS`].
 pub const ONLINE_KEYS: &[&str] = &["require", "timeout"];
 /// The keys of `[prometheus]`; see [`KNOWN_KEYS`].
 pub const PROMETHEUS_KEYS: &[&str] = &["textfile"];
+/// The keys of `[multus]`; see [`KNOWN_KEYS`].
+pub const MULTUS_KEYS: &[&str] = &["confDir"];
 /// The keys of `[kubernetes]`; see [`KNOWN_KEYS`].
 pub const KUBERNETES_KEYS: &[&str] = &[
     "enable",
@@ -366,6 +383,7 @@ fn decode(root: &Node, base: &Path, d: &mut Diags) -> Option<DaemonConfig> {
         online: OnlineConfig::default(),
         kubernetes: KubernetesConfig::default(),
         prometheus: PrometheusConfig::default(),
+        multus: MultusConfig::default(),
     };
     for e in known_entries(entries, "", KNOWN_KEYS, d) {
         let path = join("", &e.key);
@@ -398,6 +416,7 @@ fn decode(root: &Node, base: &Path, d: &mut Diags) -> Option<DaemonConfig> {
             "online" => online(n, &path, &mut config.online, d),
             "kubernetes" => kubernetes(n, &path, base, &mut config.kubernetes, d),
             "prometheus" => prometheus(n, &path, base, &mut config.prometheus, d),
+            "multus" => multus(n, &path, base, &mut config.multus, d),
             // Listed but not decoded: a bug the unit tests catch.
             _ => unknown_key(&path, &e.key, KNOWN_KEYS, d),
         }
@@ -534,6 +553,27 @@ fn prometheus(node: &Node, path: &str, base: &Path, p: &mut PrometheusConfig, d:
                 }
             }
             _ => unknown_key(&path, &e.key, PROMETHEUS_KEYS, d),
+        }
+    }
+}
+
+fn multus(node: &Node, path: &str, base: &Path, m: &mut MultusConfig, d: &mut Diags) {
+    let Some(entries) = entries(node, path, d) else {
+        return;
+    };
+    for e in known_entries(entries, path, MULTUS_KEYS, d) {
+        let path = join(path, &e.key);
+        match e.key.as_str() {
+            "confDir" => {
+                m.conf_dir = string(
+                    &e.node,
+                    &path,
+                    d,
+                    "the directory Multus reads CNI configs from",
+                )
+                .map(|dir| base.join(dir));
+            }
+            _ => unknown_key(&path, &e.key, MULTUS_KEYS, d),
         }
     }
 }
@@ -731,16 +771,27 @@ mod tests {
         );
     }
 
+    #[test]
+    fn multus_conf_dir_is_relative_to_the_configuration() {
+        assert_eq!(parse("profile = \"p\"").unwrap().multus.conf_dir, None);
+        let c = parse("profile = \"p\"\n[multus]\nconfDir = \"/etc/cni/multus/net.d\"").unwrap();
+        assert_eq!(
+            c.multus.conf_dir.as_deref(),
+            Some(Path::new("/etc/cni/multus/net.d"))
+        );
+    }
+
     /// Every listed key is decoded: given a value of no type any key
     /// takes, each is refused for its value, never as unknown. (The
     /// decoder refuses unlisted keys, so list and decoder agree both ways.)
     #[test]
     fn every_listed_key_is_decoded() {
-        let tables: [(&str, &[&str]); 4] = [
+        let tables: [(&str, &[&str]); 5] = [
             ("", KNOWN_KEYS),
             ("online.", ONLINE_KEYS),
             ("kubernetes.", KUBERNETES_KEYS),
             ("prometheus.", PROMETHEUS_KEYS),
+            ("multus.", MULTUS_KEYS),
         ];
         for (prefix, keys) in tables {
             for key in keys {

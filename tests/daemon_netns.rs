@@ -380,6 +380,44 @@ fn reload_with_a_changed_profile_applies_the_minimal_diff() {
 }
 
 #[test]
+fn multus_conf_dir_gets_the_nodes_slice_rewritten_only_on_change() {
+    use std::os::unix::fs::MetadataExt;
+    if !netns_tier() {
+        return;
+    }
+    let node = Node::new("[multus]\nconfDir = \"net.d\"\n");
+    let mut d = Daemon::start(&node);
+    d.wait_ready();
+    let conf = node.path("net.d/pods.conf");
+    let read = || -> Value { serde_json::from_str(&fs::read_to_string(&conf).unwrap()).unwrap() };
+    // server-1 (host 1) takes block 1 of 16 from .10.
+    assert_eq!(read()["ipam"]["rangeStart"], "192.168.30.26");
+    assert_eq!(read()["ipam"]["rangeEnd"], "192.168.30.41");
+    let inode = fs::metadata(&conf).unwrap().ino();
+    // A reload that changes nothing writes nothing.
+    d.signal("HUP");
+    d.wait_status(|s| s["lastApply"]["trigger"] == "reload");
+    assert_eq!(
+        fs::metadata(&conf).unwrap().ino(),
+        inode,
+        "rewritten in sync"
+    );
+    // A changed slice size is rewritten (atomically: a new inode).
+    node.set_profile(&PROFILE.replace(
+        "rangeEnd = \"192.168.30.250\"\n",
+        "rangeEnd = \"192.168.30.250\"\npodsPerNode = 8\n",
+    ));
+    d.signal("HUP");
+    assert!(
+        wait_until(SETTLE, || read()["ipam"]["rangeStart"] == "192.168.30.18").is_some(),
+        "{:#}",
+        read()
+    );
+    assert_eq!(read()["ipam"]["rangeEnd"], "192.168.30.25");
+    assert_ne!(fs::metadata(&conf).unwrap().ino(), inode);
+}
+
+#[test]
 fn foreign_address_and_route_added_while_running_survive() {
     if !netns_tier() {
         return;

@@ -30,8 +30,8 @@ use std::net::Ipv4Addr;
 use n3xnet::kinds::{Mode, Network, Role};
 use n3xnet::mac::MacAddr;
 use n3xnet::profile::model::{
-    BondConfig, DhcpServer, Interfaces, MultusKind, MultusNet, NodeOverride, Profile, Reservation,
-    RouteSpec,
+    BondConfig, DhcpServer, Interfaces, MultusIpam, MultusKind, MultusNet, NodeOverride, Profile,
+    Reservation, RouteSpec,
 };
 use serde_json::Value;
 
@@ -105,8 +105,9 @@ fn check(page_name: &str, heading: &str, accepted: &BTreeSet<String>, leaves: &B
 
 #[test]
 fn every_n3xnet_toml_key_is_documented() {
-    use n3xnet::config::{KNOWN_KEYS, KUBERNETES_KEYS, ONLINE_KEYS, PROMETHEUS_KEYS};
+    use n3xnet::config::{KNOWN_KEYS, KUBERNETES_KEYS, MULTUS_KEYS, ONLINE_KEYS, PROMETHEUS_KEYS};
     let tables: BTreeMap<&str, &[&str]> = [
+        ("multus", MULTUS_KEYS),
         ("online", ONLINE_KEYS),
         ("kubernetes", KUBERNETES_KEYS),
         ("prometheus", PROMETHEUS_KEYS),
@@ -202,6 +203,13 @@ fn full_profile() -> Profile {
                 range_start: Some(ip("192.168.20.10")),
                 range_end: Some(ip("192.168.20.250")),
                 gateway: Some(ip("192.168.20.254")),
+                ipam: Some(MultusIpam::NodePools),
+                pods_per_node: Some(16),
+                pod_ranges: [(
+                    one("<node>"),
+                    "192.168.20.10-192.168.20.25".parse().unwrap(),
+                )]
+                .into(),
                 namespace: Some("default".into()),
                 host_interface: Some("mv-storage".into()),
                 host_addresses: [(one("<node>"), ip("192.168.20.1"))].into(),

@@ -4,6 +4,7 @@
 //!
 //! Layout: `tests/golden/<profile>/<node>/k3s/{args,env,config.yaml}`,
 //! `tests/golden/<profile>/<node>/networkd/<file>`,
+//! `tests/golden/<profile>/<node>/multus/<nad>.conf` (node-pools slices),
 //! `tests/golden/<profile>/multus.yaml` (NADs are cluster-wide).
 //! `UPDATE_GOLDEN=1 cargo test --test golden_render` rewrites them; review
 //! the diff by hand before committing.
@@ -85,6 +86,9 @@ fn render_profile(p: &Profile) -> BTreeMap<String, String> {
         let desired = profile::resolve(p, &node).unwrap();
         for file in networkd::render(&desired) {
             out.insert(format!("{node}/networkd/{}", file.name), file.contents);
+        }
+        for file in multus::node_configs(p, &node).unwrap() {
+            out.insert(format!("{node}/multus/{}", file.name), file.contents);
         }
     }
     if !p.multus.is_empty() {
@@ -361,8 +365,17 @@ fn n100_bond_carries_gateway_mtu_and_shim() {
     );
     assert!(k3s::flags(&p, "n100-3", Role::Server, FlagFormat::Args).is_err());
     let nads = multus::render(&p).unwrap();
-    assert!(nads.contains("\"type\": \"macvlan\",\n"), "{nads}");
-    assert!(nads.contains("\"master\": \"bond0.100\",\n"), "{nads}");
+    assert!(
+        !nads.contains("\nspec:"),
+        "node-pools NAD has no spec: {nads}"
+    );
+    let conf = &multus::node_configs(&p, "n100-3").unwrap()[0].contents;
+    assert!(conf.contains("\"type\": \"macvlan\",\n"), "{conf}");
+    assert!(conf.contains("\"master\": \"bond0.100\",\n"), "{conf}");
+    assert!(
+        conf.contains("\"rangeStart\": \"192.168.20.218\",\n"),
+        "{conf}"
+    );
 }
 
 const NETWORKD: &str = "/lib/systemd/systemd-networkd";

@@ -331,6 +331,11 @@ fn check_generated(r: &Value, c: &Case) -> String {
         "{label}"
     );
     assert_eq!(d["stopIfChanged"], false, "{label}");
+    // No multus.confDir in these cases: n3xnetd may write nothing of /etc.
+    assert!(
+        d["serviceConfig"].get("ReadWritePaths").is_none(),
+        "{label}: {d}"
+    );
     assert_eq!(
         d["restartTriggers"][0]["value"], *value,
         "{label}: restart on config change"
@@ -716,9 +721,9 @@ fn wrong_input_fails_with_the_assertion_text() {
             "services.n3xnet.role = \"server\" contradicts nodes.n100-3.role = \"agent\" of the profile services.n3xnet.profile",
         ),
         (
-            "settings outside online/kubernetes/prometheus",
+            "settings outside online/kubernetes/prometheus/multus",
             vec![bonding, s1, ("--arg", "n3xnet", "{ settings.nodes = \"x\"; }")],
-            "services.n3xnet.settings may hold only online, kubernetes, prometheus; found nodes",
+            "services.n3xnet.settings may hold only online, kubernetes, prometheus, multus; found nodes",
         ),
     ];
     for (what, args, message) in &cases {
@@ -758,7 +763,7 @@ fn settings_reach_n3xnet_toml() {
             (
                 "--arg",
                 "n3xnet",
-                "{ drift = \"report\"; waitOnline.timeout = 300; settings = { online = { require = [ \"cluster\" \"storage\" ]; timeout = \"90s\"; }; kubernetes = { dataDir = \"/var/lib/k3s\"; heartbeat = \"infinity\"; nfdFeatureFile = \"features.d/n3xnet\"; }; prometheus.textfile = \"/var/lib/node-exporter/n3xnet.prom\"; }; }",
+                "{ drift = \"report\"; waitOnline.timeout = 300; settings = { online = { require = [ \"cluster\" \"storage\" ]; timeout = \"90s\"; }; kubernetes = { dataDir = \"/var/lib/k3s\"; heartbeat = \"infinity\"; nfdFeatureFile = \"features.d/n3xnet\"; }; prometheus.textfile = \"/var/lib/node-exporter/n3xnet.prom\"; multus.confDir = \"/etc/cni/multus/net.d\"; }; }",
             ),
         ],
     );
@@ -783,6 +788,15 @@ fn settings_reach_n3xnet_toml() {
     assert_eq!(
         strings(&r["services"]["n3xnet-report"]["serviceConfig"]["ReadWritePaths"]),
         ["-/var/lib/node-exporter", "-/etc/n3xnet/features.d"]
+    );
+    // n3xnetd may write the Multus CNI configs, and nothing else of /etc.
+    assert_eq!(
+        c.multus.conf_dir.as_deref(),
+        Some(Path::new("/etc/cni/multus/net.d"))
+    );
+    assert_eq!(
+        strings(&r["services"]["n3xnetd"]["serviceConfig"]["ReadWritePaths"]),
+        ["-/etc/cni/multus/net.d"]
     );
     assert_eq!(
         strings(&r["services"]["n3xnet-wait-online"]["serviceConfig"]["ExecStart"])[1],

@@ -30,11 +30,19 @@ pub enum What {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
-    /// The Multus NetworkAttachmentDefinitions (YAML) of the profile.
+    /// The Multus NetworkAttachmentDefinitions (YAML) of the profile; with --node and --out,
+    /// instead that node's CNI config files (<nad>.conf) of its ipam = "node-pools" networks,
+    /// for Multus' confDir (n3x: /etc/cni/multus/net.d).
     Multus {
         /// Profile file (TOML, or JSON by the .json extension).
         #[arg(long, short = 'p', value_name = "FILE")]
         profile: PathBuf,
+        /// The node whose CNI config files to write.
+        #[arg(long, short = 'n', value_name = "NODE", requires = "out")]
+        node: Option<String>,
+        /// Directory to write the node's files into (created; other files are left alone).
+        #[arg(long, value_name = "DIR", requires = "node")]
+        out: Option<PathBuf>,
     },
     /// The resolved desired network of one node, as JSON (what plan/apply act on).
     Desired {
@@ -80,13 +88,33 @@ fn render(what: &What) -> Result<(), Failure> {
                 println!("{}", out.join(&f.name).display());
             }
         }
-        What::Multus { profile } => {
+        What::Multus { profile, node, out } => {
             let loaded = crate::profile::load(profile)?;
-            let yaml = multus::render(&loaded.profile).map_err(|e| Failure {
+            let invalid = |e: multus::MultusError| Failure {
                 code: exit::INVALID_PROFILE,
                 message: e.to_string(),
+            };
+            let (Some(node), Some(out)) = (node, out) else {
+                print!("{}", multus::render(&loaded.profile).map_err(invalid)?);
+                return Ok(());
+            };
+            loaded
+                .profile
+                .require_node(node, "--node", "")
+                .map_err(|d| {
+                    Failure::new(
+                        exit::INVALID_PROFILE,
+                        crate::profile::Report::new(profile, vec![d]).to_string(),
+                    )
+                })?;
+            let files = multus::node_configs(&loaded.profile, node).map_err(invalid)?;
+            write_dir(out, &files).map_err(|e| Failure {
+                code: exit::IO,
+                message: e.to_string(),
             })?;
-            print!("{yaml}");
+            for f in &files {
+                println!("{}", out.join(&f.name).display());
+            }
         }
         What::Node {
             profile,

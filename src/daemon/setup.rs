@@ -11,6 +11,7 @@ use crate::exit;
 use crate::health;
 use crate::kinds::Role;
 use crate::profile::{self, Diagnostic, LoadError, Report};
+use crate::render::{multus, RenderedFile};
 use crate::trust::{self, TrustError};
 
 /// A configuration with its profile resolved for this node.
@@ -27,6 +28,9 @@ pub struct Setup {
     /// What a change to this setup checks with `--confirm-when reachable`
     /// ([`super::reach::default_targets`]).
     pub(crate) reach: Vec<Target>,
+    /// The node's Multus CNI config files, for `multus.confDir` (empty
+    /// when it is not set).
+    pub cni_configs: Vec<RenderedFile>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -140,11 +144,18 @@ impl Setup {
                 ));
             }
         }
+        let cni_configs = match config.multus.conf_dir {
+            Some(_) => multus::node_configs(profile, &node).map_err(|e| {
+                invalid(vec![problem("multus.confDir", node.clone(), e.to_string())])
+            })?,
+            None => Vec::new(),
+        };
         if !problems.is_empty() {
             return Err(invalid(problems));
         }
         Ok(Setup {
             reach: default_targets(profile, &desired),
+            cni_configs,
             config_path: config_path.to_path_buf(),
             role: config.role.or(desired.role),
             config,
@@ -183,6 +194,21 @@ mod tests {
         let s = load("profile = \"p.toml\"\nnode = \"agent-1\"", DEMO).unwrap();
         assert_eq!(s.desired.node, "agent-1");
         assert_eq!(s.role, Some(Role::Agent));
+    }
+
+    #[test]
+    fn multus_conf_dir_brings_the_nodes_cni_configs() {
+        let s = load("profile = \"p.toml\"\nnode = \"agent-1\"", DEMO).unwrap();
+        assert!(s.cni_configs.is_empty());
+        let s = load(
+            "profile = \"p.toml\"\nnode = \"agent-1\"\n[multus]\nconfDir = \"net.d\"",
+            DEMO,
+        )
+        .unwrap();
+        let p = profile::parse(DEMO, profile::Format::Toml).unwrap();
+        assert_eq!(s.cni_configs, multus::node_configs(&p, "agent-1").unwrap());
+        assert_eq!(s.cni_configs[0].name, "pods.conf");
+        assert!(s.config.multus.conf_dir.unwrap().ends_with("net.d"));
     }
 
     #[test]

@@ -10,8 +10,8 @@ use ipnet::Ipv4Net;
 
 use super::diag::{index, join, Diags};
 use super::model::{
-    BondConfig, DhcpServer, Interfaces, MultusKind, MultusNet, NodeOverride, Profile, Reservation,
-    RouteSpec,
+    AddrRange, BondConfig, DhcpServer, Interfaces, MultusIpam, MultusKind, MultusNet, NodeOverride,
+    Profile, Reservation, RouteSpec,
 };
 use super::source::{Entry, Node, Value};
 use crate::kinds::{
@@ -193,6 +193,33 @@ impl Decode for MultusKind {
                 None
             }
         }
+    }
+}
+
+impl Decode for MultusIpam {
+    fn decode(node: &Node, path: &str, d: &mut Diags) -> Option<Self> {
+        let v = match string(node, path, d, MultusIpam::NAMES)? {
+            "node-pools" => MultusIpam::NodePools,
+            "whereabouts" => MultusIpam::Whereabouts,
+            "static" => MultusIpam::Static,
+            "host-local" => MultusIpam::HostLocal,
+            _ => {
+                d.push(path, found(node), MultusIpam::NAMES);
+                return None;
+            }
+        };
+        Some(v)
+    }
+}
+
+impl Decode for AddrRange {
+    fn decode(node: &Node, path: &str, d: &mut Diags) -> Option<Self> {
+        parsed(
+            node,
+            path,
+            d,
+            "an address range like 192.168.20.10-192.168.20.25",
+        )
     }
 }
 
@@ -484,13 +511,16 @@ impl Decode for MultusNet {
             range_start: f.opt("rangeStart", d),
             range_end: f.opt("rangeEnd", d),
             gateway: f.opt("gateway", d),
+            ipam: f.opt("ipam", d),
+            pods_per_node: f.opt("podsPerNode", d),
+            pod_ranges: f.opt("podRanges", d).unwrap_or_default(),
             namespace: f.opt("namespace", d),
             host_interface: f.opt("hostInterface", d),
             host_addresses: f.opt("hostAddresses", d).unwrap_or_default(),
         };
         let ok = f.finish(
             d,
-            "type, master, mode, vlanId, subnet, rangeStart, rangeEnd, gateway, namespace, hostInterface, hostAddresses",
+            "type, master, mode, vlanId, subnet, rangeStart, rangeEnd, gateway, ipam, podsPerNode, podRanges, namespace, hostInterface, hostAddresses",
             no_hint,
         );
         (ok && kind.is_some() && master.is_some() && subnet.is_some()).then_some(v)

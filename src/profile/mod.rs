@@ -8,6 +8,7 @@
 pub mod decode;
 pub mod diag;
 pub mod model;
+pub mod pools;
 pub mod resolve;
 pub mod source;
 pub mod validate;

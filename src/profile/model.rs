@@ -196,6 +196,83 @@ impl MultusKind {
     }
 }
 
+/// `multus.<name>.ipam`: where pods on the network get their addresses.
+/// Every choice keeps addresses unique across nodes; see
+/// [`crate::profile::pools`] for the `node-pools` slices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MultusIpam {
+    /// Each node's own slice of the pod range, in that node's CNI config
+    /// file (`host-local` over the slice): no cluster-wide allocator needed.
+    #[default]
+    NodePools,
+    /// The whereabouts plugin allocates cluster-wide from the whole range.
+    Whereabouts,
+    /// Pods name their address (`ips` in the network selection annotation).
+    Static,
+    /// One `host-local` range in the NAD: only for a single-node profile,
+    /// since every node would hand out the same addresses.
+    HostLocal,
+}
+
+impl MultusIpam {
+    pub const NAMES: &'static str = "\"node-pools\", \"whereabouts\", \"static\" or \"host-local\"";
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MultusIpam::NodePools => "node-pools",
+            MultusIpam::Whereabouts => "whereabouts",
+            MultusIpam::Static => "static",
+            MultusIpam::HostLocal => "host-local",
+        }
+    }
+}
+
+/// An inclusive address range `first-last`, as written in `podRanges`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct AddrRange {
+    pub first: Ipv4Addr,
+    pub last: Ipv4Addr,
+}
+
+impl AddrRange {
+    /// How many addresses it holds (0 when `last` is below `first`).
+    pub fn size(&self) -> u32 {
+        (u32::from(self.last) + 1).saturating_sub(u32::from(self.first))
+    }
+
+    pub fn contains(&self, a: Ipv4Addr) -> bool {
+        (self.first..=self.last).contains(&a)
+    }
+
+    pub fn overlaps(&self, other: &AddrRange) -> bool {
+        self.first <= other.last && other.first <= self.last
+    }
+}
+
+impl std::fmt::Display for AddrRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{}", self.first, self.last)
+    }
+}
+
+impl std::str::FromStr for AddrRange {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        let (a, b) = s.split_once('-').ok_or(())?;
+        Ok(AddrRange {
+            first: a.trim().parse().map_err(|_| ())?,
+            last: b.trim().parse().map_err(|_| ())?,
+        })
+    }
+}
+
+impl Serialize for AddrRange {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// `multus.<name>`: a NetworkAttachmentDefinition and, for macvlan/ipvlan,
 /// the host-side shim that lets the node itself reach the pods on it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -218,6 +295,16 @@ pub struct MultusNet {
     pub range_end: Option<Ipv4Addr>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gateway: Option<Ipv4Addr>,
+    /// Where pods get their addresses (default `node-pools`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipam: Option<MultusIpam>,
+    /// `node-pools`: the addresses each node must be able to hand out; the
+    /// size of derived slices and the least an explicit one holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pods_per_node: Option<u32>,
+    /// `node-pools`: a node's slice written out; other nodes' are derived.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub pod_ranges: BTreeMap<String, AddrRange>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// Name of the host shim link (default `mv-<name>` / `iv-<name>`, cut to 15 bytes).

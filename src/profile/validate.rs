@@ -45,6 +45,7 @@ pub fn validate(p: &Profile, d: &mut Diags) {
             d.push(&path, Some(format!("node {n:?}")), "a node of this profile");
         }
     }
+    super::pools::check(p, d);
     for n in &nodes {
         resolve::resolve_node(p, n, d);
     }

@@ -45,13 +45,16 @@ pub enum WriteError {
 
 /// Creates `out` (and its parents) and writes every file into it. Each file
 /// is written to a temporary name and renamed into place, so a reader such as
-/// networkd never sees half a file. Files already in `out` that are not in
-/// `files` are left alone: they may belong to someone else.
-pub fn write_dir(out: &Path, files: &[RenderedFile]) -> Result<(), WriteError> {
+/// networkd never sees half a file; a file that already holds the same bytes
+/// is not touched (in sync = zero writes). Files already in `out` that are
+/// not in `files` are left alone: they may belong to someone else. Returns
+/// how many files were written.
+pub fn write_dir(out: &Path, files: &[RenderedFile]) -> Result<usize, WriteError> {
     fs::create_dir_all(out).map_err(|source| WriteError::CreateDir {
         path: out.to_path_buf(),
         source,
     })?;
+    let mut written = 0;
     for f in files {
         if f.name.is_empty() || f.name.starts_with('.') || f.name.contains(['/', '\\', '\0']) {
             return Err(WriteError::BadName {
@@ -60,6 +63,9 @@ pub fn write_dir(out: &Path, files: &[RenderedFile]) -> Result<(), WriteError> {
             });
         }
         let path = out.join(&f.name);
+        if fs::read(&path).is_ok_and(|old| old == f.contents.as_bytes()) {
+            continue;
+        }
         write_atomic(&path, f.contents.as_bytes(), Durability::Durable).map_err(|source| {
             WriteError::Write {
                 path: path.clone(),
@@ -67,8 +73,9 @@ pub fn write_dir(out: &Path, files: &[RenderedFile]) -> Result<(), WriteError> {
             }
         })?;
         tracing::debug!(path = %path.display(), bytes = f.contents.len(), "wrote");
+        written += 1;
     }
-    Ok(())
+    Ok(written)
 }
 
 #[cfg(test)]
@@ -118,6 +125,22 @@ mod tests {
             names,
             ["10-bond0.netdev", "20-eth1.network", "99-foreign.network"]
         );
+    }
+
+    #[test]
+    fn files_already_in_sync_are_not_rewritten() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let files = [file("a.conf", "1\n"), file("b.conf", "2\n")];
+        assert_eq!(write_dir(dir.path(), &files).unwrap(), 2);
+        let inode = |n: &str| fs::metadata(dir.path().join(n)).unwrap().ino();
+        let before = (inode("a.conf"), inode("b.conf"));
+        assert_eq!(write_dir(dir.path(), &files).unwrap(), 0);
+        assert_eq!((inode("a.conf"), inode("b.conf")), before);
+        let changed = [file("a.conf", "1\n"), file("b.conf", "3\n")];
+        assert_eq!(write_dir(dir.path(), &changed).unwrap(), 1);
+        assert_eq!(inode("a.conf"), before.0);
+        assert_ne!(inode("b.conf"), before.1);
     }
 
     #[test]

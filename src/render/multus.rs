@@ -1,8 +1,14 @@
 //! Multus NetworkAttachmentDefinitions for the profile's `multus` networks,
-//! as one YAML stream for `kubectl apply -f -`.
+//! as one YAML stream for `kubectl apply -f -`, and each node's own CNI
+//! config files for `ipam = "node-pools"` networks.
 //!
-//! The CNI config inside `spec.config` is built as a typed value and
-//! serialised with serde_json, so it is always valid JSON; it is embedded as
+//! A `node-pools` NAD has no `spec`: Multus then reads, on the node a pod
+//! lands on, the CNI config in its `confDir` whose `name` is the NAD's, and
+//! that file (rendered per node by [`node_configs`]) carries the node's own
+//! slice of the pod range (see [`crate::profile::pools`]). The other IPAM
+//! choices are cluster-wide, so their CNI config sits in the NAD's
+//! `spec.config`. CNI configs are built as typed values and serialised with
+//! serde_json, so they are always valid JSON; in a NAD they are embedded as
 //! a YAML literal block to stay readable in review. A NAD is cluster-wide
 //! while interface names are per node, so each document says where its
 //! master's name differs between nodes and which nodes have a host shim.
@@ -12,13 +18,22 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 use serde::Serialize;
 
+use super::RenderedFile;
 use crate::kinds::{IpvlanMode, MacvlanMode};
-use crate::profile::model::{MultusKind, MultusNet, Profile};
+use crate::profile::model::{MultusIpam, MultusKind, MultusNet, Profile};
+use crate::profile::pools;
 use crate::profile::resolve::default_shim_name;
 
-/// The CNI spec version of the generated configs: the one every Multus
-/// release and the reference macvlan/ipvlan/vlan plugins accept.
-const CNI_VERSION: &str = "0.3.1";
+/// The CNI spec version of the generated configs. 0.4.0 is the first with
+/// CHECK (the runtime can ask whether a pod's attachment is still intact)
+/// and with the cached result passed on DEL (so IPAM releases exactly what
+/// it gave); Multus supports it since v3.4 (CHECK delegation, 2020) and the
+/// reference plugins since v0.8.0.
+const CNI_VERSION: &str = "0.4.0";
+
+/// Where n3x's Multus module makes Multus look for the CNI config of a NAD
+/// without `spec` (its `confDir`).
+pub const MULTUS_CONF_DIR: &str = "/etc/cni/multus/net.d";
 
 #[derive(Debug, thiserror::Error)]
 pub enum MultusError {
@@ -33,6 +48,8 @@ pub enum MultusError {
     },
     #[error("multus.{name}.vlanId: missing, a vlan NetworkAttachmentDefinition needs its VLAN id")]
     MissingVlanId { name: String },
+    #[error("multus.{name}.podRanges.{node}: missing, node {node} has no slice of the pod range")]
+    NoSlice { name: String, node: String },
     #[error("cannot serialise the CNI config of multus.{name}: {source}")]
     Json {
         name: String,
@@ -59,6 +76,35 @@ pub fn render(profile: &Profile) -> Result<String, MultusError> {
     ))
 }
 
+/// `<nad>.conf` of every `node-pools` network for `node`: the file Multus
+/// reads from its `confDir` for a NAD without `spec`, holding the node's
+/// slice. Empty when the profile has no `node-pools` network.
+pub fn node_configs(profile: &Profile, node: &str) -> Result<Vec<RenderedFile>, MultusError> {
+    profile
+        .multus
+        .iter()
+        .filter(|(_, nad)| nad.ipam.unwrap_or_default() == MultusIpam::NodePools)
+        .map(|(name, nad)| {
+            let slice = pools::slice(profile, nad, node).ok_or_else(|| MultusError::NoSlice {
+                name: name.clone(),
+                node: node.to_string(),
+            })?;
+            let r = slice.range();
+            let ipam = Ipam::HostLocal {
+                subnet: nad.subnet,
+                range_start: Some(r.first),
+                range_end: Some(r.last),
+                gateway: nad.gateway,
+            };
+            let json = to_json(name, &cni_config(name, nad, ipam)?)?;
+            Ok(RenderedFile {
+                name: format!("{name}.conf"),
+                contents: format!("{json}\n"),
+            })
+        })
+        .collect()
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct CniConfig<'a> {
@@ -71,24 +117,82 @@ struct CniConfig<'a> {
     mode: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     vlan_id: Option<u16>,
-    ipam: HostLocal,
+    /// `static`: Multus passes the pod's `ips` as runtime config.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    capabilities: Option<Capabilities>,
+    ipam: Ipam,
 }
 
 #[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct HostLocal {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    subnet: Ipv4Net,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    range_start: Option<Ipv4Addr>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    range_end: Option<Ipv4Addr>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    gateway: Option<Ipv4Addr>,
+struct Capabilities {
+    ips: bool,
 }
 
-fn cni_config<'a>(name: &'a str, nad: &'a MultusNet) -> Result<CniConfig<'a>, MultusError> {
+/// The IPAM plugin and its settings, in each plugin's own spelling.
+#[derive(Serialize)]
+#[serde(tag = "type")]
+enum Ipam {
+    #[serde(rename = "host-local", rename_all = "camelCase")]
+    HostLocal {
+        subnet: Ipv4Net,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        range_start: Option<Ipv4Addr>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        range_end: Option<Ipv4Addr>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        gateway: Option<Ipv4Addr>,
+    },
+    #[serde(rename = "whereabouts")]
+    Whereabouts {
+        range: Ipv4Net,
+        range_start: Ipv4Addr,
+        range_end: Ipv4Addr,
+        /// The host shims and the gateway: whereabouts must never hand them out.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        exclude: Vec<Ipv4Net>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        gateway: Option<Ipv4Addr>,
+    },
+    #[serde(rename = "static")]
+    Static {},
+}
+
+/// The IPAM of a NAD's `spec.config`; `None` for `node-pools`, whose NAD
+/// has no config.
+fn nad_ipam(nad: &MultusNet) -> Option<Ipam> {
+    match nad.ipam.unwrap_or_default() {
+        MultusIpam::NodePools => None,
+        MultusIpam::HostLocal => Some(Ipam::HostLocal {
+            subnet: nad.subnet,
+            range_start: nad.range_start,
+            range_end: nad.range_end,
+            gateway: nad.gateway,
+        }),
+        MultusIpam::Whereabouts => {
+            let range = pools::pod_range(nad);
+            let exclude = nad
+                .gateway
+                .iter()
+                .chain(nad.host_addresses.values())
+                .map(|a| Ipv4Net::from(*a))
+                .collect();
+            Some(Ipam::Whereabouts {
+                range: nad.subnet,
+                range_start: range.first,
+                range_end: range.last,
+                exclude,
+                gateway: nad.gateway,
+            })
+        }
+        MultusIpam::Static => Some(Ipam::Static {}),
+    }
+}
+
+fn cni_config<'a>(
+    name: &'a str,
+    nad: &'a MultusNet,
+    ipam: Ipam,
+) -> Result<CniConfig<'a>, MultusError> {
     let bad_mode = |kind, expected: String| MultusError::BadMode {
         name: name.to_string(),
         kind,
@@ -119,6 +223,7 @@ fn cni_config<'a>(name: &'a str, nad: &'a MultusNet) -> Result<CniConfig<'a>, Mu
             (None, Some(id))
         }
     };
+    let capabilities = matches!(ipam, Ipam::Static {}).then_some(Capabilities { ips: true });
     Ok(CniConfig {
         cni_version: CNI_VERSION,
         name,
@@ -126,13 +231,15 @@ fn cni_config<'a>(name: &'a str, nad: &'a MultusNet) -> Result<CniConfig<'a>, Mu
         master: &nad.master,
         mode,
         vlan_id,
-        ipam: HostLocal {
-            kind: "host-local",
-            subnet: nad.subnet,
-            range_start: nad.range_start,
-            range_end: nad.range_end,
-            gateway: nad.gateway,
-        },
+        capabilities,
+        ipam,
+    })
+}
+
+fn to_json(name: &str, config: &CniConfig<'_>) -> Result<String, MultusError> {
+    serde_json::to_string_pretty(config).map_err(|source| MultusError::Json {
+        name: name.to_string(),
+        source,
     })
 }
 
@@ -142,12 +249,14 @@ fn yaml_str(value: &str) -> String {
 }
 
 fn document(profile: &Profile, name: &str, nad: &MultusNet) -> Result<String, MultusError> {
-    let json = serde_json::to_string_pretty(&cni_config(name, nad)?).map_err(|source| {
-        MultusError::Json {
-            name: name.to_string(),
-            source,
+    let json = match nad_ipam(nad) {
+        Some(ipam) => Some(to_json(name, &cni_config(name, nad, ipam)?)?),
+        None => {
+            // Checked here too, so a bad mode fails `render multus` itself.
+            cni_config(name, nad, Ipam::Static {})?;
+            None
         }
-    })?;
+    };
     let mut out = String::new();
     for note in notes(profile, name, nad) {
         out.push_str(&format!("# {note}\n"));
@@ -156,9 +265,11 @@ fn document(profile: &Profile, name: &str, nad: &MultusNet) -> Result<String, Mu
     out.push_str(&format!("  name: {}\n", yaml_str(name)));
     let namespace = nad.namespace.as_deref().unwrap_or("default");
     out.push_str(&format!("  namespace: {}\n", yaml_str(namespace)));
-    out.push_str("spec:\n  config: |\n");
-    for line in json.lines() {
-        out.push_str(&format!("    {line}\n"));
+    if let Some(json) = json {
+        out.push_str("spec:\n  config: |\n");
+        for line in json.lines() {
+            out.push_str(&format!("    {line}\n"));
+        }
     }
     Ok(out)
 }
@@ -167,10 +278,22 @@ fn document(profile: &Profile, name: &str, nad: &MultusNet) -> Result<String, Mu
 /// master's role (cluster/storage/trunk interface) is played by another name.
 fn notes(profile: &Profile, name: &str, nad: &MultusNet) -> Vec<String> {
     let mut notes = vec![format!(
-        "{name}: {} on master {}",
+        "{name}: {} on master {}, ipam {}",
         nad.kind.as_str(),
-        nad.master
+        nad.master,
+        nad.ipam.unwrap_or_default().as_str()
     )];
+    if nad.ipam.unwrap_or_default() == MultusIpam::NodePools {
+        notes.push(format!(
+            "no spec: Multus reads {name}.conf in its confDir ({MULTUS_CONF_DIR}) on each node, holding that node's slice"
+        ));
+        let slices: Vec<String> = profile
+            .node_names()
+            .iter()
+            .filter_map(|n| pools::slice(profile, nad, n).map(|s| format!("{n} {}", s.range())))
+            .collect();
+        notes.push(format!("pod slices: {}", slices.join(", ")));
+    }
     if nad.kind != MultusKind::Vlan {
         if nad.host_addresses.is_empty() {
             notes.push(format!(
@@ -218,6 +341,7 @@ fn notes(profile: &Profile, name: &str, nad: &MultusNet) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::profile::model::{Interfaces, NodeOverride};
+    use crate::profile::{parse, Format};
     use std::collections::BTreeMap;
 
     fn nad(kind: MultusKind, master: &str) -> MultusNet {
@@ -230,6 +354,9 @@ mod tests {
             range_start: Some(Ipv4Addr::new(192, 168, 20, 10)),
             range_end: Some(Ipv4Addr::new(192, 168, 20, 250)),
             gateway: None,
+            ipam: Some(MultusIpam::HostLocal),
+            pods_per_node: None,
+            pod_ranges: BTreeMap::new(),
             namespace: None,
             host_interface: None,
             host_addresses: BTreeMap::new(),
@@ -252,22 +379,108 @@ mod tests {
         }
     }
 
-    /// The documents of a stream, with their CNI configs parsed back.
-    fn docs(yaml: &str) -> Vec<(String, serde_json::Value)> {
+    /// The documents of a stream: head, and the CNI config parsed back if
+    /// there is one.
+    fn docs(yaml: &str) -> Vec<(String, Option<serde_json::Value>)> {
         yaml.split("---\n")
-            .map(|doc| {
-                let (head, config) = doc.split_once("  config: |\n").unwrap();
-                let json: String = config
-                    .lines()
-                    .map(|l| l.strip_prefix("    ").unwrap())
-                    .collect();
-                (head.to_string(), serde_json::from_str(&json).unwrap())
+            .map(|doc| match doc.split_once("  config: |\n") {
+                Some((head, config)) => {
+                    let json: String = config
+                        .lines()
+                        .map(|l| l.strip_prefix("    ").unwrap())
+                        .collect();
+                    (head.to_string(), Some(serde_json::from_str(&json).unwrap()))
+                }
+                None => (doc.to_string(), None),
             })
             .collect()
     }
 
+    /// The demo profile: `multus.pods` on eth1, its last table.
+    const DEMO: &str = include_str!("../../profiles/demo.toml");
+
+    /// The demo profile with `extra` keys in `multus.pods` and a gateway.
+    fn two_nodes(extra: &str) -> Profile {
+        let text = format!("{DEMO}gateway = \"192.168.30.254\"\n{extra}");
+        parse(&text, Format::Toml).unwrap()
+    }
+
     #[test]
-    fn macvlan_bridge_with_host_local_ipam() {
+    fn node_pools_nad_has_no_spec_and_each_node_its_slice() {
+        let p = two_nodes("");
+        let yaml = render(&p).unwrap();
+        let d = docs(&yaml);
+        assert_eq!(d.len(), 1);
+        let (head, cfg) = &d[0];
+        assert!(cfg.is_none(), "{yaml}");
+        assert!(!head.contains("spec:\n"), "{head}");
+        assert!(head.ends_with(
+            "apiVersion: k8s.cni.cncf.io/v1\nkind: NetworkAttachmentDefinition\nmetadata:\n  name: \"pods\"\n  namespace: \"default\"\n"
+        ), "{head}");
+        assert!(head.contains("# pod slices: agent-1 192.168.30.58-192.168.30.73, server-1 192.168.30.26-192.168.30.41\n"), "{head}");
+        let mut seen = Vec::new();
+        for (node, first, last) in [
+            ("server-1", "192.168.30.26", "192.168.30.41"),
+            ("agent-1", "192.168.30.58", "192.168.30.73"),
+        ] {
+            let files = node_configs(&p, node).unwrap();
+            assert_eq!(files.len(), 1);
+            assert_eq!(files[0].name, "pods.conf");
+            let cfg: serde_json::Value = serde_json::from_str(&files[0].contents).unwrap();
+            assert_eq!(
+                cfg,
+                serde_json::json!({
+                    "cniVersion": "0.4.0", "name": "pods", "type": "macvlan",
+                    "master": "eth1", "mode": "bridge",
+                    "ipam": {"type": "host-local", "subnet": "192.168.30.0/24",
+                             "rangeStart": first, "rangeEnd": last,
+                             "gateway": "192.168.30.254"}
+                })
+            );
+            seen.push(files[0].contents.clone());
+        }
+        assert_ne!(seen[0], seen[1]);
+        assert!(matches!(
+            node_configs(&p, "ghost"),
+            Err(MultusError::NoSlice { .. })
+        ));
+    }
+
+    #[test]
+    fn whereabouts_excludes_shims_and_gateway() {
+        let p = two_nodes("ipam = \"whereabouts\"\n");
+        let d = docs(&render(&p).unwrap());
+        assert_eq!(
+            d[0].1,
+            Some(serde_json::json!({
+                "cniVersion": "0.4.0", "name": "pods", "type": "macvlan",
+                "master": "eth1", "mode": "bridge",
+                "ipam": {"type": "whereabouts", "range": "192.168.30.0/24",
+                         "range_start": "192.168.30.10", "range_end": "192.168.30.250",
+                         "exclude": ["192.168.30.254/32", "192.168.30.3/32", "192.168.30.1/32"],
+                         "gateway": "192.168.30.254"}
+            }))
+        );
+        assert!(node_configs(&p, "server-1").unwrap().is_empty());
+    }
+
+    #[test]
+    fn static_ipam_takes_the_pods_addresses() {
+        let p = parse(
+            &DEMO
+                .replace("rangeStart = \"192.168.30.10\"\n", "ipam = \"static\"\n")
+                .replace("rangeEnd = \"192.168.30.250\"\n", ""),
+            Format::Toml,
+        )
+        .unwrap();
+        let d = docs(&render(&p).unwrap());
+        let cfg = d[0].1.as_ref().unwrap();
+        assert_eq!(cfg["capabilities"], serde_json::json!({"ips": true}));
+        assert_eq!(cfg["ipam"], serde_json::json!({"type": "static"}));
+    }
+
+    #[test]
+    fn single_node_host_local_in_the_nad() {
         let mut m = nad(MultusKind::Macvlan, "bond0.100");
         m.host_addresses
             .insert("server-1".into(), Ipv4Addr::new(192, 168, 20, 1));
@@ -284,12 +497,12 @@ mod tests {
         );
         assert_eq!(
             *cfg,
-            serde_json::json!({
-                "cniVersion": "0.3.1", "name": "storage-pods", "type": "macvlan",
+            Some(serde_json::json!({
+                "cniVersion": "0.4.0", "name": "storage-pods", "type": "macvlan",
                 "master": "bond0.100", "mode": "bridge",
                 "ipam": {"type": "host-local", "subnet": "192.168.20.0/24",
                          "rangeStart": "192.168.20.10", "rangeEnd": "192.168.20.250"}
-            })
+            }))
         );
         assert!(
             yaml.contains("\"type\": \"macvlan\",\n"),
@@ -311,20 +524,21 @@ mod tests {
         let yaml = render(&profile(vec![("vlan20", v), ("a-ipvlan", i)])).unwrap();
         let d = docs(&yaml);
         assert_eq!(d.len(), 2);
-        assert_eq!(d[0].1["type"], "ipvlan");
-        assert_eq!(d[0].1["mode"], "l3");
+        let (i, v) = (d[0].1.as_ref().unwrap(), d[1].1.as_ref().unwrap());
+        assert_eq!(i["type"], "ipvlan");
+        assert_eq!(i["mode"], "l3");
         assert_eq!(
-            d[0].1["ipam"],
+            i["ipam"],
             serde_json::json!({"type": "host-local", "subnet": "192.168.30.0/24"})
         );
         assert!(d[0].0.contains(
             "# no host shim: nodes cannot reach pods on this network through bond0.200\n"
         ));
-        assert_eq!(d[1].1["type"], "vlan");
-        assert_eq!(d[1].1["vlanId"], 20);
-        assert_eq!(d[1].1["master"], "bond0");
-        assert!(d[1].1.get("mode").is_none());
-        assert_eq!(d[1].1["ipam"]["gateway"], "192.168.20.1");
+        assert_eq!(v["type"], "vlan");
+        assert_eq!(v["vlanId"], 20);
+        assert_eq!(v["master"], "bond0");
+        assert!(v.get("mode").is_none());
+        assert_eq!(v["ipam"]["gateway"], "192.168.20.1");
         assert!(d[1].0.contains("  namespace: \"edge\"\n"));
         assert!(!d[1].0.contains("shim"));
     }
@@ -357,6 +571,7 @@ mod tests {
         ));
         let mut m = nad(MultusKind::Macvlan, "eth1");
         m.mode = Some("l2".into());
+        m.ipam = None;
         let e = render(&profile(vec![("pods", m)])).unwrap_err();
         assert_eq!(
             e.to_string(),

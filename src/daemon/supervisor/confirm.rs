@@ -70,6 +70,7 @@ impl Core {
     fn use_setup(&mut self, setup: Setup) {
         self.setup = setup;
         self.desired_digest = self.setup.desired.digest();
+        self.sync_cni_configs();
     }
 
     /// Whether a confirmed change may begin now.

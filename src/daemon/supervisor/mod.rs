@@ -352,6 +352,7 @@ impl Supervisor {
             watchdog_ms = watchdog.as_ref().map(|i| millis(i.period())),
             "n3xnetd starting"
         );
+        core.sync_cni_configs();
         match core.apply(Trigger::Start, None).await {
             // Without CAP_NET_ADMIN nothing will ever work: say so and stop.
             Err(EngineError::Netlink(e @ NetlinkError::NoCapNetAdmin)) => return Err(e.into()),
@@ -799,6 +800,22 @@ impl Core {
         self.last_apply = Some(summary);
         self.change_applied(error.as_deref());
         outcome
+    }
+
+    /// Writes the node's Multus CNI config files into `multus.confDir`,
+    /// those whose content changed only. A failure is logged, not fatal:
+    /// the network itself does not depend on the file.
+    fn sync_cni_configs(&self) {
+        let Some(dir) = &self.setup.config.multus.conf_dir else {
+            return;
+        };
+        match crate::render::write_dir(dir, &self.setup.cni_configs) {
+            Ok(0) => {}
+            Ok(written) => {
+                tracing::info!(dir = %dir.display(), written, "multus: wrote CNI configs")
+            }
+            Err(e) => tracing::error!("multus: {e}"),
+        }
     }
 
     /// A reload; with `confirm`, a confirmed change ([`super::pending`]):

@@ -12,7 +12,7 @@ use super::{ifname_problem, is_vlan_name, Resolving, IFNAME_MAX};
 use crate::desired::{DesiredAddress, DesiredLink, LinkKind};
 use crate::kinds::{IpvlanMode, KernelEnum, MacvlanMode};
 use crate::profile::diag::join;
-use crate::profile::model::{MultusKind, MultusNet};
+use crate::profile::model::{MultusIpam, MultusKind, MultusNet};
 
 /// One NAD being resolved.
 struct Nad<'a> {
@@ -263,7 +263,12 @@ impl<'a> Resolving<'a> {
             );
         } else if let Some(expected) = host_problem(shim_net(spec, host)) {
             self.reject(hpath, found.clone(), expected);
-        } else if let (Some(s), Some(e)) = (spec.range_start, spec.range_end) {
+        } else if let (Some(s), Some(e), false) = (
+            spec.range_start,
+            spec.range_end,
+            // whereabouts is told to exclude the shims.
+            spec.ipam == Some(MultusIpam::Whereabouts),
+        ) {
             if (s..=e).contains(&host) {
                 self.reject(
                     hpath,

@@ -28,6 +28,8 @@
 #   bond_settled BOND           status: BOND's operstate is up and no port is between two
 #                               MII states (up/downdelay, or a commit the bond deferred
 #                               because it could not take RTNL): a steady snapshot
+#   vlan_peer ETH VID ADDR      a host at the far end of ETH's wire: ETH moves into netns
+#                               "peer", with VLAN VID on it holding ADDR (a.b.c.d/len)
 # shellcheck shell=sh
 
 OUT=/mnt/out
@@ -155,6 +157,15 @@ bond_port_state() {
 }
 
 carrier_is() { [ "$(cat "/sys/class/net/$1/carrier" 2>/dev/null)" = "$2" ]; }
+
+vlan_peer() {
+  ip2 netns add peer
+  ip2 link set "$1" netns peer
+  ip2 -n peer link set "$1" up
+  ip2 -n peer link add link "$1" name "$1.$2" type vlan id "$2"
+  ip2 -n peer addr add "$3" dev "$1.$2"
+  ip2 -n peer link set "$1.$2" up
+}
 
 # make_bond BOND MODE PRIMARY|- MEMBER... [-- EXTRA ip link OPTIONS]: the iproute2
 # reference setup (what n3xnet must end up with): members down, enslaved, bond up.

@@ -11,12 +11,7 @@ ip2 link add link bond0 name bond0.200 type vlan id 200
 ip2 addr add 192.168.200.1/24 dev bond0.200
 ip2 link set bond0.200 up
 
-ip2 netns add peer
-ip2 link set eth3 netns peer
-ip2 -n peer link set eth3 up
-ip2 -n peer link add link eth3 name eth3.200 type vlan id 200
-ip2 -n peer addr add 192.168.200.254/24 dev eth3.200
-ip2 -n peer link set eth3.200 up
+vlan_peer eth3 200 192.168.200.254/24
 
 wait_for 5 bond_active_is bond0 eth1
 wait_for 5 ping -c 1 -W 1 192.168.200.254

@@ -164,17 +164,25 @@ def prune(arch_dir, keep):
 
 
 BIN_ENV = {"x86_64": "N3XNET_BIN_DIR", "aarch64": "N3XNET_BIN_DIR_AARCH64"}
+# Debian's containernetworking-plugins (scenarios declare `# @needs cni/macvlan`).
+CNI_PLUGINS = "/usr/lib/cni"
 
 
-def bin_source(arch):
+def bin_source(arch, bins):
     """Where ARCH's binaries come from. $N3XNET_BIN_DIR[_AARCH64] is used as is;
     otherwise they are built first (a no-op when up to date), so a run never tests a
     stale binary: `cargo build --bins` (debug), or cross/build-aarch64, whose last
-    output line is its output dir."""
+    output line is its output dir. BINS naming `fault-injection/...` (x86_64 only,
+    scenario.py) build scripts/build-fault-injection first, into the debug dir's
+    fault-injection/ (its layout under $N3XNET_BIN_DIR too): it replaces the debug
+    binaries with its own on the way, which the `cargo build --bins` after it puts back."""
     if BIN_ENV[arch.name] in os.environ:
         return os.environ[BIN_ENV[arch.name]]
     locked = ["--locked"] if os.environ.get("CI", "") not in ("", "0", "false", "no") else []
     if arch.name == "x86_64":
+        if any(b.startswith(scenario.FAULT_DIR) for b in bins):
+            say("building the fault-injection binaries: scripts/build-fault-injection")
+            _build([os.path.join(REPO, "scripts", "build-fault-injection")] + locked)
         say("building the x86_64 binaries: cargo build --bins")
         _build(["cargo", "build", "--bins"] + locked)
         target = os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target"))
@@ -210,19 +218,29 @@ def deb_source(arch):
 def stage_binaries(arch, needs, dest):
     """Copy the declared binaries into a dir of the run's own: a concurrent cargo build
     replacing target/debug/n3xnetctl must not change a binary under a running guest.
-    `n3xnet.deb` is the package (deb_source), staged under that name."""
+    `n3xnet.deb` is the package (deb_source), staged under that name; `cni/PLUGIN` is
+    Debian's containernetworking-plugins binary, staged as cni/PLUGIN (the guest's
+    CNI_PATH is /mnt/bin/cni; host architecture only: the x86_64 guest shares its libc)."""
     shutil.rmtree(dest, ignore_errors=True)
     os.makedirs(dest)
-    bins = [n for n in needs if n != "n3xnet.deb"]
-    if len(bins) < len(needs):
+    bins = [n for n in needs if n != "n3xnet.deb" and not n.startswith("cni/")]
+    if "n3xnet.deb" in needs:
         shutil.copy2(deb_source(arch), os.path.join(dest, "n3xnet.deb"))
-    src = bin_source(arch) if bins else None
+    for name in (n for n in needs if n.startswith("cni/")):
+        path = os.path.join(CNI_PLUGINS, name[len("cni/"):])
+        if arch.deb != host_deb_arch() or not os.path.isfile(path):
+            raise PrereqError(f"{arch.name} CNI plugin {path} not found: the plugins are the "
+                              "host's (scripts/install-deps cni), for host-architecture guests")
+        os.makedirs(os.path.join(dest, "cni"), exist_ok=True)
+        shutil.copy2(path, os.path.join(dest, name))
+    src = bin_source(arch, bins) if bins else None
     for name in bins:
         path = os.path.join(src, name)
         if not os.path.isfile(path):
             raise PrereqError(f"{arch.name} binary {path} not found")
         if Elf(path).machine != arch.elf_machine:
             raise PrereqError(f"{path} is not an {arch.name} binary")
+        os.makedirs(os.path.dirname(os.path.join(dest, name)), exist_ok=True)
         shutil.copy2(path, os.path.join(dest, name))
     return dest
 

@@ -8,7 +8,9 @@ optional host-side assertions in NAME.py. The .sh header declares the machines:
                                    link (dgram socket pair), more = a hub. NICs in no
                                    @link sit alone on their own hub (carrier up, no peer).
     # @timeout 60                  seconds per run, boot included (default: 60)
-    # @needs   n3xnetctl           binaries that must exist in the shared bin dir
+    # @needs   n3xnetctl           binaries that must exist in the shared bin dir;
+                                   fault-injection/n3xnetctl: scripts/build-fault-injection's
+                                   (x86_64 only)
     # @nomod   bonding             modules not loaded and deleted in the guest
     # @mac     a.eth1 52:54:00:01:01:01   a NIC's MAC (default 52:54:00:4e:<vm>:<nic>),
                                    e.g. for DHCP reservations
@@ -30,6 +32,8 @@ from .errors import ScenarioError
 SCENARIO_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                             "scenarios")
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+# Binaries under this dir of the bin dir are the fault-injection build's.
+FAULT_DIR = "fault-injection/"
 
 
 @dataclasses.dataclass
@@ -121,6 +125,9 @@ def load(name, directory=SCENARIO_DIR):
             raise ScenarioError(f"{script}: unknown @arch {a}")
     if s.systemd and s.arches != ["x86_64"]:
         raise ScenarioError(f"{script}: @systemd scenarios run on x86_64 only")
+    if any(n.startswith(FAULT_DIR) for n in s.needs) and s.arches != ["x86_64"]:
+        raise ScenarioError(f"{script}: {FAULT_DIR} binaries (scripts/build-fault-injection, "
+                            "the host's debug build) exist for x86_64 only")
     s.linkdown = [_nic_ref(s, w, where) for w, where in s.linkdown]
     seen = set()
     for words, where in raw_links:

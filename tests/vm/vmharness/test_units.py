@@ -96,7 +96,9 @@ class ScenarioHeaders(unittest.TestCase):
                 ("# @vms a b\n# @link a.eth1 b.eth1 a.eth2", "a hub must stay inside one VM"),
                 ("# @mac a.eth1 nope", "expected '@mac"),
                 ("# @timeout soon", "expected one number"),
-                ("# @arch riscv64", "unknown @arch riscv64")):
+                ("# @arch riscv64", "unknown @arch riscv64"),
+                ("# @arch x86_64 aarch64\n# @needs fault-injection/n3xnetctl",
+                 "exist for x86_64 only")):
             with self.subTest(header=header):
                 with self.assertRaises(ScenarioError) as cm:
                     self.load(header)
