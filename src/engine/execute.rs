@@ -166,7 +166,7 @@ pub(crate) async fn run(
             }
         }
         let undo: Result<Vec<Vec<Op>>, plan::PlanError> = match &view.model {
-            Some(before) => now.iter().map(|op| plan::inverse(op, before)).collect(),
+            Some(before) => plan::inverses(&now, before),
             None => Ok(vec![Vec::new(); now.len()]),
         };
         let undo = match undo {

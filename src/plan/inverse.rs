@@ -30,6 +30,18 @@ pub fn inverse(op: &Op, before: &KernelState) -> Result<Vec<Op>, PlanError> {
     inverse_on(op, before, |ops, settled| region(before, ops, settled))
 }
 
+/// [`inverse`] of each of `ops`, all from the same `before` (the ops of one
+/// batch), computed on the [`region`] of `before` the whole batch reaches:
+/// one walk of the state per batch instead of one per op, so the undo log of
+/// N ops on N links is not quadratic. Exact because a region holds all that
+/// its ops and their undo read of the state (their links, what hangs from
+/// them, their parents and masters, their addresses and routes and the
+/// routes in their slots), so each op's inverse reads the same there.
+pub fn inverses(ops: &[&Op], before: &KernelState) -> Result<Vec<Vec<Op>>, PlanError> {
+    let reach = region(before, ops, &[]);
+    ops.iter().map(|op| inverse(op, &reach)).collect()
+}
+
 /// [`inverse`], running the model on `model(ops, settled)`: the state the op
 /// and its reversal (`ops`) and the settling of `settled` start from.
 fn inverse_on(
@@ -746,6 +758,28 @@ mod tests {
             }
         }
         assert!(accepted > 100 && refused > 100, "{accepted} {refused}");
+    }
+
+    #[test]
+    fn the_inverses_of_a_batch_are_those_of_each_op_on_the_whole_state() {
+        let s = synced();
+        let states = [after(&s, &[set_down("bond0")]), s];
+        for state in &states {
+            let ops = ops_on(state);
+            let each: Vec<_> = ops.iter().map(|op| inverse(op, state)).collect();
+            // Alone (the smallest region each) and in batches of a few.
+            for size in [1, 3, 7] {
+                for (batch, want) in ops.chunks(size).zip(each.chunks(size)) {
+                    let batch: Vec<&Op> = batch.iter().collect();
+                    let want: Result<Vec<_>, _> = want.iter().cloned().collect();
+                    match (inverses(&batch, state), want) {
+                        (Ok(got), Ok(want)) => assert_eq!(got, want, "{batch:?}"),
+                        // The first refusal of the batch, as op by op.
+                        (got, want) => assert_eq!(got.err(), want.err(), "{batch:?}"),
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -26,5 +26,5 @@ pub mod topology;
 pub use check::{check, CheckRow};
 pub use diff::{plan, Plan};
 pub use error::{PlanError, SimError};
-pub use inverse::inverse;
+pub use inverse::{inverse, inverses};
 pub use op::{BondChange, Op, RouteKey};

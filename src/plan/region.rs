@@ -99,31 +99,29 @@ pub fn region(state: &KernelState, ops: &[&Op], settled: &[String]) -> KernelSta
 /// them, transitively.
 fn below<'a>(state: &'a KernelState, acted: &[&str]) -> Names<'a> {
     let mut names = Names::default();
-    let mut frontier: Vec<&str> = Vec::new();
-    for l in state
+    let wanted = Names::of(acted);
+    let mut frontier: Vec<&str> = state
         .links
         .iter()
-        .filter(|l| acted.contains(&l.name.as_str()))
-    {
-        if names.insert(&l.name) {
-            frontier.push(&l.name);
-        }
-    }
+        .map(|l| l.name.as_str())
+        .filter(|n| wanted.contains(n) && names.insert(n))
+        .collect();
     // One pass per level of stacking, looking for what hangs from the
     // links the last pass found.
     while !frontier.is_empty() {
-        let found: Vec<&str> = state
+        let looking = Names::of(&frontier);
+        frontier = state
             .links
             .iter()
             .filter(|l| {
                 [&l.parent, &l.master]
                     .into_iter()
                     .flatten()
-                    .any(|n| frontier.contains(&n.as_str()))
+                    .any(|n| looking.contains(n))
             })
             .map(|l| l.name.as_str())
+            .filter(|n| names.insert(n))
             .collect();
-        frontier = found.into_iter().filter(|n| names.insert(n)).collect();
     }
     names
 }
@@ -140,6 +138,15 @@ struct Names<'a> {
 
 impl<'a> Names<'a> {
     const LINEAR: usize = 16;
+
+    /// The set of `names`.
+    fn of(names: &[&'a str]) -> Self {
+        let mut set = Names::default();
+        for n in names {
+            set.insert(n);
+        }
+        set
+    }
 
     fn contains(&self, name: &str) -> bool {
         match &self.set {
