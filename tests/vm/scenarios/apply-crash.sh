@@ -32,6 +32,9 @@ ip2 link add link eth0 name fvlan300 group 28211 type vlan id 300
 ip2 link set fvlan300 addrgenmode none
 ip2 addr add 10.98.0.1/24 dev fvlan300
 ip2 link set fvlan300 up
+# A VLAN's operstate follows its parent's through the kernel's linkwatch, a moment later:
+# the fresh checkpoint must not catch it still UNKNOWN.
+wait_for 5 oper_up fvlan300
 
 # Back to the fresh state: the links apply creates gone (their VLANs first), the ports
 # released by the bond's deletion set down again with IPv6 autoconf back on, as at boot.
