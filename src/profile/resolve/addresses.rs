@@ -5,12 +5,13 @@
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
-use ipnet::Ipv4Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 
 use super::Resolving;
 use crate::desired::DesiredAddress;
 use crate::kinds::{Mode, Network};
 use crate::profile::diag::join;
+use crate::profile::model::NetAddrs;
 
 impl Resolving<'_> {
     /// Adds the address of each network on its link; returns the cluster IP
@@ -33,51 +34,80 @@ impl Resolving<'_> {
         cluster_ip
     }
 
-    /// The address written for `net`, as `ipAddresses.<node>.<net>`.
-    pub(super) fn written(&self, net: Network) -> Option<Ipv4Net> {
-        let written = self.profile.ip_addresses.get(self.node())?;
-        written.get(&net).copied()
+    /// The addresses written for `net`, as `ipAddresses.<node>.<net>`.
+    pub(super) fn written(&self, net: Network) -> NetAddrs {
+        let written = self.profile.ip_addresses.get(self.node());
+        written
+            .and_then(|w| w.get(&net))
+            .copied()
+            .unwrap_or_default()
     }
 
-    /// Adds `net`'s address on `link`; returns its IP.
+    /// Adds `net`'s addresses on `link`; returns its IPv4 address.
     fn address(&mut self, net: Network, link: Option<&String>) -> Option<Ipv4Addr> {
         let node = self.merged.node;
         let path = join(&join("ipAddresses", node), net.as_str());
-        let addr = self.written(net);
+        let written = self.written(net);
         let Some(link) = link else {
-            if addr.is_some() {
+            if let Some(a) = written.iter().next() {
                 self.reject(
                     &path,
-                    addr.map(|a| a.to_string()),
+                    Some(a.to_string()),
                     format!("no {net} address, since interfaces.{net} is not set"),
                 );
             }
             return None;
         };
-        if self.profile.mode == Mode::Dhcp && net == Network::Cluster {
-            return self.leased(&path, link, addr);
+        let dhcp = self.profile.mode == Mode::Dhcp && net == Network::Cluster;
+        if let Some(a) = written.v6 {
+            self.address_v6(&written.path(&path, true), link, a, dhcp);
         }
-        match addr {
+        if dhcp {
+            return self.leased(&path, link, written.v4);
+        }
+        match written.v4 {
             Some(a) => {
                 if let Some(expected) = host_problem(a) {
-                    self.reject(&path, Some(a.to_string()), expected);
+                    self.reject(&written.path(&path, false), Some(a.to_string()), expected);
                 }
                 let address = DesiredAddress {
                     link: link.clone(),
                     address: a,
                 };
-                self.addresses.push((path, address));
+                self.addresses.push((written.path(&path, false), address));
                 Some(a.addr())
             }
             None if net == Network::Cluster => {
+                let found = written.v6.map(|a| format!("only IPv6 {a}"));
                 self.reject(
                     &path,
-                    None,
-                    format!("missing: expected {node}'s cluster address"),
+                    found,
+                    format!(
+                        "{node}'s cluster IPv4 address (IPv6-only nodes are not supported yet)"
+                    ),
                 );
                 None
             }
             None => None,
+        }
+    }
+
+    /// Checks `net`'s IPv6 address.
+    fn address_v6(&mut self, path: &str, _link: &str, a: Ipv6Net, dhcp: bool) {
+        if dhcp {
+            self.reject(
+                path,
+                Some(a.to_string()),
+                "no IPv6 address beside DHCP on the cluster link (not supported yet)",
+            );
+        } else if let Some(expected) = host_problem_v6(a) {
+            self.reject(path, Some(a.to_string()), expected);
+        } else {
+            self.reject(
+                path,
+                Some(a.to_string()),
+                "no IPv6 address yet: IPv6 addresses are validated but not applied yet",
+            );
         }
     }
 
@@ -131,6 +161,28 @@ fn overlaps(addresses: &[(String, DesiredAddress)]) -> Vec<(String, String, Stri
     out
 }
 
+/// What an IPv6 address must be to be given to a link statically: a
+/// global or unique-local unicast address that is not the subnet-router
+/// anycast address (RFC 4291 2.6.1: host bits zero, for prefixes up to
+/// /126). Link-local addresses (fe80::/10) are the kernel's, one per link;
+/// IPv4-mapped ones are not link addresses.
+pub(super) fn host_problem_v6(a: Ipv6Net) -> Option<&'static str> {
+    let ip = a.addr();
+    if ip.is_unspecified() || ip.is_loopback() || ip.is_multicast() {
+        return Some("a unicast IPv6 host address (not ::, ::1 or multicast ff00::/8)");
+    }
+    if ip.is_unicast_link_local() {
+        return Some("a global or unique-local IPv6 address: link-local addresses (fe80::/10) are made by the kernel per link");
+    }
+    if ip.to_ipv4_mapped().is_some() {
+        return Some("an IPv6 address, not an IPv4-mapped one (::ffff:0:0/96): write the IPv4 address itself");
+    }
+    if a.prefix_len() <= 126 && ip == a.network() {
+        return Some("a host address, not the subnet-router anycast address (host bits zero)");
+    }
+    None
+}
+
 /// Host bits must not be all zeros or all ones (for prefixes up to /30).
 pub(super) fn host_problem(a: Ipv4Net) -> Option<&'static str> {
     let ip = a.addr();
@@ -167,6 +219,24 @@ mod tests {
         assert_eq!(host_problem(net("192.168.1.0/31")), None);
         assert!(host_problem(net("127.0.0.1/8")).is_some());
         assert!(host_problem(net("224.0.0.1/24")).is_some());
+    }
+
+    #[test]
+    fn ipv6_host_addresses_only() {
+        let v6 = |s: &str| host_problem_v6(s.parse().unwrap());
+        assert_eq!(v6("fd00:200::1/64"), None);
+        assert_eq!(v6("2001:db8::ffff:ffff:ffff:ffff/64"), None);
+        assert_eq!(v6("fd00:200::/127"), None);
+        for bad in [
+            "fd00:200::/64",
+            "fe80::1/64",
+            "ff02::1/64",
+            "::/64",
+            "::1/128",
+            "::ffff:10.0.0.1/120",
+        ] {
+            assert!(v6(bad).is_some(), "{bad}");
+        }
     }
 
     #[test]

@@ -115,7 +115,7 @@ impl Resolving<'_> {
     /// A DHCP link's subnet is that of the reserved address (/24 unless
     /// written).
     fn dhcp_link_holding(&self, via: Ipv4Addr, cluster_ip: Option<Ipv4Addr>) -> Option<String> {
-        let written = self.written(Network::Cluster);
+        let written = self.written(Network::Cluster).v4;
         let link = self.links.list.iter().find(|l| l.dhcp)?;
         let subnet = written
             .map(|n| n.trunc())
