@@ -7,7 +7,7 @@
 use std::fmt;
 use std::net::Ipv4Addr;
 
-use ipnet::Ipv4Net;
+use ipnet::{IpNet, Ipv4Net};
 use serde::Serialize;
 
 use crate::kinds::{
@@ -165,10 +165,12 @@ pub struct BondOptions {
     pub ad_select: Option<AdSelect>,
 }
 
+/// An address of either family; an IPv6 one comes with the link-local
+/// address its link needs (see [`crate::profile::resolve`]'s addresses).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DesiredAddress {
     pub link: String,
-    pub address: Ipv4Net,
+    pub address: IpNet,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -347,6 +347,7 @@ fn disturbance(
                 valid_lifetime: None,
                 preferred_lifetime: None,
                 protocol: 0,
+                dad: None,
             },
         },
         6 => Op::DeleteLink {

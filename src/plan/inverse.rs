@@ -602,7 +602,7 @@ mod tests {
                 &s,
                 Op::AddRoute {
                     route: crate::desired::DesiredRoute {
-                        destination: net("10.70.0.0/16"),
+                        destination: "10.70.0.0/16".parse().unwrap(),
                         gateway: Some("192.168.200.254".parse().unwrap()),
                         link: "bond0.200".into(),
                         metric: None,

@@ -10,6 +10,7 @@ use ipnet::{IpNet, Ipv4Net};
 use super::diag::{join, Diags};
 use super::model::Profile;
 use super::resolve;
+use super::resolve::link_local;
 use crate::kinds::{Mode, Network};
 
 /// Runs every check; problems land in `d`.
@@ -114,22 +115,37 @@ fn family_path(p: &Profile, node: &str, net: Network, v6: bool) -> String {
     }
 }
 
+/// No two nodes share an address on a network, nor (IPv6) the link-local
+/// address derived from it.
 fn unique_addresses(p: &Profile, d: &mut Diags) {
     for net in Network::ALL {
         for v6 in [false, true] {
             let mut seen: BTreeMap<IpAddr, &str> = BTreeMap::new();
+            let mut seen_ll: BTreeMap<IpAddr, &str> = BTreeMap::new();
             for node in p.ip_addresses.keys() {
                 let Some(a) = written(p, node, net, v6) else {
                     continue;
                 };
-                match seen.get(&a.addr()) {
-                    Some(first) => d.push(
-                        &family_path(p, node, net, v6),
+                let path = family_path(p, node, net, v6);
+                if let Some(first) = seen.get(&a.addr()) {
+                    d.push(
+                        &path,
                         Some(a.addr().to_string()),
                         format!("an address no other node has ({first} has it)"),
+                    );
+                    continue;
+                }
+                seen.insert(a.addr(), node);
+                let IpAddr::V6(a6) = a.addr() else { continue };
+                let ll = IpAddr::V6(link_local(a6).addr());
+                match seen_ll.get(&ll) {
+                    Some(first) => d.push(
+                        &path,
+                        Some(a.to_string()),
+                        format!("an address whose last 64 bits differ from every other node's on the {net} network: they make the link-local address {ll}, which {first}'s makes too"),
                     ),
                     None => {
-                        seen.insert(a.addr(), node);
+                        seen_ll.insert(ll, node);
                     }
                 }
             }
@@ -367,12 +383,17 @@ mod ipv6_tests {
             &format!("{HEAD}server-1 = {{ cluster = \"192.168.1.1\", storage = [\"10.9.0.1/24\", \"fd00:9::1/64\"] }}\n"),
             Format::Toml,
         );
-        // Parsed (not rejected by decode), then refused as not applied yet.
-        let e = p.unwrap_err();
-        assert!(
-            e.iter()
-                .all(|d| d.path == "ipAddresses.server-1.storage[1]"),
-            "{e:?}"
+        let p = p.unwrap();
+        let d = crate::profile::resolve(&p, "server-1").unwrap();
+        let on_eth2: Vec<String> = d
+            .addresses_on("eth2")
+            .map(|a| a.address.to_string())
+            .collect();
+        // The link-local address comes from the global's last 64 bits.
+        assert_eq!(on_eth2, ["10.9.0.1/24", "fd00:9::1/64", "fe80::1/64"]);
+        assert_eq!(
+            serde_json::to_value(&p).unwrap()["ipAddresses"]["server-1"]["storage"],
+            serde_json::json!(["10.9.0.1/24", "fd00:9::1/64"])
         );
         let json = r#"{"serverApi":"https://192.168.1.1:6443","clusterCidr":"10.42.0.0/16","serviceCidr":"10.43.0.0/16","interfaces":{"cluster":"eth1"},"ipAddresses":{"server-1":{"cluster":"192.168.1.1"}}}"#;
         let p = parse(json, Format::Json).unwrap();
@@ -410,12 +431,30 @@ mod ipv6_tests {
     }
 
     #[test]
+    fn derived_link_locals_are_unique_on_a_network() {
+        let e = problems(
+            "server-1 = { cluster = [\"192.168.1.1/24\", \"fd00:1:0:1::5/48\"] }\nserver-2 = { cluster = [\"192.168.1.2/24\", \"fd00:1:0:2::5/48\"] }\n",
+        );
+        assert!(has(&e, "ipAddresses.server-2.cluster[1]: found fd00:1:0:2::5/48, expected an address whose last 64 bits differ from every other node's on the cluster network: they make the link-local address fe80::5, which server-1's makes too"), "{e:?}");
+        let e = problems("server-1 = { cluster = [\"192.168.1.1/24\", \"fd00:1:0:1::/48\"] }\n");
+        assert!(has(&e, "ipAddresses.server-1.cluster[1]: found fd00:1:0:1::/48, expected an address whose last 64 bits are not all zero"), "{e:?}");
+    }
+
+    #[test]
     fn ipv6_duplicates_and_subnets_across_nodes() {
         let e = problems(
             "server-1 = { cluster = [\"192.168.1.1/24\", \"fd00:1::1/64\"] }\nserver-2 = { cluster = [\"192.168.1.2/24\", \"fd00:1::1/64\"] }\nserver-3 = { cluster = [\"192.168.1.3/24\", \"fd00:1::3/64\"] }\nserver-4 = { cluster = [\"192.168.1.4/24\", \"fd00:2::4/64\"] }\n",
         );
         assert!(has(&e, "ipAddresses.server-2.cluster[1]: found fd00:1::1, expected an address no other node has (server-1 has it)"), "{e:?}");
         assert!(has(&e, "ipAddresses.server-4.cluster[1]: found fd00:2::4/64, expected an address in the cluster subnet fd00:1::/64"), "{e:?}");
+    }
+
+    #[test]
+    fn ipv6_networks_of_one_node_may_not_overlap() {
+        let e = problems(
+            "server-1 = { cluster = [\"192.168.1.1/24\", \"fd00:1::1/64\"], storage = [\"192.168.2.1/24\", \"fd00:1::2/48\"] }\n",
+        );
+        assert!(has(&e, "ipAddresses.server-1.storage[1]: found fd00:1::2/48, expected a subnet not overlapping fd00:1::1/64 on eth1"), "{e:?}");
     }
 
     #[test]

@@ -3,9 +3,9 @@
 //! overlapping subnets.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
-use ipnet::{Ipv4Net, Ipv6Net};
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
 use super::Resolving;
 use crate::desired::DesiredAddress;
@@ -59,28 +59,43 @@ impl Resolving<'_> {
             return None;
         };
         let dhcp = self.profile.mode == Mode::Dhcp && net == Network::Cluster;
+        let ip = if dhcp {
+            self.leased(&path, link, written.v4)
+        } else {
+            self.address_v4(net, &path, link, written)
+        };
         if let Some(a) = written.v6 {
             self.address_v6(&written.path(&path, true), link, a, dhcp);
         }
-        if dhcp {
-            return self.leased(&path, link, written.v4);
-        }
+        ip
+    }
+
+    /// Adds the IPv4 address of `written` on `link`; returns its IP.
+    fn address_v4(
+        &mut self,
+        net: Network,
+        path: &str,
+        link: &str,
+        written: NetAddrs,
+    ) -> Option<Ipv4Addr> {
+        let node = self.merged.node;
         match written.v4 {
             Some(a) => {
+                let at = written.path(path, false);
                 if let Some(expected) = host_problem(a) {
-                    self.reject(&written.path(&path, false), Some(a.to_string()), expected);
+                    self.reject(&at, Some(a.to_string()), expected);
                 }
                 let address = DesiredAddress {
-                    link: link.clone(),
-                    address: a,
+                    link: link.to_string(),
+                    address: IpNet::V4(a),
                 };
-                self.addresses.push((written.path(&path, false), address));
+                self.addresses.push((at, address));
                 Some(a.addr())
             }
             None if net == Network::Cluster => {
                 let found = written.v6.map(|a| format!("only IPv6 {a}"));
                 self.reject(
-                    &path,
+                    path,
                     found,
                     format!(
                         "{node}'s cluster IPv4 address (IPv6-only nodes are not supported yet)"
@@ -92,22 +107,33 @@ impl Resolving<'_> {
         }
     }
 
-    /// Checks `net`'s IPv6 address.
-    fn address_v6(&mut self, path: &str, _link: &str, a: Ipv6Net, dhcp: bool) {
-        if dhcp {
-            self.reject(
-                path,
-                Some(a.to_string()),
-                "no IPv6 address beside DHCP on the cluster link (not supported yet)",
-            );
-        } else if let Some(expected) = host_problem_v6(a) {
-            self.reject(path, Some(a.to_string()), expected);
+    /// Adds `net`'s IPv6 address and the link-local address its link
+    /// needs.
+    ///
+    /// The link-local policy: every managed link keeps `addr_gen_mode none`
+    /// and `accept_ra 0` (n3x's `LinkLocalAddressing=no`), and a link with
+    /// an IPv6 address gets its link-local address (RFC 4291 2.1: every
+    /// IPv6 interface has one; neighbour discovery and routers use it) from
+    /// the profile, as `fe80::<the address's last 64 bits>/64`, not from the
+    /// kernel. So it is owned, planned, verified, repaired and rolled back
+    /// like every other address, it does not change when a bond's MAC does,
+    /// links without IPv6 stay exactly as before, and nothing turns SLAAC
+    /// or router advertisements on. Unique per node on a network, as the
+    /// addresses are (checked in validation).
+    fn address_v6(&mut self, path: &str, link: &str, a: Ipv6Net, dhcp: bool) {
+        let problem = if dhcp {
+            Some("no IPv6 address beside DHCP on the cluster link (not supported yet)")
         } else {
-            self.reject(
-                path,
-                Some(a.to_string()),
-                "no IPv6 address yet: IPv6 addresses are validated but not applied yet",
-            );
+            host_problem_v6(a)
+        };
+        if let Some(expected) = problem {
+            self.reject(path, Some(a.to_string()), expected);
+            return;
+        }
+        for address in [IpNet::V6(a), IpNet::V6(link_local(a.addr()))] {
+            let link = link.to_string();
+            self.addresses
+                .push((path.to_string(), DesiredAddress { link, address }));
         }
     }
 
@@ -140,8 +166,14 @@ impl Resolving<'_> {
 /// was expected instead.
 fn overlaps(addresses: &[(String, DesiredAddress)]) -> Vec<(String, String, String)> {
     let mut out = Vec::new();
-    for (i, (pa, a)) in addresses.iter().enumerate() {
-        for (pb, b) in &addresses[..i] {
+    let link_local = |a: &DesiredAddress| match a.address {
+        IpNet::V6(v6) => v6.addr().is_unicast_link_local(),
+        IpNet::V4(_) => false,
+    };
+    // Link-local prefixes are per link: the same one on two links is fine.
+    let scoped: Vec<_> = addresses.iter().filter(|(_, a)| !link_local(a)).collect();
+    for (i, (pa, a)) in scoped.iter().enumerate() {
+        for (pb, b) in &scoped[..i] {
             if a.link == b.link && a.address != b.address {
                 continue;
             }
@@ -159,6 +191,14 @@ fn overlaps(addresses: &[(String, DesiredAddress)]) -> Vec<(String, String, Stri
         }
     }
     out
+}
+
+/// The link-local address a link with `a` gets: `fe80::` and the last 64
+/// bits of `a` (its interface identifier on a /64).
+pub(in crate::profile) fn link_local(a: Ipv6Addr) -> Ipv6Net {
+    let iid = u128::from(a) & u128::from(u64::MAX);
+    let fe80 = u128::from(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0));
+    Ipv6Net::new(Ipv6Addr::from(fe80 | iid), 64).unwrap_or_default()
 }
 
 /// What an IPv6 address must be to be given to a link statically: a
@@ -179,6 +219,9 @@ pub(super) fn host_problem_v6(a: Ipv6Net) -> Option<&'static str> {
     }
     if a.prefix_len() <= 126 && ip == a.network() {
         return Some("a host address, not the subnet-router anycast address (host bits zero)");
+    }
+    if u128::from(ip) & u128::from(u64::MAX) == 0 {
+        return Some("an address whose last 64 bits are not all zero: they make the link's link-local address fe80::<last 64 bits>");
     }
     None
 }
@@ -206,7 +249,7 @@ mod tests {
     fn on(link: &str, a: &str) -> (String, DesiredAddress) {
         let address = DesiredAddress {
             link: link.into(),
-            address: net(a),
+            address: a.parse().unwrap(),
         };
         (format!("{link}.{a}"), address)
     }
@@ -226,7 +269,7 @@ mod tests {
         let v6 = |s: &str| host_problem_v6(s.parse().unwrap());
         assert_eq!(v6("fd00:200::1/64"), None);
         assert_eq!(v6("2001:db8::ffff:ffff:ffff:ffff/64"), None);
-        assert_eq!(v6("fd00:200::/127"), None);
+        assert_eq!(v6("fd00:200::4/127"), None);
         for bad in [
             "fd00:200::/64",
             "fe80::1/64",
