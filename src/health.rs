@@ -826,6 +826,40 @@ mod tests {
     }
 
     #[test]
+    fn an_ipv6_address_is_usable_only_past_duplicate_address_detection() {
+        let text = DEMO.replace(
+            "server-1 = { cluster = \"192.168.1.1\" }",
+            "server-1 = { cluster = [\"192.168.1.1/24\", \"fd00:1::1/64\"] }",
+        );
+        let d = desired(&text, "server-1");
+        assert!(d
+            .addresses_on("eth1")
+            .any(|a| a.address.to_string() == "fd00:1::1/64"));
+        let mut s = settled(&d, &["eth1"]);
+        assert!(Health::compute(&d, &s, None, &cluster()).online);
+        let mut dad = |state: Dad| {
+            let a = s
+                .addresses
+                .iter_mut()
+                .find(|a| a.address.to_string() == "fd00:1::1/64");
+            a.expect("applied").dad = Some(state);
+            Health::compute(&d, &s, None, &cluster())
+        };
+        let h = dad(Dad::Tentative);
+        assert!(!h.online);
+        assert_eq!(
+            h.network("cluster").unwrap().reason.as_deref(),
+            Some("eth1: address fd00:1::1/64 tentative (duplicate address detection)")
+        );
+        let h = dad(Dad::Failed);
+        assert!(!h.online);
+        assert_eq!(
+            h.network("cluster").unwrap().reason.as_deref(),
+            Some("eth1: address fd00:1::1/64 failed duplicate address detection: another host on the link holds it")
+        );
+    }
+
+    #[test]
     fn a_missing_address_is_down_and_foreign_ones_do_not_count() {
         let d = desired(DEMO, "server-1");
         let mut s = settled(&d, &["eth1"]);
