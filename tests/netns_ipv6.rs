@@ -10,12 +10,12 @@ mod netns_util;
 use std::time::{Duration, Instant};
 
 use n3xnet::desired::{DesiredNetwork, DesiredRoute};
-use n3xnet::engine::{self, ApplyOptions, ApplyReport, EngineError, Outcome};
+use n3xnet::engine::Outcome;
 use n3xnet::netlink::Handle;
 use n3xnet::plan;
 use n3xnet::profile::{self, Format};
 use n3xnet::state::{Dad, KernelState};
-use netns_util::{netns_tier, runtime, Netns};
+use netns_util::{apply, netns_tier, runtime, try_apply, Netns};
 
 /// A dual-stack cluster network on `eth1`, in the profile's list form.
 const PROFILE: &str = r#"
@@ -48,20 +48,6 @@ fn dual_stack(host: u8) -> DesiredNetwork {
         ]
     );
     d
-}
-
-fn try_apply(ns: &Netns, d: &DesiredNetwork) -> Result<ApplyReport, EngineError> {
-    runtime().block_on(async {
-        let h = Handle::open(Some(&ns.name)).unwrap();
-        let lock = engine::lock::acquire(h.netns(), None).await?;
-        engine::apply(&h, d, &ApplyOptions::default(), &lock).await
-    })
-}
-
-fn apply(ns: &Netns, d: &DesiredNetwork) -> ApplyReport {
-    let r = try_apply(ns, d).unwrap();
-    assert!(r.outcome.converged(), "{}", r.summary());
-    r
 }
 
 fn dump(ns: &Netns) -> KernelState {
