@@ -15,6 +15,10 @@ use crate::kinds::{
     XmitHashPolicy,
 };
 
+/// Below this MTU the kernel gives a link no IPv6 (its `IPV6_MIN_MTU`,
+/// RFC 8200 5): no link-local address, and no IPv6 address can be added.
+pub const IPV6_MIN_MTU: u32 = 1280;
+
 /// Everything n3xnet manages on one node.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]

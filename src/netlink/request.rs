@@ -23,7 +23,7 @@ use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use nix::errno::Errno;
 
 use super::error::NetlinkError;
-use crate::desired::{DesiredRoute, LinkKind};
+use crate::desired::{DesiredRoute, LinkKind, IPV6_MIN_MTU};
 use crate::plan::{BondChange, Op, RouteKey};
 use crate::state::{Address, KernelState, Route, OWNER_ALIAS, OWNER_GROUP, OWNER_PROTOCOL};
 
@@ -320,9 +320,6 @@ pub(crate) fn build(op: &Op, cx: &Context<'_>) -> Result<Stages, NetlinkError> {
         )),
     })
 }
-
-/// Below this MTU the kernel gives a link no IPv6 (`IPV6_MIN_MTU`).
-const IPV6_MIN_MTU: u32 = 1280;
 
 /// The MTU a link is created with: the op's, else its parent's (VLANs,
 /// macvlans and ipvlans inherit it); `None` when the kernel's default for

@@ -458,6 +458,17 @@ mod ipv6_tests {
     }
 
     #[test]
+    fn a_link_with_ipv6_needs_an_mtu_of_1280() {
+        let e = problems(
+            "server-1 = { cluster = [\"192.168.1.1/24\", \"fd00:1::1/64\"] }\n[mtu]\neth1 = 1200\n",
+        );
+        assert!(has(&e, "mtu.eth1: found 1200, expected an MTU of at least 1280, since eth1 has an IPv6 address"), "{e:?}");
+        assert!(
+            problems("server-1 = { cluster = \"192.168.1.1\" }\n[mtu]\neth1 = 1200\n").is_empty()
+        );
+    }
+
+    #[test]
     fn ipv6_elsewhere_is_not_supported_yet() {
         let e = problems("server-1 = { cluster = \"192.168.1.1\" }\n[[routes]]\nto = \"fd00:50::/48\"\nvia = \"fd00:1::fe\"\n");
         assert!(has(&e, "routes[0].to: found \"fd00:50::/48\", expected an IPv4 prefix like 10.42.0.0/16; IPv6 is not supported here yet"), "{e:?}");
