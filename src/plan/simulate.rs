@@ -386,6 +386,12 @@ fn close(s: &mut KernelState, name: &str) {
     }
     l.admin_up = false;
     s.routes.retain(|r| r.link.as_deref() != Some(name));
+    // The kernel also drops the link's IPv6 addresses (`keep_addr_on_down`
+    // is 0 by default). Its own (link-local, RA, loopback: `IFA_PROTO`
+    // 1-3) come back when the link does; static ones, n3xnet's included,
+    // must be added again.
+    s.addresses
+        .retain(|a| a.link != name || a.address.addr().is_ipv4() || (1..=3).contains(&a.protocol));
     let vlans: Vec<String> = topology::children(s, name)
         .filter(|c| matches!(c.info, LinkInfo::Vlan { .. }))
         .map(|c| c.name.clone())
