@@ -130,6 +130,24 @@ fn mentions(op: &Op) -> impl Iterator<Item = &str> {
     names.into_iter()
 }
 
+/// The undo log of `ops` run from `state`, before any of them runs: what
+/// [`run`] logs batch by batch as it goes (the inverses of each batch
+/// from the modelled state before it, the last change undone first), for
+/// a caller that must store it before the first write (a confirmed
+/// change's journal). An error when an op cannot be undone or the model
+/// would refuse it, as the executor would stop there too.
+pub(crate) fn undo_log(ops: &[Op], state: &KernelState) -> Result<Vec<Op>, plan::PlanError> {
+    let mut model = state.clone();
+    let mut undo = Vec::new();
+    for indexes in batch::schedule(ops, state) {
+        let now: Vec<Op> = indexes.iter().map(|&i| ops[i].clone()).collect();
+        let refs: Vec<&Op> = now.iter().collect();
+        undo.extend(plan::inverses(&refs, &model)?);
+        simulate::apply_all(&mut model, &now)?;
+    }
+    Ok(undo.into_iter().rev().flatten().collect())
+}
+
 /// Runs `ops` in order against the current state, pipelining independent
 /// ops, and stops after the first batch in which an op fails. Nothing is
 /// undone here; see [`super::apply`] for the transactional version.

@@ -1,5 +1,5 @@
-//! The supervisor's side of confirmed changes ([`crate::daemon::pending`]
-//! decides, [`crate::daemon::reach`] checks): journalling a change before
+//! The supervisor's side of confirmed changes ([`crate::change::pending`]
+//! decides, [`crate::change::reach`] checks): journalling a change before
 //! its first write, its deadline and reachability rounds, reverting, and
 //! the journal found at start. Kept apart from the loop so the loop stays
 //! thin; it works on the loop's [`Core`].
@@ -10,9 +10,9 @@ use tokio::time::Instant;
 
 use super::{ConfirmWhen, ControlError, Core};
 use crate::api::status::{ChangeState, ChangeStatus, Trigger, Until};
+use crate::change::pending::{Changes, Event, JournalFile, Revert, Startup, Verdict};
+use crate::change::reach;
 use crate::clock::{millis, now_ms};
-use crate::daemon::pending::{Changes, Event, JournalFile, Startup, Verdict};
-use crate::daemon::reach::{self, Round};
 use crate::daemon::setup::Setup;
 use crate::netlink::Events;
 
@@ -129,7 +129,8 @@ impl Core {
             error: None,
             last_check: None,
         };
-        let journal = self.changes.begin(change, self.setup.profile_text.clone());
+        let previous = Revert::PreviousProfile(self.setup.profile_text.clone());
+        let journal = self.changes.begin(change, previous);
         if let Err(e) = self.journal.save(Some(journal)) {
             self.changes.abandon();
             tracing::error!("{e}: the change is not applied");
@@ -185,7 +186,9 @@ impl Core {
 
     /// Applies the previous profile (its text) as an ordinary
     /// transactional apply; [`Core::change_applied`] records the outcome.
-    async fn revert(&mut self, previous: String) {
+    /// An undo log is n3xnetctl's to run (`n3xnetctl rollback`): the
+    /// daemon only holds such a change ([`Changes::start`]).
+    async fn revert(&mut self, previous: Revert) {
         self.end_checks();
         let reason = self
             .changes
@@ -197,6 +200,13 @@ impl Core {
             "reverting the change: applying the previous profile"
         );
         self.save_journal();
+        let Revert::PreviousProfile(previous) = previous else {
+            let e = "n3xnetctl's change (an undo log): `n3xnetctl rollback` reverts it";
+            tracing::error!("REVERT FAILED: {e}; the journal is kept");
+            self.changes.revert_failed(e.to_owned());
+            self.save_journal();
+            return;
+        };
         match self.setup.with_profile_text(&previous) {
             Ok(setup) => {
                 self.use_setup(setup);
@@ -275,17 +285,6 @@ impl Core {
             tracing::error!("{e}");
         }
     }
-}
-
-/// Resolves when the round of reachability checks under way ends; never
-/// while none is.
-pub(super) async fn checked(round: &mut Option<Round>) -> Result<(), String> {
-    let Some(r) = round.as_mut() else {
-        return std::future::pending().await;
-    };
-    let result = r.await;
-    *round = None;
-    result
 }
 
 /// The journal found at start, and the setup to start with: the previous
