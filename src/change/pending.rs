@@ -657,6 +657,41 @@ mod tests {
     }
 
     #[test]
+    fn an_undo_journal_round_trips_and_stays_n3xnetctls() {
+        let undo = Revert::Undo(UndoLog {
+            netns: Some("n1".into()),
+            boot_id: "b".into(),
+            ops: vec![
+                Op::DeleteLink {
+                    name: "mv-pods".into(),
+                },
+                Op::SetUp {
+                    name: "eth1".into(),
+                },
+            ],
+        });
+        let mut c = Changes::default();
+        c.begin(change(Until::Confirmed), undo.clone());
+        let j = c.journal().unwrap().clone();
+        let json = serde_json::to_value(&j).unwrap();
+        assert!(json["undo"]["ops"].is_array(), "{json}");
+        assert_eq!(serde_json::from_value::<Journal>(json).unwrap(), j);
+        // A daemon starting with it neither reverts nor replaces it ...
+        let (mut d, startup) = Changes::start(Some(j.clone()), "new");
+        assert_eq!(startup, Startup::Normal);
+        assert!(d.may_change().is_err());
+        // ... and n3xnetctl's rollback gets the undo log back.
+        let mut ctl = Changes::resume(Some(j));
+        assert_eq!(ctl.on(Event::Rollback), Verdict::Revert(undo));
+        assert!(ctl.reverted(None));
+        assert_eq!(state(&ctl), Some(ChangeState::Reverted));
+        // The record of its revert is forgotten by a starting daemon.
+        let (d2, _) = Changes::start(ctl.journal().cloned(), "new");
+        assert!(d2.journal().is_none());
+        assert!(matches!(d.on(Event::Confirm), Verdict::Keep));
+    }
+
+    #[test]
     fn the_journal_round_trips_durably_and_refuses_other_versions() {
         let dir = tempfile::tempdir().unwrap();
         let file = JournalFile::in_dir(&dir.path().join("sub"));

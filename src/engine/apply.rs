@@ -381,6 +381,56 @@ mod tests {
         assert!(r.timings.verify_ms >= 20.0);
     }
 
+    /// Applies the fixture from bare NICs, keeping the journalled undo log.
+    async fn journalled(sim: &mut Sim) -> Vec<Op> {
+        let mut log = None;
+        let journal = |undo| {
+            log = Some(undo);
+            Ok(())
+        };
+        let r = transact_with(sim, &desired(), &quick(), journal)
+            .await
+            .unwrap();
+        assert_eq!(r.outcome, Outcome::Applied, "{}", r.summary());
+        log.unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_journalled_undo_log_reverts_an_applied_change_exactly() {
+        let mut sim = Sim::new(bare());
+        let undo = journalled(&mut sim).await;
+        assert!(!undo.is_empty());
+        let r = run_undo(&mut sim, &undo).await.unwrap();
+        assert_eq!(r.outcome, Outcome::Applied, "{}", r.summary());
+        assert_eq!(normalized(&sim.state), normalized(&bare()));
+    }
+
+    #[tokio::test]
+    async fn a_journal_that_cannot_be_kept_stops_the_apply_before_any_write() {
+        let mut sim = Sim::new(bare());
+        let no = |_| Err(EngineError::Journal("disk full".into()));
+        let e = transact_with(&mut sim, &desired(), &quick(), no)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, EngineError::Journal(_)), "{e}");
+        assert!(sim.batches.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_failed_revert_is_undone_and_leaves_the_change() {
+        let mut applied = Sim::new(bare());
+        let undo = journalled(&mut applied).await;
+        let changed = applied.state.clone();
+        let refused = Op::DeleteLink {
+            name: "mv-storage".into(),
+        };
+        assert!(undo.contains(&refused), "{undo:?}");
+        let mut sim = Sim::new(changed.clone()).fault(refused, Fault::Refuse(Errno::EBUSY));
+        let r = run_undo(&mut sim, &undo).await.unwrap();
+        assert_eq!(r.outcome, Outcome::RolledBack, "{}", r.summary());
+        assert_eq!(normalized(&sim.state), normalized(&changed));
+    }
+
     #[tokio::test]
     async fn a_conflict_stops_before_any_write() {
         let mut state = bare();

@@ -233,7 +233,7 @@ mod tests {
     use super::*;
     use crate::engine::sim::{Fault, Sim};
     use crate::kinds::MacvlanMode;
-    use crate::plan::fixture::synced;
+    use crate::plan::fixture::{bare, desired, synced};
 
     fn macvlan(name: &str) -> Op {
         Op::CreateLink {
@@ -327,6 +327,15 @@ mod tests {
         let ex = run(&mut sim, &undo, now, Mode::Rollback).await;
         assert_eq!(ex.failures.len(), 1);
         assert!(sim.state.link("a").is_none());
+    }
+
+    #[tokio::test]
+    async fn the_undo_log_known_before_the_writes_is_the_executors() {
+        let ops = plan::plan(&desired(), &bare()).unwrap().ops;
+        let mut sim = Sim::new(bare());
+        let ex = run(&mut sim, &ops, bare(), Mode::Transaction).await;
+        assert!(ex.succeeded(), "{:?}", ex.failures);
+        assert_eq!(undo_log(&ops, &bare()).unwrap(), ex.undo_ops());
     }
 
     #[tokio::test]
