@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::Output;
 use std::time::Duration;
 
-use daemon_util::{fault_bin, wait_until, Daemon, Node, PROFILE, SETTLE};
+use daemon_util::{change_watcher, fault_bin, wait_until, Daemon, Node, PROFILE, SETTLE};
 use dbus_util::Bus;
 use netns_util::netns_tier;
 use serde_json::Value;
@@ -418,4 +418,56 @@ fn an_unreachable_change_reverts() {
     let check = status["change"]["lastCheck"].as_str().unwrap_or_default();
     assert!(check.starts_with("192.168.1.2:7443: "), "{status:#}");
     assert_eq!(s.node.ns.settled(), before, "the revert is not exact");
+}
+
+/// `n3xnetctl apply --confirm-within` made while n3xnetd was not running,
+/// still pending when it starts (its watcher killed, as a crash would):
+/// the daemon reverts it from the journal's undo log before its own start
+/// apply, which then finds the kernel in sync (it would have had to
+/// change it back otherwise), and forgets the journal.
+#[test]
+fn n3xnetctls_pending_change_is_reverted_first_by_a_starting_daemon() {
+    if !netns_tier() {
+        return;
+    }
+    let node = Node::new("");
+    let dir = node.dir.path().to_str().unwrap().to_owned();
+    let ctl = |profile: &str, extra: &[&str]| {
+        std::fs::write(node.path("ctl.toml"), profile).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_n3xnetctl"))
+            .args(["apply", "-p", node.path("ctl.toml").to_str().unwrap()])
+            .args(["-n", "server-1", "--netns", &node.ns.name])
+            .args(["--runtime-dir", &dir, "--state-dir", &dir])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 0, "{}", text(&out));
+    };
+    ctl(PROFILE, &[]);
+    node.settle();
+    let before = node.ns.settled();
+    ctl(&changed(), &["--confirm-within", "60s"]);
+    assert!(node.has_address("eth1", "192.168.1.9/24"));
+    let watcher = change_watcher(&dir).expect("no watcher");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(watcher as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+
+    let s = Setup::on(node);
+    assert_eq!(s.node.ns.settled(), before, "the start did not revert");
+    assert!(!s.journal().exists(), "the journal outlived the revert");
+    assert!(
+        s.daemon.log().contains("reverting it first"),
+        "{}",
+        s.daemon.log()
+    );
+    let status = s.daemon.status();
+    let ops = status["lastApply"]["ops"].as_array().cloned();
+    assert_eq!(
+        ops,
+        Some(vec![]),
+        "the start apply did the revert: {status:#}"
+    );
 }

@@ -11,7 +11,7 @@ mod netns_util;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-use daemon_util::{wait_until, Node, PROFILE, SETTLE};
+use daemon_util::{change_watcher, wait_until, Node, PROFILE, SETTLE};
 use netns_util::netns_tier;
 use serde_json::Value;
 
@@ -144,14 +144,8 @@ impl Setup {
         assert_eq!(self.state().as_deref(), Some("pending"));
     }
 
-    /// The watcher, found by its command line (its state directory).
     fn watcher(&self) -> Option<u32> {
-        std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
-            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
-            let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
-            let cmdline = String::from_utf8_lossy(&cmdline);
-            (cmdline.contains("watch-change") && cmdline.contains(self.dir())).then_some(pid)
-        })
+        change_watcher(self.dir())
     }
 
     fn status(&self) -> Value {
@@ -274,10 +268,12 @@ fn a_killed_watcher_leaves_an_orphan_that_rollback_reverts() {
         .args(["-KILL", &pid.to_string()])
         .status()
         .unwrap();
-    assert!(wait_until(SETTLE, || s.watcher().is_none()).is_some());
+    // Its lock goes with its last descriptor, a moment after its memory
+    // (and so its command line): waited on, as `status` sees it.
+    let orphaned = || s.status()["change"]["watched"] == false;
+    assert!(wait_until(SETTLE, orphaned).is_some(), "{:#}", s.status());
     let status = s.status();
     assert_eq!(status["change"]["state"], "pending", "{status:#}");
-    assert_eq!(status["change"]["watched"], false, "{status:#}");
     let human = text(&s.ctl(&["status", "--kernel", "--netns", &s.node.ns.name]));
     assert!(human.contains("ORPHANED"), "{human}");
     assert!(s.changed(), "the kill changed the network");

@@ -158,14 +158,17 @@ impl Changes {
         };
         let previous = match &j.revert {
             Revert::PreviousProfile(text) => text.clone(),
-            // n3xnetctl's change, made while n3xnetd was not running: it
-            // stays n3xnetctl's to confirm or roll back (a record of a
-            // reverted one is forgotten); no change of the daemon's begins
-            // while it is pending.
+            // n3xnetctl's change, made while n3xnetd was not running: the
+            // daemon reverts it from its undo log before anything else, for
+            // the same reason as its own (and then runs its profile); a
+            // record of a reverted one is n3xnetctl's, forgotten here.
             Revert::Undo(_) if j.change.state == ChangeState::Reverted => {
                 return (Changes::default(), Startup::Normal);
             }
-            Revert::Undo(_) => return (Changes { journal: Some(j) }, Startup::Normal),
+            Revert::Undo(_) => {
+                revert(&mut j.change, Reason::Restart);
+                return (Changes { journal: Some(j) }, Startup::Normal);
+            }
         };
         let startup = match j.change.state {
             ChangeState::Reverted if j.change.change_digest != file_digest => {
@@ -676,9 +679,15 @@ mod tests {
         let json = serde_json::to_value(&j).unwrap();
         assert!(json["undo"]["ops"].is_array(), "{json}");
         assert_eq!(serde_json::from_value::<Journal>(json).unwrap(), j);
-        // A daemon starting with it neither reverts nor replaces it ...
-        let (mut d, startup) = Changes::start(Some(j.clone()), "new");
+        // A daemon starting with it reverts it (from the journal) before
+        // its own profile runs ...
+        let (d, startup) = Changes::start(Some(j.clone()), "new");
         assert_eq!(startup, Startup::Normal);
+        let s = d.status().unwrap();
+        assert_eq!(
+            (s.state, s.reason.as_deref()),
+            (ChangeState::Reverting, Some("restart"))
+        );
         assert!(d.may_change().is_err());
         // ... and n3xnetctl's rollback gets the undo log back.
         let mut ctl = Changes::resume(Some(j));
@@ -688,7 +697,6 @@ mod tests {
         // The record of its revert is forgotten by a starting daemon.
         let (d2, _) = Changes::start(ctl.journal().cloned(), "new");
         assert!(d2.journal().is_none());
-        assert!(matches!(d.on(Event::Confirm), Verdict::Keep));
     }
 
     #[test]

@@ -357,6 +357,20 @@ pub fn fault_bin(name: &str) -> PathBuf {
     bin
 }
 
+/// The PID of `n3xnetctl watch-change` watching the journal in `dir` (the
+/// watcher of `apply --confirm-within`), found by its command line.
+pub fn change_watcher(dir: &str) -> Option<u32> {
+    fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+        let cmdline = fs::read(e.path().join("cmdline")).ok()?;
+        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+        let watching = args
+            .windows(3)
+            .any(|w| w[0] == b"watch-change" && w[1] == b"--state-dir" && w[2] == dir.as_bytes());
+        watching.then_some(pid)
+    })
+}
+
 /// Polls `cond` (the test may poll; the daemon may not) until it holds;
 /// the time it took.
 pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> Option<Duration> {

@@ -10,10 +10,12 @@ use tokio::time::Instant;
 
 use super::{ConfirmWhen, ControlError, Core};
 use crate::api::status::{ChangeState, ChangeStatus, Trigger, Until};
-use crate::change::pending::{Changes, Event, JournalFile, Revert, Startup, Verdict};
+use crate::change::boot_id;
+use crate::change::pending::{Changes, Event, Journal, JournalFile, Revert, Startup, Verdict};
 use crate::change::reach;
 use crate::clock::{millis, now_ms};
 use crate::daemon::setup::Setup;
+use crate::engine;
 use crate::netlink::Events;
 
 impl Core {
@@ -221,6 +223,42 @@ impl Core {
         }
     }
 
+    /// n3xnetctl's change found pending at start (made while n3xnetd was
+    /// not running, [`Changes::start`]): reverted first, from its undo
+    /// log, as a transaction of its own under the writer lock; then
+    /// forgotten, as the daemon runs its own profile. A failed revert
+    /// keeps the journal (and `STATUS=` says so).
+    pub(super) async fn revert_ctl_change(&mut self) {
+        let Some(Journal {
+            revert: Revert::Undo(log),
+            ..
+        }) = self.changes.journal().cloned()
+        else {
+            return;
+        };
+        tracing::warn!(
+            ops = log.ops.len(),
+            "started with n3xnetctl's unconfirmed change: reverting it first"
+        );
+        let error = match engine::lock::acquire(self.handle.netns(), None).await {
+            Ok(lock) => match engine::revert(&self.handle, &log.ops, &lock).await {
+                Ok(r) if r.outcome.converged() => None,
+                Ok(r) => Some(r.summary()),
+                Err(e) => Some(e.to_string()),
+            },
+            Err(e) => Some(e.to_string()),
+        };
+        self.changes.reverted(error.as_deref());
+        match error {
+            None => {
+                tracing::warn!("n3xnetctl's change is reverted");
+                self.changes = Changes::default();
+            }
+            Some(e) => tracing::error!("REVERT FAILED: {e}; the journal is kept"),
+        }
+        self.save_journal();
+    }
+
     /// The pending change is decided: no deadline, no more checks.
     fn end_checks(&mut self) {
         self.change_deadline = None;
@@ -294,6 +332,19 @@ pub(super) fn start_changes(
     setup: Setup,
 ) -> (Changes, Setup, Option<String>) {
     let found = match journal.load() {
+        Ok(Some(Journal {
+            revert: Revert::Undo(log),
+            ..
+        })) if boot_id().is_ok_and(|id| id != log.boot_id) => {
+            tracing::warn!(
+                "n3xnetctl's confirmed change in the journal is of an earlier boot, which undid \
+                 it: forgetting it"
+            );
+            if let Err(e) = journal.save(None) {
+                tracing::error!("{e}");
+            }
+            None
+        }
         Ok(found) => found,
         Err(e) => {
             tracing::error!("{e}; starting with the profile file");

@@ -346,6 +346,7 @@ impl Supervisor {
             "n3xnetd starting"
         );
         core.sync_cni_configs();
+        core.revert_ctl_change().await;
         match core.apply(Trigger::Start, None).await {
             // Without CAP_NET_ADMIN nothing will ever work: say so and stop.
             Err(EngineError::Netlink(e @ NetlinkError::NoCapNetAdmin)) => return Err(e.into()),
