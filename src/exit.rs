@@ -80,7 +80,8 @@ pub const CTL: &[(u8, &str)] = &[
     ),
     (
         SUPERVISED,
-        "n3xnetd supervises the namespace with another profile (apply; nothing changed)",
+        "n3xnetd supervises the namespace with another profile, or at all for --confirm-within \
+         (apply; nothing changed)",
     ),
     (
         CHANGE_PENDING,

@@ -280,7 +280,13 @@ impl Changes {
                 revert(c, reason);
                 Verdict::Revert(j.revert.clone())
             }
-            (ChangeState::Pending | ChangeState::RevertFailed, Event::Rollback) => {
+            // Reverting: one cut short (n3xnetctl's watcher killed in the
+            // middle); n3xnetd's never is when a command arrives, and
+            // n3xnetctl's reverts read the journal under the writer lock.
+            (
+                ChangeState::Pending | ChangeState::Reverting | ChangeState::RevertFailed,
+                Event::Rollback,
+            ) => {
                 revert(c, Reason::Rollback);
                 Verdict::Revert(j.revert.clone())
             }

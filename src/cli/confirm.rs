@@ -291,26 +291,27 @@ pub fn decide(a: &StateArgs, event: Event) -> Result<Option<u8>, Failure> {
     let Some(Revert::Undo(log)) = found.as_ref().map(|j| j.revert.clone()) else {
         return Ok(None);
     };
-    if event == Event::Rollback {
-        block_on(revert(&file, &log, event))??;
+    if event != Event::Confirm {
+        println!("{}", block_on(revert(&file, &log, event))??);
         return Ok(Some(exit::OK));
     }
     let mut changes = Changes::resume(found);
     match changes.on(event) {
-        Verdict::Keep => {
+        Verdict::Refuse(r) => Err(refusal(r)),
+        // A confirm keeps, or is refused.
+        _ => {
             file.save(changes.journal()).map_err(journal_failure)?;
             println!("the change is kept");
             Ok(Some(exit::OK))
         }
-        Verdict::Revert(_) => block_on(revert(&file, &log, event))?.map(|()| Some(exit::OK)),
-        Verdict::Refuse(r) => Err(refusal(r)),
     }
 }
 
 /// Reverts the change of `log` on `event` (rollback, deadline,
 /// unreachable), holding the namespace's writer lock; the journal is
 /// read again under it, so a change confirmed meanwhile stays.
-async fn revert(file: &JournalFile, log: &UndoLog, event: Event) -> Result<(), Failure> {
+/// Says what it did.
+async fn revert(file: &JournalFile, log: &UndoLog, event: Event) -> Result<String, Failure> {
     let handle = Handle::open(log.netns.as_deref())?;
     let lock = engine::lock::acquire(handle.netns(), Some(LOCK_WAIT))
         .await
@@ -343,10 +344,9 @@ async fn revert(file: &JournalFile, log: &UndoLog, event: Event) -> Result<(), F
     changes.reverted(error.as_deref());
     file.save(changes.journal()).map_err(journal_failure)?;
     match error {
-        None => {
-            println!("the change is reverted ({reason}): the kernel is as before it");
-            Ok(())
-        }
+        None => Ok(format!(
+            "the change is reverted ({reason}): the kernel is as before it"
+        )),
         Some(e) => Err(Failure::new(
             exit::DRIFT_OR_FAILED,
             format!("REVERT FAILED ({reason}): {e}; the journal is kept: `n3xnetctl rollback` tries again"),
@@ -392,7 +392,7 @@ async fn watch_journal(file: &JournalFile, dir: &Path) -> Result<u8, Failure> {
     loop {
         changes.arm(dir).map_err(|e| io_failure("inotify", &e))?;
         let Some(j) = load(file)?.filter(|j| j.change.state == ChangeState::Pending) else {
-            eprintln!("watch-change: the change is decided: done");
+            note("the change is decided: done");
             return Ok(exit::OK);
         };
         let Revert::Undo(log) = &j.revert else {
@@ -423,25 +423,27 @@ async fn watch_journal(file: &JournalFile, dir: &Path) -> Result<u8, Failure> {
             r = changes.changed() => r.map_err(|e| io_failure("inotify", &e))?,
             () = tokio::time::sleep(wake) => {
                 if now_ms() >= j.change.deadline_ms {
-                    eprintln!("watch-change: the deadline passed: reverting");
-                    return revert(file, log, Event::Deadline).await.map(|()| exit::OK);
+                    note("the deadline passed: reverting");
+                    let done = revert(file, log, Event::Deadline).await?;
+                    note(&done);
+                    return Ok(exit::OK);
                 }
             }
             r = reach::checked(&mut round) => match r {
                 Ok(()) => {
-                    eprintln!("watch-change: reachable: every check answered");
+                    note("reachable: every check answered");
                     // Read again: a rollback may have begun meanwhile.
                     let mut c = Changes::resume(load(file)?);
                     if c.on(Event::Reachable) == Verdict::Keep {
                         file.save(c.journal()).map_err(journal_failure)?;
-                        eprintln!("watch-change: the change is kept");
+                        note("the change is kept");
                     }
                     return Ok(exit::OK);
                 }
                 // Logged, not journalled: a write here could bring back a
                 // journal that `confirm` just removed.
                 Err(e) => {
-                    eprintln!("watch-change: reachability check failed: {e}; checking again");
+                    note(&format!("reachability check failed: {e}; checking again"));
                     next_round = Some(tokio::time::Instant::now() + reach::retry_after(failed));
                     failed = failed.saturating_add(1);
                 }
@@ -454,6 +456,11 @@ async fn watch_journal(file: &JournalFile, dir: &Path) -> Result<u8, Failure> {
 pub fn status(a: &StateArgs) -> Option<(ChangeStatus, bool)> {
     let j = load(&a.journal()).ok()??;
     matches!(j.revert, Revert::Undo(_)).then(|| (j.change, watched(&a.state_dir)))
+}
+
+/// A line of the watcher's log (its stderr), with the time.
+fn note(line: &str) {
+    eprintln!("{} UTC watch-change: {line}", hms(now_ms()));
 }
 
 fn refusal(r: Refusal) -> Failure {

@@ -164,8 +164,15 @@ pub fn apply(aa: &ApplyArgs) -> Result<u8, Failure> {
         (_, Some(f)) => return Err(f),
         (r, None) => r?,
     };
-    if begin.is_some() && r.outcome != engine::Outcome::InSync {
-        confirm::applied(&aa.confirm, r.outcome.converged())?;
+    match (&begin, r.outcome) {
+        (None, _) => {}
+        (Some(_), engine::Outcome::InSync) => {
+            println!(
+                "{}: in sync: nothing changed, nothing to confirm",
+                desired.node
+            );
+        }
+        (Some(_), outcome) => confirm::applied(&aa.confirm, outcome.converged())?,
     }
     if a.target.json {
         // A failed apply still has a report worth printing whole.
