@@ -13,39 +13,17 @@ use std::path::PathBuf;
 use std::process::Output;
 use std::time::Duration;
 
-use daemon_util::{change_watcher, fault_bin, wait_until, Daemon, Node, PROFILE, SETTLE};
+use daemon_util::{
+    change_watcher, changed_from, fault_bin, plug_peers, two_servers, wait_until, Daemon, Node,
+    PROFILE, SETTLE,
+};
 use dbus_util::Bus;
 use netns_util::netns_tier;
 use serde_json::Value;
 
-/// The demo profile with server-1 moved to other addresses: what a change
-/// that cuts the node off (a wrong address) looks like on this kernel.
+/// [`changed_from`] the demo profile.
 fn changed() -> String {
     changed_from(PROFILE)
-}
-
-fn changed_from(profile: &str) -> String {
-    profile
-        .replace(
-            "server-1 = { cluster = \"192.168.1.1\" }",
-            "server-1 = { cluster = \"192.168.1.9\" }",
-        )
-        .replace("server-1 = \"192.168.30.1\"", "server-1 = \"192.168.30.9\"")
-}
-
-/// The demo profile with a second server, 192.168.1.2: server-1 is the
-/// API server, so `--confirm-when reachable` checks its peer at
-/// `serverApi`'s port, and the gateway's ARP.
-fn two_servers() -> String {
-    PROFILE
-        .replace(
-            "agent-1 = { cluster = \"192.168.1.3\" }",
-            "agent-1 = { cluster = \"192.168.1.3\" }\nserver-2 = { cluster = \"192.168.1.2\" }",
-        )
-        .replace(
-            "[nodes.agent-1]",
-            "[nodes.server-2]\nrole = \"server\"\n\n[nodes.agent-1]",
-        )
 }
 
 /// A node with its daemon on a private bus, ready and settled.
@@ -345,17 +323,10 @@ fn a_journal_others_could_write_is_not_obeyed() {
     );
 }
 
-/// server-1 of [`two_servers`] with its peers on the switch: server-2's
-/// API (a listener on 192.168.1.2:6443) and the gateway 192.168.1.254.
+/// server-1 of [`two_servers`] with its peers on the switch.
 fn with_peers() -> (Setup, std::net::TcpListener) {
     let node = Node::with_profile(&two_servers(), "server-1", "");
-    node.sw.ip("addr add 192.168.1.2/24 dev sw-eth1");
-    node.sw.ip("addr add 192.168.1.254/24 dev sw-eth1");
-    node.sw.ip("link set sw-eth1 up");
-    let api = node
-        .sw
-        .enter(|| std::net::TcpListener::bind("192.168.1.2:6443"))
-        .unwrap();
+    let api = plug_peers(&node);
     (Setup::on(node), api)
 }
 

@@ -117,10 +117,22 @@ fn decide(a: &confirm::StateArgs, event: Event) -> Result<u8, Failure> {
     if let Some(code) = confirm::decide(a, event)? {
         return Ok(code);
     }
-    daemon::run(match event {
+    let asked = daemon::run(match event {
         Event::Rollback => daemon::Request::Rollback,
         _ => daemon::Request::Confirm,
-    })
+    });
+    match asked {
+        // Neither has a change: say that, not only who is missing.
+        Err(f) if f.code == exit::UNAVAILABLE && !a.journal().path.exists() => Err(Failure::new(
+            exit::NOTHING_PENDING,
+            format!(
+                "no confirmed change is pending: no journal in {}, and {}",
+                a.state_dir.display(),
+                f.message
+            ),
+        )),
+        asked => asked,
+    }
 }
 
 /// Runs `f` on a single-threaded runtime ([`crate::runtime`]).
