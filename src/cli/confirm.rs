@@ -45,7 +45,7 @@ use crate::change::pending::{
 use crate::change::reach::{self, Target};
 use crate::change::{boot_id, ConfirmWhen};
 use crate::clock::{hms, millis, now_ms};
-use crate::engine::{self, EngineError};
+use crate::engine::{self, EngineError, Outcome};
 use crate::exit;
 use crate::netlink::Handle;
 use crate::plan::Op;
@@ -261,14 +261,17 @@ fn spawn_watcher(dir: &Path) -> std::io::Result<()> {
 
 /// A confirmed apply ended: a failed one was rolled back by the engine,
 /// so there is nothing to confirm (the journal goes, and with it the
-/// watcher); an applied one says how it ends.
-pub fn applied(a: &ConfirmArgs, converged: bool) -> Result<(), Failure> {
+/// watcher); an applied one says how it ends (on stderr beside `--json`),
+/// and one that found the kernel in sync began nothing.
+pub fn applied(a: &ConfirmArgs, outcome: Outcome, json: bool) -> Result<(), Failure> {
     let file = a.state.journal();
-    if !converged {
+    if !outcome.converged() {
         return file.save(None).map_err(journal_failure);
     }
-    if let Some(c) = load(&file)?.map(|j| j.change) {
-        println!(
+    let line = match load(&file)?.map(|j| j.change) {
+        _ if outcome == Outcome::InSync => "nothing changed: no confirmed change began".to_owned(),
+        None => "the change was decided already (see `n3xnetctl status`)".to_owned(),
+        Some(c) => format!(
             "confirmed change: it reverts at {} UTC unless {}",
             hms(c.deadline_ms),
             match c.until {
@@ -278,7 +281,12 @@ pub fn applied(a: &ConfirmArgs, converged: bool) -> Result<(), Failure> {
                     targets.join(" and ")
                 ),
             }
-        );
+        ),
+    };
+    if json {
+        eprintln!("n3xnetctl apply: {line}");
+    } else {
+        println!("{line}");
     }
     Ok(())
 }

@@ -164,15 +164,8 @@ pub fn apply(aa: &ApplyArgs) -> Result<u8, Failure> {
         (_, Some(f)) => return Err(f),
         (r, None) => r?,
     };
-    match (&begin, r.outcome) {
-        (None, _) => {}
-        (Some(_), engine::Outcome::InSync) => {
-            println!(
-                "{}: in sync: nothing changed, nothing to confirm",
-                desired.node
-            );
-        }
-        (Some(_), outcome) => confirm::applied(&aa.confirm, outcome.converged())?,
+    if begin.is_some() && !r.outcome.converged() {
+        confirm::applied(&aa.confirm, r.outcome, a.target.json)?;
     }
     if a.target.json {
         // A failed apply still has a report worth printing whole.
@@ -187,6 +180,9 @@ pub fn apply(aa: &ApplyArgs) -> Result<u8, Failure> {
             println!("  {op}");
         }
         println!("{}: {}", desired.node, r.summary());
+    }
+    if begin.is_some() {
+        confirm::applied(&aa.confirm, r.outcome, a.target.json)?;
     }
     Ok(exit::OK)
 }
