@@ -350,3 +350,35 @@ fn an_unreachable_change_reverts() {
     assert!(s.log().contains("192.168.1.2:7443: "), "{}", s.log());
     s.reverted_exactly();
 }
+
+/// A journal of an earlier boot is about a change the reboot undid: it is
+/// dropped, saying so, and its undo log never runs on the fresh state.
+#[test]
+fn a_journal_of_an_earlier_boot_is_dropped_not_reverted() {
+    if !netns_tier() {
+        return;
+    }
+    let s = Setup::new();
+    s.apply_confirmed("60s");
+    let pid = s.watcher().expect("no watcher");
+    Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .unwrap();
+    let orphaned = || s.status()["change"]["watched"] == false;
+    assert!(wait_until(SETTLE, orphaned).is_some());
+    let mut j = s.journal().unwrap();
+    j["undo"]["bootId"] = "00000000-0000-0000-0000-000000000000".into();
+    std::fs::write(s.journal_path(), j.to_string()).unwrap();
+
+    let out = s.ctl(&["rollback"]);
+    assert_eq!(code(&out), 81, "{}", text(&out));
+    assert!(
+        text(&out).contains("made before the last reboot"),
+        "{}",
+        text(&out)
+    );
+    assert!(s.journal().is_none(), "the stale journal was kept");
+    assert!(s.changed(), "a stale undo log was run");
+    assert!(s.status().get("change").is_none());
+}
