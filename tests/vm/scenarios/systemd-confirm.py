@@ -30,6 +30,11 @@ def check(run):
     s1 = run.vm("server-1")
     expect_eq(change(run, "status-before"), None, "status before the change: change")
 
+    nothing = s1.file("reload-nothing").stderr
+    expect("names nothing to check" in nothing and "reachable=HOST:PORT" in nothing,
+           f"refused reload without a target: {nothing!r}")
+    n3x.same_kernel_state(s1.checkpoint("before"), s1.checkpoint("refused"))
+
     pending = s1.file("statusfile-pending").json()["change"]
     expect_eq((pending["state"], pending["until"]),
               ("pending", {"kind": "reachable", "targets": [PEER_API]}),

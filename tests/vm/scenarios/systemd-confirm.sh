@@ -5,6 +5,8 @@
 # its peer server's API, 192.168.200.2:6443, where server-2 runs a TCP listener (busybox
 # nc); the profile has no gateway, so that is the only target.
 # 1. Both up and in sync; server-1 pings 192.168.200.2 over bond0.200 (checkpoint before).
+#    Without the roles there is no target: that confirmed reload is refused (exit 65),
+#    the kernel untouched (checkpoint refused).
 # 2. Wrong change: server-1's profile moves the cluster VLAN to 201, which server-2 does
 #    not carry; `reload --confirm-within 15s --confirm-when reachable` applies it
 #    (bond0.201 holds 192.168.200.1/24: checkpoint changed), the peer stops answering, and
@@ -65,6 +67,15 @@ if [ "$VM_NAME" = server-1 ]; then
   steady 200
   checkpoint before
   capture status-before 0 n3xnetctl status --json
+
+  # Without a peer declared a server (bonding-vlans as shipped) server-1 has nothing to
+  # check: the confirmed reload is refused before anything is written.
+  cp "$PROFILE" /tmp/profile.toml
+  sed -i '/^\[nodes\.server-1\]/,$d' "$PROFILE"
+  move_cluster 200 201
+  capture reload-nothing 65 n3xnetctl reload --confirm-within ${WRONG_WITHIN}s --confirm-when reachable
+  checkpoint refused
+  cp /tmp/profile.toml "$PROFILE"
 
   # 2. The wrong change.
   move_cluster 200 201
