@@ -263,6 +263,20 @@ mod tests {
         );
     }
 
+    /// bonding-vlans names no roles: its server-1 (serverApi's host) has no
+    /// peer server to check until server-2 is declared one (the VM
+    /// scenario systemd-confirm does), and no gateway.
+    #[test]
+    fn bonding_vlans_server_1_checks_server_2_once_it_is_a_server() {
+        let bv = include_str!("../../profiles/bonding-vlans.toml");
+        assert_eq!(defaults(bv, "server-1"), Vec::<String>::new());
+        let servers = format!(
+            "{bv}\n[nodes.server-1]\nrole = \"server\"\n\n[nodes.server-2]\nrole = \"server\"\n"
+        );
+        assert_eq!(defaults(&servers, "server-1"), ["192.168.200.2:6443"]);
+        assert_eq!(defaults(&servers, "server-2"), ["192.168.200.1:6443"]);
+    }
+
     #[test]
     fn an_explicit_target_replaces_the_defaults_and_nothing_to_check_is_an_error() {
         let d = [Target::Tcp("10.0.0.1:6443".parse().unwrap())];
