@@ -225,9 +225,13 @@ fn spawn_watcher(dir: &Path) -> std::io::Result<()> {
         .append(true)
         .open(dir.join(LOG_FILE))?;
     let mut cmd = Command::new(std::env::current_exe()?);
+    // Outlives this process: holds no directory but its own (by absolute
+    // path), so it keeps nothing busy and a relative --state-dir still
+    // names the same one.
     cmd.arg("watch-change")
         .arg("--state-dir")
-        .arg(dir)
+        .arg(std::fs::canonicalize(dir)?)
+        .current_dir("/")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(log);
