@@ -180,6 +180,33 @@ fn rollback_reverts_at_once() {
     }
     let s = Setup::new();
     let before = s.node.ns.settled();
+    // n3xnetctl's own confirmed change is refused on the daemon's node:
+    // the daemon's `reload --confirm-within` is the way.
+    s.node.set_profile(&changed());
+    let dir = s.node.dir.path().to_str().unwrap();
+    let profile = s.node.path("profile.toml");
+    let out = s.ctl(&[
+        "apply",
+        "-p",
+        profile.to_str().unwrap(),
+        "-n",
+        "server-1",
+        "--netns",
+        &s.node.ns.name,
+        "--runtime-dir",
+        dir,
+        "--state-dir",
+        dir,
+        "--confirm-within",
+        "60s",
+    ]);
+    assert_eq!(code(&out), 79, "{}", text(&out));
+    assert!(
+        text(&out).contains("reload --confirm-within"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(s.node.ns.snapshot(), before, "a refused apply wrote");
     reload_confirmed(&s, "60s");
     let out = s.ctl(&["rollback"]);
     assert_eq!(code(&out), 0, "{}", text(&out));
