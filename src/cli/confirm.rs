@@ -6,7 +6,8 @@
 //! computed from the snapshot before the first write and journalled
 //! durably (`<state dir>/change.json`, the file n3xnetd keeps its own
 //! pending change in, so one pending change refuses every other, whoever
-//! makes it). Not the kernel snapshot nor a "previous profile": there may
+//! makes it; `change.lock` is held while one begins, as the writer lock
+//! is only the namespace's). Not the kernel snapshot nor a "previous profile": there may
 //! be no profile the node ran before, and the undo log is exactly what the
 //! engine trusts to roll back a failed apply (foreign addresses and routes
 //! come back as the kernel held them).
@@ -53,6 +54,8 @@ use crate::service::DEFAULT_STATE_DIR;
 
 /// The watcher's lock file in the state directory.
 const WATCH_FILE: &str = "change.watch";
+/// Held while a change begins (see [`Begin::journal`]).
+const BEGIN_FILE: &str = "change.lock";
 /// The watcher's log in the state directory (it has no terminal).
 const LOG_FILE: &str = "change.log";
 /// What the watcher says once it watches.
@@ -130,12 +133,18 @@ pub fn watched(dir: &Path) -> bool {
 
 /// The watch lock: `Ok(Err(()))` when another process holds it.
 fn watch_lock(dir: &Path) -> std::io::Result<Result<Flock<File>, ()>> {
+    lock(&dir.join(WATCH_FILE), FlockArg::LockExclusiveNonblock)
+}
+
+/// `path` locked (`flock`, dropped by the kernel with its holder):
+/// `Ok(Err(()))` when another process holds it and `how` does not wait.
+fn lock(path: &Path, how: FlockArg) -> std::io::Result<Result<Flock<File>, ()>> {
     let f = OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(dir.join(WATCH_FILE))?;
-    match Flock::lock(f, FlockArg::LockExclusiveNonblock) {
+        .open(path)?;
+    match Flock::lock(f, how) {
         Ok(l) => Ok(Ok(l)),
         Err((_, nix::errno::Errno::EWOULDBLOCK)) => Ok(Err(())),
         Err((_, e)) => Err(e.into()),
@@ -179,7 +188,13 @@ impl Begin<'_> {
     }
 
     fn try_journal(&self, file: &JournalFile, undo: Vec<Op>) -> Result<(), Failure> {
-        // Under the writer lock now: no change began since the first look.
+        // The writer lock is the namespace's, the journal the state
+        // directory's: two changes in two namespaces must not both find it
+        // free and write it in turn.
+        let dir = &self.args.state.state_dir;
+        std::fs::create_dir_all(dir).map_err(|e| io_failure("the state directory", &e))?;
+        let _begin = lock(&dir.join(BEGIN_FILE), FlockArg::LockExclusive)
+            .map_err(|e| io_failure("the change journal's lock", &e))?;
         let mut changes = Changes::resume(load(file)?);
         changes.may_change().map_err(refusal)?;
         let now = now_ms();
