@@ -223,7 +223,7 @@ impl Begin<'_> {
         };
         let journal = changes.begin(change, Revert::Undo(log));
         file.save(Some(journal)).map_err(journal_failure)?;
-        if let Err(e) = spawn_watcher(&self.args.state.state_dir) {
+        if let Err(e) = spawn_watcher(dir) {
             let _ = file.save(None);
             return Err(io_failure("the change's watcher", &e));
         }
