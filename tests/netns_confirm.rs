@@ -125,6 +125,23 @@ impl Setup {
         change_watcher(self.dir())
     }
 
+    /// SIGKILLs the watcher and waits until `status` sees the orphan. Its
+    /// lock goes with its last descriptor, a moment after its memory (and
+    /// so its command line): waited on, as `status` sees it.
+    fn kill_watcher(&self) {
+        let pid = self.watcher().expect("no watcher");
+        Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status()
+            .unwrap();
+        let orphaned = || self.status()["change"]["watched"] == false;
+        assert!(
+            wait_until(SETTLE, orphaned).is_some(),
+            "{:#}",
+            self.status()
+        );
+    }
+
     fn status(&self) -> Value {
         let out = self.ctl(&[
             "status",
@@ -240,15 +257,7 @@ fn a_killed_watcher_leaves_an_orphan_that_rollback_reverts() {
     }
     let s = Setup::new();
     s.apply_confirmed("60s");
-    let pid = s.watcher().expect("no watcher");
-    Command::new("kill")
-        .args(["-KILL", &pid.to_string()])
-        .status()
-        .unwrap();
-    // Its lock goes with its last descriptor, a moment after its memory
-    // (and so its command line): waited on, as `status` sees it.
-    let orphaned = || s.status()["change"]["watched"] == false;
-    assert!(wait_until(SETTLE, orphaned).is_some(), "{:#}", s.status());
+    s.kill_watcher();
     let status = s.status();
     assert_eq!(status["change"]["state"], "pending", "{status:#}");
     let human = text(&s.ctl(&["status", "--kernel", "--netns", &s.node.ns.name]));
@@ -360,13 +369,7 @@ fn a_journal_of_an_earlier_boot_is_dropped_not_reverted() {
     }
     let s = Setup::new();
     s.apply_confirmed("60s");
-    let pid = s.watcher().expect("no watcher");
-    Command::new("kill")
-        .args(["-KILL", &pid.to_string()])
-        .status()
-        .unwrap();
-    let orphaned = || s.status()["change"]["watched"] == false;
-    assert!(wait_until(SETTLE, orphaned).is_some());
+    s.kill_watcher();
     let mut j = s.journal().unwrap();
     j["undo"]["bootId"] = "00000000-0000-0000-0000-000000000000".into();
     std::fs::write(s.journal_path(), j.to_string()).unwrap();
