@@ -8,7 +8,7 @@ use std::fmt;
 use std::net::Ipv4Addr;
 
 use ipnet::{IpNet, Ipv4Net};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::kinds::{
     AdSelect, BondMode, IpvlanMode, LacpRate, MacvlanMode, Mode, Network, PrimaryReselect, Role,
@@ -113,7 +113,7 @@ impl DesiredLink {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum LinkKind {
     /// A NIC that exists already; n3xnet configures it but never creates it.
@@ -148,7 +148,7 @@ impl LinkKind {
 
 /// Bond options with every default applied. Options the mode does not use
 /// are `None`: n3xnet leaves them at the kernel's value.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BondOptions {
     pub mode: BondMode,
@@ -177,7 +177,7 @@ pub struct DesiredAddress {
     pub address: IpNet,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DesiredRoute {
     pub destination: Ipv4Net,
     #[serde(skip_serializing_if = "Option::is_none")]

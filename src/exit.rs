@@ -37,9 +37,11 @@ pub const NO_PERM: u8 = 77;
 /// missing, a foreign link holds a declared name): nothing was changed.
 pub const CONFLICT: u8 = 78;
 /// `apply`: n3xnetd supervises the namespace with another network and is
-/// not paused; nothing changed (reload it, pause it, or `--force`).
+/// not paused (reload it, pause it, or `--force`), or supervises it at all
+/// for `--confirm-within` (`reload --confirm-within` is the way); nothing
+/// changed.
 pub const SUPERVISED: u8 = 79;
-/// `reload` (and any other change): a confirmed change is pending; nothing
+/// `reload`, `apply` (any change): a confirmed change is pending; nothing
 /// changed until it is confirmed or rolled back.
 pub const CHANGE_PENDING: u8 = 80;
 /// `confirm`, `rollback`: no confirmed change is pending (it was kept,
@@ -78,11 +80,13 @@ pub const CTL: &[(u8, &str)] = &[
     ),
     (
         SUPERVISED,
-        "n3xnetd supervises the namespace with another profile (apply; nothing changed)",
+        "n3xnetd supervises the namespace with another profile, or at all for --confirm-within \
+         (apply; nothing changed)",
     ),
     (
         CHANGE_PENDING,
-        "a confirmed change is pending: confirm or roll it back first (reload; nothing changed)",
+        "a confirmed change is pending: confirm or roll it back first (reload, apply; nothing \
+         changed)",
     ),
     (
         NOTHING_PENDING,
@@ -137,7 +141,7 @@ pub fn of_engine(e: &EngineError) -> u8 {
         EngineError::Netlink(e) => of_netlink(e),
         EngineError::Lock(LockError::Busy { .. }) => BUSY,
         EngineError::Lock(LockError::Netns(e)) => of_netlink(e),
-        EngineError::Lock(_) => IO,
+        EngineError::Lock(_) | EngineError::Journal(_) => IO,
     }
 }
 

@@ -145,6 +145,18 @@ macro_rules! kernel_enum {
                 s.serialize_str(self.as_str())
             }
         }
+
+        /// By name, as serialized (the change journal reads ops back).
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                s.parse().map_err(|()| {
+                    serde::de::Error::custom(format!(
+                        "{}: found {s:?}, expected one of {}", $what, $name::names()
+                    ))
+                })
+            }
+        }
     };
 }
 

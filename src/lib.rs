@@ -12,6 +12,7 @@
 //! which import none of them.
 
 pub mod api;
+pub mod change;
 pub mod cli;
 pub mod clock;
 pub mod config;

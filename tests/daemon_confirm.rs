@@ -13,39 +13,17 @@ use std::path::PathBuf;
 use std::process::Output;
 use std::time::Duration;
 
-use daemon_util::{fault_bin, wait_until, Daemon, Node, PROFILE, SETTLE};
+use daemon_util::{
+    change_watcher, changed_from, fault_bin, plug_peers, two_servers, wait_until, Daemon, Node,
+    PROFILE, SETTLE,
+};
 use dbus_util::Bus;
 use netns_util::netns_tier;
 use serde_json::Value;
 
-/// The demo profile with server-1 moved to other addresses: what a change
-/// that cuts the node off (a wrong address) looks like on this kernel.
+/// [`changed_from`] the demo profile.
 fn changed() -> String {
     changed_from(PROFILE)
-}
-
-fn changed_from(profile: &str) -> String {
-    profile
-        .replace(
-            "server-1 = { cluster = \"192.168.1.1\" }",
-            "server-1 = { cluster = \"192.168.1.9\" }",
-        )
-        .replace("server-1 = \"192.168.30.1\"", "server-1 = \"192.168.30.9\"")
-}
-
-/// The demo profile with a second server, 192.168.1.2: server-1 is the
-/// API server, so `--confirm-when reachable` checks its peer at
-/// `serverApi`'s port, and the gateway's ARP.
-fn two_servers() -> String {
-    PROFILE
-        .replace(
-            "agent-1 = { cluster = \"192.168.1.3\" }",
-            "agent-1 = { cluster = \"192.168.1.3\" }\nserver-2 = { cluster = \"192.168.1.2\" }",
-        )
-        .replace(
-            "[nodes.agent-1]",
-            "[nodes.server-2]\nrole = \"server\"\n\n[nodes.agent-1]",
-        )
 }
 
 /// A node with its daemon on a private bus, ready and settled.
@@ -202,6 +180,33 @@ fn rollback_reverts_at_once() {
     }
     let s = Setup::new();
     let before = s.node.ns.settled();
+    // n3xnetctl's own confirmed change is refused on the daemon's node:
+    // the daemon's `reload --confirm-within` is the way.
+    s.node.set_profile(&changed());
+    let dir = s.node.dir.path().to_str().unwrap();
+    let profile = s.node.path("profile.toml");
+    let out = s.ctl(&[
+        "apply",
+        "-p",
+        profile.to_str().unwrap(),
+        "-n",
+        "server-1",
+        "--netns",
+        &s.node.ns.name,
+        "--runtime-dir",
+        dir,
+        "--state-dir",
+        dir,
+        "--confirm-within",
+        "60s",
+    ]);
+    assert_eq!(code(&out), 79, "{}", text(&out));
+    assert!(
+        text(&out).contains("reload --confirm-within"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(s.node.ns.snapshot(), before, "a refused apply wrote");
     reload_confirmed(&s, "60s");
     let out = s.ctl(&["rollback"]);
     assert_eq!(code(&out), 0, "{}", text(&out));
@@ -345,17 +350,10 @@ fn a_journal_others_could_write_is_not_obeyed() {
     );
 }
 
-/// server-1 of [`two_servers`] with its peers on the switch: server-2's
-/// API (a listener on 192.168.1.2:6443) and the gateway 192.168.1.254.
+/// server-1 of [`two_servers`] with its peers on the switch.
 fn with_peers() -> (Setup, std::net::TcpListener) {
     let node = Node::with_profile(&two_servers(), "server-1", "");
-    node.sw.ip("addr add 192.168.1.2/24 dev sw-eth1");
-    node.sw.ip("addr add 192.168.1.254/24 dev sw-eth1");
-    node.sw.ip("link set sw-eth1 up");
-    let api = node
-        .sw
-        .enter(|| std::net::TcpListener::bind("192.168.1.2:6443"))
-        .unwrap();
+    let api = plug_peers(&node);
     (Setup::on(node), api)
 }
 
@@ -418,4 +416,56 @@ fn an_unreachable_change_reverts() {
     let check = status["change"]["lastCheck"].as_str().unwrap_or_default();
     assert!(check.starts_with("192.168.1.2:7443: "), "{status:#}");
     assert_eq!(s.node.ns.settled(), before, "the revert is not exact");
+}
+
+/// `n3xnetctl apply --confirm-within` made while n3xnetd was not running,
+/// still pending when it starts (its watcher killed, as a crash would):
+/// the daemon reverts it from the journal's undo log before its own start
+/// apply, which then finds the kernel in sync (it would have had to
+/// change it back otherwise), and forgets the journal.
+#[test]
+fn n3xnetctls_pending_change_is_reverted_first_by_a_starting_daemon() {
+    if !netns_tier() {
+        return;
+    }
+    let node = Node::new("");
+    let dir = node.dir.path().to_str().unwrap().to_owned();
+    let ctl = |profile: &str, extra: &[&str]| {
+        std::fs::write(node.path("ctl.toml"), profile).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_n3xnetctl"))
+            .args(["apply", "-p", node.path("ctl.toml").to_str().unwrap()])
+            .args(["-n", "server-1", "--netns", &node.ns.name])
+            .args(["--runtime-dir", &dir, "--state-dir", &dir])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 0, "{}", text(&out));
+    };
+    ctl(PROFILE, &[]);
+    node.settle();
+    let before = node.ns.settled();
+    ctl(&changed(), &["--confirm-within", "60s"]);
+    assert!(node.has_address("eth1", "192.168.1.9/24"));
+    let watcher = change_watcher(&dir).expect("no watcher");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(watcher as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+
+    let s = Setup::on(node);
+    assert_eq!(s.node.ns.settled(), before, "the start did not revert");
+    assert!(!s.journal().exists(), "the journal outlived the revert");
+    assert!(
+        s.daemon.log().contains("reverting it first"),
+        "{}",
+        s.daemon.log()
+    );
+    let status = s.daemon.status();
+    let ops = status["lastApply"]["ops"].as_array().cloned();
+    assert_eq!(
+        ops,
+        Some(vec![]),
+        "the start apply did the revert: {status:#}"
+    );
 }

@@ -139,8 +139,19 @@ fn plans_are_accepted_by_the_kernel_model_and_converge() {
     }
 }
 
+/// An op as a confirmed change's journal keeps it (JSON) reads back the
+/// same; its `op` tag, for the coverage count.
+fn round_trip(op: &Op) -> String {
+    let json = serde_json::to_value(op).unwrap();
+    let back: Op = serde_json::from_value(json.clone())
+        .unwrap_or_else(|e| panic!("{op}: {json} does not read back: {e}"));
+    assert_eq!(&back, op, "{json}");
+    json["op"].as_str().unwrap().to_owned()
+}
+
 #[test]
 fn undo_log_run_backwards_restores_the_state() {
+    let mut kinds = std::collections::BTreeSet::new();
     for (case, _, s, p) in all() {
         let Ok(p) = p else { continue };
         let mut state = s.clone();
@@ -149,12 +160,25 @@ fn undo_log_run_backwards_restores_the_state() {
             log.push(inverse(op, &state).unwrap_or_else(|e| panic!("{case}: {e}")));
             simulate::apply(&mut state, op).unwrap_or_else(|e| panic!("{case}: {op}: {e}"));
         }
+        for op in p.ops.iter().chain(log.iter().flatten()) {
+            kinds.insert(round_trip(op));
+        }
         for undo in log.iter().rev() {
             simulate::apply_all(&mut state, undo).unwrap_or_else(|e| panic!("{case}: undo: {e}"));
         }
         assert_eq!(normalized(&state), normalized(&s), "{case}");
+        // No case deletes a link that holds foreign addresses: the undo of
+        // that re-adds them as the kernel held them, every one of these.
+        for a in &s.addresses {
+            kinds.insert(round_trip(&Op::RestoreAddress { address: a.clone() }));
+        }
     }
+    // Every kind of op a plan or its undo log holds was read back.
+    assert_eq!(kinds.len(), OP_KINDS, "{kinds:?}");
 }
+
+/// How many kinds of [`Op`] there are.
+const OP_KINDS: usize = 18;
 
 /// Why an op of `plan` touches something n3xnet neither declares nor owns.
 fn trespass(d: &DesiredNetwork, s: &KernelState, plan: &Plan) -> Option<String> {
@@ -439,6 +463,9 @@ proptest::proptest! {
         for op in &p.ops {
             log.push(inverse(op, &t).map_err(|e| format!("{case} after {done:?}: {e}")).unwrap());
             simulate::apply(&mut t, op).unwrap();
+        }
+        for op in p.ops.iter().chain(log.iter().flatten()) {
+            round_trip(op);
         }
         let rows = check::check(d, &t);
         let left: Vec<String> = check::failures(&rows).map(|r| r.to_string()).collect();

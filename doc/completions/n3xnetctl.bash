@@ -61,6 +61,9 @@ _n3xnetctl() {
             n3xnetctl,wait-online)
                 cmd="n3xnetctl__subcmd__wait__subcmd__online"
                 ;;
+            n3xnetctl,watch-change)
+                cmd="n3xnetctl__subcmd__watch__subcmd__change"
+                ;;
             n3xnetctl__subcmd__help,apply)
                 cmd="n3xnetctl__subcmd__help__subcmd__apply"
                 ;;
@@ -105,6 +108,9 @@ _n3xnetctl() {
                 ;;
             n3xnetctl__subcmd__help,wait-online)
                 cmd="n3xnetctl__subcmd__help__subcmd__wait__subcmd__online"
+                ;;
+            n3xnetctl__subcmd__help,watch-change)
+                cmd="n3xnetctl__subcmd__help__subcmd__watch__subcmd__change"
                 ;;
             n3xnetctl__subcmd__help__subcmd__render,desired)
                 cmd="n3xnetctl__subcmd__help__subcmd__render__subcmd__desired"
@@ -155,7 +161,7 @@ _n3xnetctl() {
 
     case "${cmd}" in
         n3xnetctl)
-            opts="-h -V --help --version validate k3s-flags render plan apply check status pause resume reload confirm rollback reconcile wait-online help"
+            opts="-h -V --help --version validate k3s-flags render plan apply check status pause resume reload confirm rollback reconcile wait-online watch-change help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -169,7 +175,7 @@ _n3xnetctl() {
             return 0
             ;;
         n3xnetctl__subcmd__apply)
-            opts="-p -n -h --profile --node --netns --json --wait --no-wait --force --runtime-dir --help"
+            opts="-p -n -h --profile --node --netns --json --wait --no-wait --force --runtime-dir --confirm-within --confirm-when --state-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -200,6 +206,18 @@ _n3xnetctl() {
                     return 0
                     ;;
                 --runtime-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --confirm-within)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --confirm-when)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -245,12 +263,16 @@ _n3xnetctl() {
             return 0
             ;;
         n3xnetctl__subcmd__confirm)
-            opts="-h --help"
+            opts="-h --state-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -259,7 +281,7 @@ _n3xnetctl() {
             return 0
             ;;
         n3xnetctl__subcmd__help)
-            opts="validate k3s-flags render plan apply check status pause resume reload confirm rollback reconcile wait-online help"
+            opts="validate k3s-flags render plan apply check status pause resume reload confirm rollback reconcile wait-online watch-change help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -525,6 +547,20 @@ _n3xnetctl() {
             return 0
             ;;
         n3xnetctl__subcmd__help__subcmd__wait__subcmd__online)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        n3xnetctl__subcmd__help__subcmd__watch__subcmd__change)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -909,12 +945,16 @@ _n3xnetctl() {
             return 0
             ;;
         n3xnetctl__subcmd__rollback)
-            opts="-h --help"
+            opts="-h --state-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -923,7 +963,7 @@ _n3xnetctl() {
             return 0
             ;;
         n3xnetctl__subcmd__status)
-            opts="-h --netns --json --watch --kernel --report-dir --help"
+            opts="-h --netns --json --watch --kernel --report-dir --state-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -934,6 +974,10 @@ _n3xnetctl() {
                     return 0
                     ;;
                 --report-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -978,6 +1022,24 @@ _n3xnetctl() {
                     return 0
                     ;;
                 --runtime-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        n3xnetctl__subcmd__watch__subcmd__change)
+            opts="-h --state-dir --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --state-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

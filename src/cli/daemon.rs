@@ -78,7 +78,7 @@ pub struct ReloadArgs {
     pub confirm_when: Option<String>,
 }
 
-fn confirm_duration(s: &str) -> Result<Duration, String> {
+pub(super) fn confirm_duration(s: &str) -> Result<Duration, String> {
     match crate::config::parse_duration(s) {
         Some(Some(d)) if !d.is_zero() => Ok(d),
         _ => Err(format!(

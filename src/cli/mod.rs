@@ -1,5 +1,6 @@
 //! `n3xnetctl`: the operator's window and the offline tools.
 
+mod confirm;
 mod daemon;
 mod error;
 mod k3s_flags;
@@ -16,6 +17,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::change::pending::Event;
 use crate::exit;
 pub use error::Failure;
 pub use profile_args::ProfileArgs;
@@ -43,7 +45,7 @@ pub enum Command {
     Plan(plan_apply::Args),
     /// Apply the profile to this node, all or nothing, one writer at a time (exit 0 applied or in
     /// sync, 1 rolled back, 75 another writer holds the namespace, 79 n3xnetd supervises it with
-    /// another profile).
+    /// another profile, 80 a confirmed change is pending).
     Apply(plan_apply::ApplyArgs),
     /// Compare the kernel with the profile, attribute by attribute (exit 0 in sync, 1 drift).
     Check(plan_apply::Args),
@@ -57,14 +59,19 @@ pub enum Command {
     /// Ask n3xnetd to re-read its configuration and profile (exit 65: invalid, old one kept; 80 a
     /// confirmed change is pending) (root).
     Reload(daemon::ReloadArgs),
-    /// Keep n3xnetd's pending confirmed change (exit 81: none pending, it was reverted) (root).
-    Confirm,
-    /// Revert n3xnetd's pending confirmed change now (exit 81: none pending) (root).
-    Rollback,
+    /// Keep the pending confirmed change, n3xnetctl apply's or n3xnetd's (exit 81: none pending,
+    /// it was reverted) (root).
+    Confirm(confirm::StateArgs),
+    /// Revert the pending confirmed change now, n3xnetctl apply's (also when its watcher is gone)
+    /// or n3xnetd's (exit 81: none pending) (root).
+    Rollback(confirm::StateArgs),
     /// Ask n3xnetd to apply the profile now, whatever the drift policy and backoff (root).
     Reconcile,
     /// Wait until n3xnetd says the node is online (exit 0), or fail naming what blocks it (exit 1 on timeout).
     WaitOnline(wait_online::Args),
+    /// The watcher of `apply --confirm-within`'s change (started by it, detached).
+    #[command(hide = true)]
+    WatchChange(confirm::WatchArgs),
 }
 
 /// Parses the command line and runs the command; returns the exit code.
@@ -92,15 +99,40 @@ pub fn main() -> ExitCode {
         Command::Pause => ("pause", daemon::run(daemon::Request::Pause)),
         Command::Resume => ("resume", daemon::run(daemon::Request::Resume)),
         Command::Reload(a) => ("reload", daemon::reload(&a)),
-        Command::Confirm => ("confirm", daemon::run(daemon::Request::Confirm)),
-        Command::Rollback => ("rollback", daemon::run(daemon::Request::Rollback)),
+        Command::Confirm(a) => ("confirm", decide(&a, Event::Confirm)),
+        Command::Rollback(a) => ("rollback", decide(&a, Event::Rollback)),
         Command::Reconcile => ("reconcile", daemon::run(daemon::Request::Reconcile)),
         Command::WaitOnline(a) => ("wait-online", wait_online::run(&a)),
+        Command::WatchChange(a) => ("watch-change", confirm::watch(&a)),
     };
     ExitCode::from(result.unwrap_or_else(|f| {
         eprintln!("n3xnetctl {name}: {}", f.message);
         f.code
     }))
+}
+
+/// `confirm`, `rollback`: of n3xnetctl's change when the journal holds
+/// one, else n3xnetd's, over D-Bus.
+fn decide(a: &confirm::StateArgs, event: Event) -> Result<u8, Failure> {
+    if let Some(code) = confirm::decide(a, event)? {
+        return Ok(code);
+    }
+    let asked = daemon::run(match event {
+        Event::Rollback => daemon::Request::Rollback,
+        _ => daemon::Request::Confirm,
+    });
+    match asked {
+        // Neither has a change: say that, not only who is missing.
+        Err(f) if f.code == exit::UNAVAILABLE && !a.journal().path.exists() => Err(Failure::new(
+            exit::NOTHING_PENDING,
+            format!(
+                "no confirmed change is pending: no journal in {}, and {}",
+                a.state_dir.display(),
+                f.message
+            ),
+        )),
+        asked => asked,
+    }
 }
 
 /// Runs `f` on a single-threaded runtime ([`crate::runtime`]).

@@ -15,6 +15,7 @@ use crate::engine::{self, ApplyOptions, EngineError};
 use crate::netlink::Handle;
 use crate::plan::{self, CheckRow, Op};
 
+use super::confirm::{self, Begin};
 use super::profile_args::ProfileArgs;
 use super::{supervised, Failure};
 use crate::api::status::DEFAULT_RUNTIME_DIR;
@@ -47,6 +48,8 @@ pub struct ApplyArgs {
     /// n3xnetd's runtime directory (where its status.json is).
     #[arg(long, value_name = "DIR", default_value = DEFAULT_RUNTIME_DIR)]
     pub runtime_dir: PathBuf,
+    #[command(flatten)]
+    pub confirm: confirm::ConfirmArgs,
 }
 
 /// Where and how the command reads and writes the kernel.
@@ -117,24 +120,53 @@ pub fn plan(a: &Args) -> Result<u8, Failure> {
 
 /// `apply`: one transactional apply; exit 0 applied or in sync, 1 rolled
 /// back, 75 another writer kept the namespace, 79 n3xnetd supervises it
-/// with another profile.
+/// with another profile (or at all, for a confirmed change), 80 a
+/// confirmed change is pending. With `--confirm-within`, a confirmed
+/// change ([`confirm`]).
 pub fn apply(aa: &ApplyArgs) -> Result<u8, Failure> {
     let a = &aa.common;
+    let netns = a.target.netns.as_deref();
     crate::trust::check(&a.profile.profile)?;
-    let (_, desired) = a.profile.resolve()?;
-    supervised::check(
-        &aa.runtime_dir,
-        a.target.netns.as_deref(),
-        &desired,
-        aa.force,
-    )?;
+    let (profile, desired) = a.profile.resolve()?;
+    confirm::may_change(&aa.confirm.state.journal())?;
+    let begin = match aa.confirm.confirm_within {
+        Some(within) => {
+            supervised::refuse_confirmed(&aa.runtime_dir, netns)?;
+            let defaults = crate::change::reach::default_targets(&profile.profile, &desired);
+            Some(Begin {
+                args: &aa.confirm,
+                within,
+                netns,
+                digest: desired.digest(),
+                targets: Begin::targets(aa.confirm.confirm_when.as_ref(), &defaults)?,
+            })
+        }
+        None => {
+            supervised::check(&aa.runtime_dir, netns, &desired, aa.force)?;
+            None
+        }
+    };
     let wait = Duration::from_secs(if aa.no_wait { 0 } else { aa.wait });
     let opts = ApplyOptions::default();
-    let r = with_handle(a.target.netns.as_deref(), async |h| {
+    let mut refused = None;
+    let r = with_handle(netns, async |h| {
         // Before the engine's dump: a writer that waited plans afresh.
         let lock = engine::lock::acquire(h.netns(), Some(wait)).await?;
-        engine::apply(h, &desired, &opts, &lock).await
-    })?;
+        match &begin {
+            None => engine::apply(h, &desired, &opts, &lock).await,
+            Some(b) => {
+                let journal = |undo| b.journal(undo, &mut refused);
+                engine::apply_journalled(h, &desired, &opts, &lock, journal).await
+            }
+        }
+    });
+    let r = match (r, refused) {
+        (_, Some(f)) => return Err(f),
+        (r, None) => r?,
+    };
+    if begin.is_some() && !r.outcome.converged() {
+        confirm::applied(&aa.confirm, r.outcome, a.target.json)?;
+    }
     if a.target.json {
         // A failed apply still has a report worth printing whole.
         print_json(&r)?;
@@ -148,6 +180,9 @@ pub fn apply(aa: &ApplyArgs) -> Result<u8, Failure> {
             println!("  {op}");
         }
         println!("{}: {}", desired.node, r.summary());
+    }
+    if begin.is_some() {
+        confirm::applied(&aa.confirm, r.outcome, a.target.json)?;
     }
     Ok(exit::OK)
 }

@@ -36,21 +36,9 @@ pub fn check(
     desired: &DesiredNetwork,
     force: bool,
 ) -> Result<(), Failure> {
-    let path = runtime_dir.join(STATUS_FILE);
-    let Ok(bytes) = std::fs::read(&path) else {
+    let Some(daemon) = supervisor(runtime_dir, netns)? else {
         return Ok(());
     };
-    let daemon: DaemonStatus = serde_json::from_slice(&bytes).map_err(|e| {
-        Failure::new(
-            exit::IO,
-            format!("cannot read n3xnetd's status {}: {e}", path.display()),
-        )
-    })?;
-    let running =
-        daemon.phase != Phase::Stopped && Path::new(&format!("/proc/{}", daemon.pid)).exists();
-    if !running || !same_namespace(&daemon, netns) {
-        return Ok(());
-    }
     if daemon.desired_digest.as_deref() == Some(desired.digest().as_str()) {
         return Ok(());
     }
@@ -85,6 +73,44 @@ pub fn check(
              `n3xnetctl resume` to hand back); or apply anyway with --force"
         ),
     ))
+}
+
+/// `Err` (exit 79) when n3xnetd supervises `netns`: a confirmed change
+/// there is the daemon's (`reload --confirm-within`), whose own journal
+/// and repairs would otherwise fight n3xnetctl's undo log.
+pub fn refuse_confirmed(runtime_dir: &Path, netns: Option<&str>) -> Result<(), Failure> {
+    match supervisor(runtime_dir, netns)? {
+        None => Ok(()),
+        Some(daemon) => Err(Failure::new(
+            exit::SUPERVISED,
+            format!(
+                "n3xnetd (PID {}) supervises this namespace: nothing changed. A confirmed change \
+                 is its to make: change its profile ({}) and run `n3xnetctl reload \
+                 --confirm-within DURATION`",
+                daemon.pid,
+                daemon.profile.display()
+            ),
+        )),
+    }
+}
+
+/// n3xnetd's status, as its status file in `runtime_dir` says, when it
+/// runs and supervises `netns`. No status file, or a stopped daemon:
+/// `None`.
+fn supervisor(runtime_dir: &Path, netns: Option<&str>) -> Result<Option<DaemonStatus>, Failure> {
+    let path = runtime_dir.join(STATUS_FILE);
+    let Ok(bytes) = std::fs::read(&path) else {
+        return Ok(None);
+    };
+    let daemon: DaemonStatus = serde_json::from_slice(&bytes).map_err(|e| {
+        Failure::new(
+            exit::IO,
+            format!("cannot read n3xnetd's status {}: {e}", path.display()),
+        )
+    })?;
+    let running =
+        daemon.phase != Phase::Stopped && Path::new(&format!("/proc/{}", daemon.pid)).exists();
+    Ok((running && same_namespace(&daemon, netns)).then_some(daemon))
 }
 
 /// Whether the daemon's namespace is `netns` (`None`: this process's).

@@ -18,8 +18,6 @@ mod backoff;
 mod dbus;
 mod dhcp_driver;
 mod health_log;
-mod pending;
-mod reach;
 mod repair;
 mod setup;
 mod status_line;

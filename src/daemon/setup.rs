@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::reach::{default_targets, Target};
+use crate::change::reach::{default_targets, Target};
 use crate::config::{ConfigError, DaemonConfig};
 use crate::desired::DesiredNetwork;
 use crate::exit;
@@ -26,7 +26,7 @@ pub struct Setup {
     /// keeps to revert to ([`super::pending`]).
     pub profile_text: String,
     /// What a change to this setup checks with `--confirm-when reachable`
-    /// ([`super::reach::default_targets`]).
+    /// ([`crate::change::reach::default_targets`]).
     pub(crate) reach: Vec<Target>,
     /// The node's Multus CNI config files, for `multus.confDir` (empty
     /// when it is not set).

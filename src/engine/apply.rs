@@ -5,13 +5,13 @@
 use std::time::{Duration, Instant};
 
 use super::error::EngineError;
-use super::execute::{run, Mode};
+use super::execute::{run, undo_log, Execution, Mode};
 use super::kernel::{Kernel, Live};
 use super::lock::WriterLock;
 use super::report::{ApplyFailure, ApplyReport, Outcome};
 use crate::desired::DesiredNetwork;
 use crate::netlink::Handle;
-use crate::plan::{self, check::failures, CheckRow};
+use crate::plan::{self, check::failures, CheckRow, Op};
 
 /// How long verification may wait for the kernel to settle (bond port
 /// selection and carrier are asynchronous) when no option is given.
@@ -48,9 +48,40 @@ pub async fn apply(
     handle: &Handle,
     desired: &DesiredNetwork,
     opts: &ApplyOptions,
+    lock: &WriterLock,
+) -> Result<ApplyReport, EngineError> {
+    apply_journalled(handle, desired, opts, lock, |_| Ok(())).await
+}
+
+/// [`apply`], handing the whole undo log of the plan ([`undo_log`]) to
+/// `journal` after the preflight and before the first write: a confirmed
+/// change (`n3xnetctl apply --confirm-within`) stores it durably there,
+/// and an `Err` from it stops the apply with nothing changed. Not called
+/// when the kernel is in sync.
+pub async fn apply_journalled(
+    handle: &Handle,
+    desired: &DesiredNetwork,
+    opts: &ApplyOptions,
+    _lock: &WriterLock,
+    journal: impl FnOnce(Vec<Op>) -> Result<(), EngineError>,
+) -> Result<ApplyReport, EngineError> {
+    let mut report = transact_with(&mut Live::new(handle), desired, opts, journal).await?;
+    report.netns = handle.netns().map(str::to_owned);
+    Ok(report)
+}
+
+/// Runs `undo` (an undo log from [`apply_journalled`]) as a transaction of
+/// its own: each op's inverse is logged before it runs, and on a failure
+/// what the revert did is undone again, so a revert that fails leaves the
+/// kernel as the change left it, and can be tried again. There is no
+/// desired network to verify against: the undo log is exact against the
+/// kernel model ([`crate::plan::inverse`]).
+pub async fn revert(
+    handle: &Handle,
+    undo: &[Op],
     _lock: &WriterLock,
 ) -> Result<ApplyReport, EngineError> {
-    let mut report = transact(&mut Live::new(handle), desired, opts).await?;
+    let mut report = run_undo(&mut Live::new(handle), undo).await?;
     report.netns = handle.netns().map(str::to_owned);
     Ok(report)
 }
@@ -60,10 +91,21 @@ fn ms(since: Instant) -> f64 {
 }
 
 /// [`apply`] against any [`Kernel`].
+#[cfg(test)]
 pub(crate) async fn transact(
     kernel: &mut impl Kernel,
     desired: &DesiredNetwork,
     opts: &ApplyOptions,
+) -> Result<ApplyReport, EngineError> {
+    transact_with(kernel, desired, opts, |_| Ok(())).await
+}
+
+/// [`apply_journalled`] against any [`Kernel`].
+async fn transact_with(
+    kernel: &mut impl Kernel,
+    desired: &DesiredNetwork,
+    opts: &ApplyOptions,
+    journal: impl FnOnce(Vec<Op>) -> Result<(), EngineError>,
 ) -> Result<ApplyReport, EngineError> {
     let start = Instant::now();
     let snapshot = kernel.dump().await?;
@@ -78,6 +120,7 @@ pub(crate) async fn transact(
         return Ok(report);
     }
     kernel.preflight(&planned.ops).await?;
+    journal(undo_log(&planned.ops, &snapshot)?)?;
     // Before the first write, so no settling event is missed.
     kernel.watch();
 
@@ -116,6 +159,50 @@ pub(crate) async fn transact(
         return Ok(report);
     };
 
+    roll_back(kernel, &ex, failure, &mut report).await;
+    report.timings.total_ms = ms(start);
+    Ok(report)
+}
+
+/// [`revert`] against any [`Kernel`].
+pub(crate) async fn run_undo(
+    kernel: &mut impl Kernel,
+    undo: &[Op],
+) -> Result<ApplyReport, EngineError> {
+    let start = Instant::now();
+    let snapshot = kernel.dump().await?;
+    let mut report = ApplyReport::new(undo.to_vec());
+    if undo.is_empty() {
+        return Ok(report);
+    }
+    kernel.preflight(undo).await?;
+    let ex = run(kernel, undo, snapshot, Mode::Transaction).await;
+    report.timings.execute_ms = ms(start);
+    report.writes = ex.writes;
+    report.applied = ex.applied.clone();
+    if ex.succeeded() {
+        report.outcome = Outcome::Applied;
+    } else {
+        roll_back(
+            kernel,
+            &ex,
+            ApplyFailure::from_errors(&ex.failures),
+            &mut report,
+        )
+        .await;
+    }
+    report.timings.total_ms = ms(start);
+    Ok(report)
+}
+
+/// Runs the undo log of `ex`, which failed with `failure`, and records
+/// the outcome in `report`.
+async fn roll_back(
+    kernel: &mut impl Kernel,
+    ex: &Execution,
+    failure: ApplyFailure,
+    report: &mut ApplyReport,
+) {
     tracing::warn!("{}; rolling back", failure.message);
     report.failure = Some(failure);
     let rolling_back = Instant::now();
@@ -136,8 +223,6 @@ pub(crate) async fn transact(
         Outcome::RollbackIncomplete
     };
     report.timings.rollback_ms = ms(rolling_back);
-    report.timings.total_ms = ms(start);
-    Ok(report)
 }
 
 /// Dumps and checks until every row matches or `timeout` passes; between
@@ -173,7 +258,6 @@ mod tests {
     use super::*;
     use crate::engine::sim::{Fault, Sim};
     use crate::plan::fixture::{bare, desired, normalized, synced};
-    use crate::plan::Op;
 
     /// No waiting for a settle that the model never makes.
     fn quick() -> ApplyOptions {
@@ -295,6 +379,56 @@ mod tests {
         assert_eq!(r.outcome, Outcome::RolledBack);
         assert_eq!(r.verify_attempts, 2);
         assert!(r.timings.verify_ms >= 20.0);
+    }
+
+    /// Applies the fixture from bare NICs, keeping the journalled undo log.
+    async fn journalled(sim: &mut Sim) -> Vec<Op> {
+        let mut log = None;
+        let journal = |undo| {
+            log = Some(undo);
+            Ok(())
+        };
+        let r = transact_with(sim, &desired(), &quick(), journal)
+            .await
+            .unwrap();
+        assert_eq!(r.outcome, Outcome::Applied, "{}", r.summary());
+        log.unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_journalled_undo_log_reverts_an_applied_change_exactly() {
+        let mut sim = Sim::new(bare());
+        let undo = journalled(&mut sim).await;
+        assert!(!undo.is_empty());
+        let r = run_undo(&mut sim, &undo).await.unwrap();
+        assert_eq!(r.outcome, Outcome::Applied, "{}", r.summary());
+        assert_eq!(normalized(&sim.state), normalized(&bare()));
+    }
+
+    #[tokio::test]
+    async fn a_journal_that_cannot_be_kept_stops_the_apply_before_any_write() {
+        let mut sim = Sim::new(bare());
+        let no = |_| Err(EngineError::Journal("disk full".into()));
+        let e = transact_with(&mut sim, &desired(), &quick(), no)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, EngineError::Journal(_)), "{e}");
+        assert!(sim.batches.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_failed_revert_is_undone_and_leaves_the_change() {
+        let mut applied = Sim::new(bare());
+        let undo = journalled(&mut applied).await;
+        let changed = applied.state.clone();
+        let refused = Op::DeleteLink {
+            name: "mv-storage".into(),
+        };
+        assert!(undo.contains(&refused), "{undo:?}");
+        let mut sim = Sim::new(changed.clone()).fault(refused, Fault::Refuse(Errno::EBUSY));
+        let r = run_undo(&mut sim, &undo).await.unwrap();
+        assert_eq!(r.outcome, Outcome::RolledBack, "{}", r.summary());
+        assert_eq!(normalized(&sim.state), normalized(&changed));
     }
 
     #[tokio::test]

@@ -24,6 +24,11 @@ pub enum EngineError {
 
     #[error(transparent)]
     Lock(#[from] LockError),
+
+    /// The caller's journal of the change (a confirmed change's, written
+    /// before the first write) could not be kept: nothing was changed.
+    #[error("{0}")]
+    Journal(String),
 }
 
 impl EngineError {
@@ -31,7 +36,7 @@ impl EngineError {
     pub fn kernel(&self) -> Option<&KernelError> {
         match self {
             EngineError::Netlink(e) => e.kernel(),
-            EngineError::Plan(_) | EngineError::Lock(_) => None,
+            EngineError::Plan(_) | EngineError::Lock(_) | EngineError::Journal(_) => None,
         }
     }
 
@@ -39,7 +44,7 @@ impl EngineError {
     pub fn op(&self) -> Option<&str> {
         match self {
             EngineError::Netlink(e) => e.op(),
-            EngineError::Plan(_) | EngineError::Lock(_) => None,
+            EngineError::Plan(_) | EngineError::Lock(_) | EngineError::Journal(_) => None,
         }
     }
 }

@@ -130,6 +130,24 @@ fn mentions(op: &Op) -> impl Iterator<Item = &str> {
     names.into_iter()
 }
 
+/// The undo log of `ops` run from `state`, before any of them runs: what
+/// [`run`] logs batch by batch as it goes (the inverses of each batch
+/// from the modelled state before it, the last change undone first), for
+/// a caller that must store it before the first write (a confirmed
+/// change's journal). An error when an op cannot be undone or the model
+/// would refuse it, as the executor would stop there too.
+pub(crate) fn undo_log(ops: &[Op], state: &KernelState) -> Result<Vec<Op>, plan::PlanError> {
+    let mut model = state.clone();
+    let mut undo = Vec::new();
+    for indexes in batch::schedule(ops, state) {
+        let now: Vec<Op> = indexes.iter().map(|&i| ops[i].clone()).collect();
+        let refs: Vec<&Op> = now.iter().collect();
+        undo.extend(plan::inverses(&refs, &model)?);
+        simulate::apply_all(&mut model, &now)?;
+    }
+    Ok(undo.into_iter().rev().flatten().collect())
+}
+
 /// Runs `ops` in order against the current state, pipelining independent
 /// ops, and stops after the first batch in which an op fails. Nothing is
 /// undone here; see [`super::apply`] for the transactional version.
@@ -215,7 +233,7 @@ mod tests {
     use super::*;
     use crate::engine::sim::{Fault, Sim};
     use crate::kinds::MacvlanMode;
-    use crate::plan::fixture::synced;
+    use crate::plan::fixture::{bare, desired, synced};
 
     fn macvlan(name: &str) -> Op {
         Op::CreateLink {
@@ -309,6 +327,15 @@ mod tests {
         let ex = run(&mut sim, &undo, now, Mode::Rollback).await;
         assert_eq!(ex.failures.len(), 1);
         assert!(sim.state.link("a").is_none());
+    }
+
+    #[tokio::test]
+    async fn the_undo_log_known_before_the_writes_is_the_executors() {
+        let ops = plan::plan(&desired(), &bare()).unwrap().ops;
+        let mut sim = Sim::new(bare());
+        let ex = run(&mut sim, &ops, bare(), Mode::Transaction).await;
+        assert!(ex.succeeded(), "{:?}", ex.failures);
+        assert_eq!(undo_log(&ops, &bare()).unwrap(), ex.undo_ops());
     }
 
     #[tokio::test]

@@ -36,7 +36,7 @@ mod report;
 #[cfg(test)]
 mod sim;
 
-pub use apply::{apply, ApplyOptions, DEFAULT_VERIFY_TIMEOUT};
+pub use apply::{apply, apply_journalled, revert, ApplyOptions, DEFAULT_VERIFY_TIMEOUT};
 pub use error::EngineError;
 pub use execute::{execute, Execution};
 pub use lock::{LockError, WriterLock};

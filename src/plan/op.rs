@@ -5,7 +5,7 @@ use std::fmt;
 use std::net::Ipv4Addr;
 
 use ipnet::{IpNet, Ipv4Net};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::desired::{BondOptions, DesiredRoute, LinkKind};
 use crate::kinds::{AdSelect, BondMode, LacpRate, MacvlanMode, PrimaryReselect, XmitHashPolicy};
@@ -13,7 +13,7 @@ use crate::mac::MacAddr;
 use crate::state::{Address, Route};
 
 /// One bond option change, applied with `RTM_NEWLINK` on the existing bond.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "option", content = "value", rename_all = "camelCase")]
 pub enum BondChange {
     Mode(BondMode),
@@ -109,7 +109,7 @@ impl fmt::Display for BondChange {
 }
 
 /// A route to remove, as the kernel holds it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RouteKey {
     pub destination: Ipv4Net,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -119,7 +119,7 @@ pub struct RouteKey {
     pub metric: Option<u32>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "kebab-case")]
 pub enum Op {
     /// Create a virtual link, admin-down, in n3xnet's group from birth, then

@@ -21,6 +21,44 @@ pub const PROFILE: &str = include_str!("../../profiles/demo.toml");
 /// How long anything may take to settle before a test gives up.
 pub const SETTLE: Duration = Duration::from_secs(10);
 
+/// The demo profile with server-1 moved to other addresses: what a change
+/// that cuts the node off (a wrong address) looks like on this kernel.
+pub fn changed_from(profile: &str) -> String {
+    profile
+        .replace(
+            "server-1 = { cluster = \"192.168.1.1\" }",
+            "server-1 = { cluster = \"192.168.1.9\" }",
+        )
+        .replace("server-1 = \"192.168.30.1\"", "server-1 = \"192.168.30.9\"")
+}
+
+/// The demo profile with a second server, 192.168.1.2: server-1 is the
+/// API server, so `--confirm-when reachable` checks its peer at
+/// `serverApi`'s port, and the gateway's ARP.
+pub fn two_servers() -> String {
+    PROFILE
+        .replace(
+            "agent-1 = { cluster = \"192.168.1.3\" }",
+            "agent-1 = { cluster = \"192.168.1.3\" }\nserver-2 = { cluster = \"192.168.1.2\" }",
+        )
+        .replace(
+            "[nodes.agent-1]",
+            "[nodes.server-2]\nrole = \"server\"\n\n[nodes.agent-1]",
+        )
+}
+
+/// server-1's peers on the node's switch, for `--confirm-when reachable`
+/// on [`two_servers`]: server-2's API (the listener returned, on
+/// 192.168.1.2:6443) and the gateway 192.168.1.254.
+pub fn plug_peers(node: &Node) -> std::net::TcpListener {
+    node.sw.ip("addr add 192.168.1.2/24 dev sw-eth1");
+    node.sw.ip("addr add 192.168.1.254/24 dev sw-eth1");
+    node.sw.ip("link set sw-eth1 up");
+    node.sw
+        .enter(|| std::net::TcpListener::bind("192.168.1.2:6443"))
+        .unwrap()
+}
+
 /// A node namespace with `eth1` cabled to a switch namespace, and a
 /// directory with the daemon's configuration, profile, status and log.
 pub struct Node {
@@ -355,6 +393,20 @@ pub fn fault_bin(name: &str) -> PathBuf {
         bin.display()
     );
     bin
+}
+
+/// The PID of `n3xnetctl watch-change` watching the journal in `dir` (the
+/// watcher of `apply --confirm-within`), found by its command line.
+pub fn change_watcher(dir: &str) -> Option<u32> {
+    fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+        let cmdline = fs::read(e.path().join("cmdline")).ok()?;
+        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+        let watching = args
+            .windows(3)
+            .any(|w| w[0] == b"watch-change" && w[1] == b"--state-dir" && w[2] == dir.as_bytes());
+        watching.then_some(pid)
+    })
 }
 
 /// Polls `cond` (the test may poll; the daemon may not) until it holds;

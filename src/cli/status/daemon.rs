@@ -117,6 +117,24 @@ fn render_change(c: &ChangeStatus, now_ms: u64) -> String {
     }
 }
 
+/// `n3xnetctl apply --confirm-within`'s change: as n3xnetd's, but an
+/// orphan (its watcher gone) is said to be one, and a revert restores the
+/// kernel state before it rather than a profile.
+pub(super) fn render_ctl_change(c: &ChangeStatus, watched: bool) -> String {
+    let reason = c.reason.as_deref().unwrap_or("-");
+    match c.state {
+        ChangeState::Pending if !watched => format!(
+            "ORPHANED (n3xnetctl apply): its watcher is gone, so nothing reverts it at {} UTC: \
+             `n3xnetctl rollback` reverts it, `n3xnetctl confirm` keeps it",
+            clock(c.deadline_ms)
+        ),
+        ChangeState::Reverted => {
+            format!("reverted ({reason}): the kernel is as before the change (n3xnetctl apply)")
+        }
+        _ => format!("{} (n3xnetctl apply)", render_change(c, now_ms())),
+    }
+}
+
 /// n3xnet-report's part of the human output: the Kubernetes feedback and
 /// the files it keeps.
 pub(super) fn render_report(r: &ReportStatus) -> String {

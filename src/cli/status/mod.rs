@@ -18,9 +18,11 @@ use crate::api::status::DaemonStatus;
 use crate::exit;
 use crate::state::{KernelState, STATE_SCHEMA_VERSION};
 
+use super::confirm::{self, StateArgs};
 use super::plan_apply::{with_handle, Target};
 use super::{block_on, Failure};
-use daemon::{render_daemon, render_report};
+use crate::api::status::ChangeStatus;
+use daemon::{render_ctl_change, render_daemon, render_report};
 use kernel::{has_default_route, render};
 
 #[derive(Debug, clap::Args)]
@@ -38,6 +40,20 @@ pub struct Args {
     /// feedback, NFD and Prometheus files) is shown with n3xnetd's status.
     #[arg(long, value_name = "DIR", default_value = DEFAULT_REPORT_DIR)]
     pub report_dir: PathBuf,
+    /// Where `apply --confirm-within` journals its change: shown when one is there.
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+/// `n3xnetctl apply --confirm-within`'s change in `status --json`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CtlChange<'a> {
+    #[serde(flatten)]
+    change: &'a ChangeStatus,
+    /// Its watcher runs; `false` while pending: an orphan, which only
+    /// `n3xnetctl rollback` or `confirm` ends.
+    watched: bool,
 }
 
 /// `status --json`, schema version [`STATE_SCHEMA_VERSION`]: the
@@ -65,6 +81,10 @@ struct StatusOut<'a> {
     /// (an unprivileged caller cannot enter another network namespace).
     #[serde(skip_serializing_if = "Option::is_none")]
     kernel_error: Option<&'a str>,
+    /// `n3xnetctl apply --confirm-within`'s change, pending or the record
+    /// of its revert.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    change: Option<CtlChange<'a>>,
 }
 
 pub fn run(a: &Args) -> Result<u8, Failure> {
@@ -86,6 +106,7 @@ pub fn run(a: &Args) -> Result<u8, Failure> {
         (Err(_), Err(f)) => return Err(f),
     };
     let kernel = state.as_ref().ok();
+    let ctl_change = confirm::status(&a.state);
     let report = daemon
         .as_ref()
         .ok()
@@ -100,6 +121,10 @@ pub fn run(a: &Args) -> Result<u8, Failure> {
             daemon: daemon.as_ref().ok(),
             report: report.as_ref(),
             kernel_error: state.as_ref().err().map(String::as_str),
+            change: ctl_change.as_ref().map(|(change, watched)| CtlChange {
+                change,
+                watched: *watched,
+            }),
         };
         let s = serde_json::to_string_pretty(&out)
             .map_err(|e| Failure::new(exit::SOFTWARE, format!("cannot encode JSON: {e}")))?;
@@ -113,6 +138,9 @@ pub fn run(a: &Args) -> Result<u8, Failure> {
             report.as_ref().map(render_report).unwrap_or_default()
         ),
         Err(why) => println!("from the kernel; {why}\n"),
+    }
+    if let Some((c, watched)) = &ctl_change {
+        println!("change   {}\n", render_ctl_change(c, *watched));
     }
     match &state {
         Ok(s) => print!("{}", render(s)),

@@ -14,7 +14,10 @@
 //! container) supervises the network all the same, logs once, and tries
 //! again as soon as the bus's socket appears (inotify), or after 10 s,
 //! doubling up to 5 min, so an idle daemon without a bus wakes up only that
-//! rarely. A lost connection is re-established the same way.
+//! rarely. A lost connection is re-established the same way. The socket's
+//! file exists from the bus's `bind()`, but connections are refused until
+//! its `listen()` a moment later, so a socket that just appeared gets a few
+//! quick tries ([`JUST_APPEARED`]) before the timed ones.
 //!
 //! The interface's names, errors and client proxy are the contract with
 //! `n3xnetctl`: they live in [`crate::api::bus`].
@@ -41,11 +44,27 @@ use object::{health_json, Net1Object, PROPERTIES};
 const RETRY_FIRST: Duration = Duration::from_secs(10);
 const RETRY_MAX: Duration = Duration::from_secs(300);
 
+/// The waits between tries while a socket that just appeared refuses
+/// (~1.6 s in all: a loaded machine can hold the bus between its `bind()`
+/// and `listen()` that long). Bounded, so a dead socket costs a handful of
+/// wakeups, then the timed retries take over.
+const JUST_APPEARED: [Duration; 6] = [
+    Duration::from_millis(20),
+    Duration::from_millis(50),
+    Duration::from_millis(100),
+    Duration::from_millis(200),
+    Duration::from_millis(400),
+    Duration::from_millis(800),
+];
+
 /// Serves `io.n3x.Net1` for as long as the supervisor runs, (re)connecting
 /// with backoff whenever there is no bus. Spawn it beside the supervisor.
 pub async fn serve(control: Control) {
     let mut retry = RETRY_FIRST;
     let mut failing = false;
+    // The quick tries made since the socket appeared (none left at start:
+    // an absent bus is said at once).
+    let mut quick = JUST_APPEARED.len();
     loop {
         match connect(&control).await {
             Ok((conn, reply)) => {
@@ -56,6 +75,7 @@ pub async fn serve(control: Control) {
                 }
                 failing = false;
                 retry = RETRY_FIRST;
+                quick = JUST_APPEARED.len();
                 tokio::select! {
                     r = forward(&conn, control.status()) => match r {
                         // The supervisor has stopped.
@@ -64,6 +84,12 @@ pub async fn serve(control: Control) {
                     },
                     () = conn.closed() => tracing::warn!("D-Bus: the system bus closed the connection; reconnecting"),
                 }
+            }
+            Err(e) if quick < JUST_APPEARED.len() => {
+                tracing::debug!("D-Bus: the bus's new socket refused ({e}); trying again");
+                tokio::time::sleep(JUST_APPEARED[quick]).await;
+                quick += 1;
+                continue;
             }
             Err(e) if !failing => {
                 failing = true;
@@ -75,14 +101,16 @@ pub async fn serve(control: Control) {
             }
             Err(e) => tracing::debug!("D-Bus: still no system bus: {e}"),
         }
-        wait_for_bus(retry).await;
+        if wait_for_bus(retry).await {
+            quick = 0;
+        }
         retry = (retry * 2).min(RETRY_MAX);
     }
 }
 
 /// Sleeps `retry`, or less if the bus's socket appears meanwhile (boot:
-/// `dbus.socket` comes after us).
-async fn wait_for_bus(retry: Duration) {
+/// `dbus.socket` comes after us); `true` if it did.
+async fn wait_for_bus(retry: Duration) -> bool {
     let missing = bus_socket::path().filter(|p| !p.exists());
     let created = async {
         match missing {
@@ -99,8 +127,8 @@ async fn wait_for_bus(retry: Duration) {
         }
     };
     tokio::select! {
-        () = tokio::time::sleep(retry) => {}
-        () = created => {}
+        () = tokio::time::sleep(retry) => false,
+        () = created => true,
     }
 }
 

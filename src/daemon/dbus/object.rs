@@ -65,18 +65,6 @@ fn change_json(s: &DaemonStatus) -> String {
     serde_json::to_string(&s.change).unwrap_or_else(|e| json_error(&e))
 }
 
-/// `ReloadConfirmed`'s `when`.
-fn confirm_when(when: &str) -> Result<ConfirmWhen, String> {
-    match when.split_once('=') {
-        None if when == "confirmed" => Ok(ConfirmWhen::Confirmed),
-        None if when == "reachable" => Ok(ConfirmWhen::Reachable(None)),
-        Some(("reachable", target)) => Ok(ConfirmWhen::Reachable(Some(target.to_owned()))),
-        _ => Err(format!(
-            "when: found {when:?}, expected confirmed, reachable or reachable=HOST:PORT"
-        )),
-    }
-}
-
 /// The whole status, as in `status.json`.
 fn status_json(s: &DaemonStatus) -> String {
     serde_json::to_string(s).unwrap_or_else(|e| json_error(&e))
@@ -161,7 +149,7 @@ impl Net1Object {
         #[zbus(connection)] conn: &Connection,
     ) -> Result<(), MethodError> {
         log_caller("reload with confirmation", &header, conn).await;
-        let when = confirm_when(when).map_err(MethodError::Invalid)?;
+        let when = ConfirmWhen::parse(when).map_err(MethodError::Invalid)?;
         self.control
             .reload_confirmed(Duration::from_millis(within_ms), when)
             .await

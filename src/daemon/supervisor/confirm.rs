@@ -1,5 +1,5 @@
-//! The supervisor's side of confirmed changes ([`crate::daemon::pending`]
-//! decides, [`crate::daemon::reach`] checks): journalling a change before
+//! The supervisor's side of confirmed changes ([`crate::change::pending`]
+//! decides, [`crate::change::reach`] checks): journalling a change before
 //! its first write, its deadline and reachability rounds, reverting, and
 //! the journal found at start. Kept apart from the loop so the loop stays
 //! thin; it works on the loop's [`Core`].
@@ -10,10 +10,12 @@ use tokio::time::Instant;
 
 use super::{ConfirmWhen, ControlError, Core};
 use crate::api::status::{ChangeState, ChangeStatus, Trigger, Until};
+use crate::change::boot_id;
+use crate::change::pending::{Changes, Event, Journal, JournalFile, Revert, Startup, Verdict};
+use crate::change::reach;
 use crate::clock::{millis, now_ms};
-use crate::daemon::pending::{Changes, Event, JournalFile, Startup, Verdict};
-use crate::daemon::reach::{self, Round};
 use crate::daemon::setup::Setup;
+use crate::engine;
 use crate::netlink::Events;
 
 impl Core {
@@ -129,7 +131,8 @@ impl Core {
             error: None,
             last_check: None,
         };
-        let journal = self.changes.begin(change, self.setup.profile_text.clone());
+        let previous = Revert::PreviousProfile(self.setup.profile_text.clone());
+        let journal = self.changes.begin(change, previous);
         if let Err(e) = self.journal.save(Some(journal)) {
             self.changes.abandon();
             tracing::error!("{e}: the change is not applied");
@@ -185,7 +188,9 @@ impl Core {
 
     /// Applies the previous profile (its text) as an ordinary
     /// transactional apply; [`Core::change_applied`] records the outcome.
-    async fn revert(&mut self, previous: String) {
+    /// An undo log is n3xnetctl's to run (`n3xnetctl rollback`): the
+    /// daemon only holds such a change ([`Changes::start`]).
+    async fn revert(&mut self, previous: Revert) {
         self.end_checks();
         let reason = self
             .changes
@@ -197,6 +202,13 @@ impl Core {
             "reverting the change: applying the previous profile"
         );
         self.save_journal();
+        let Revert::PreviousProfile(previous) = previous else {
+            let e = "n3xnetctl's change (an undo log): `n3xnetctl rollback` reverts it";
+            tracing::error!("REVERT FAILED: {e}; the journal is kept");
+            self.changes.revert_failed(e.to_owned());
+            self.save_journal();
+            return;
+        };
         match self.setup.with_profile_text(&previous) {
             Ok(setup) => {
                 self.use_setup(setup);
@@ -209,6 +221,42 @@ impl Core {
                 self.save_journal();
             }
         }
+    }
+
+    /// n3xnetctl's change found pending at start (made while n3xnetd was
+    /// not running, [`Changes::start`]): reverted first, from its undo
+    /// log, as a transaction of its own under the writer lock; then
+    /// forgotten, as the daemon runs its own profile. A failed revert
+    /// keeps the journal (and `STATUS=` says so).
+    pub(super) async fn revert_ctl_change(&mut self) {
+        let Some(Journal {
+            revert: Revert::Undo(log),
+            ..
+        }) = self.changes.journal().cloned()
+        else {
+            return;
+        };
+        tracing::warn!(
+            ops = log.ops.len(),
+            "started with n3xnetctl's unconfirmed change: reverting it first"
+        );
+        let error = match engine::lock::acquire(self.handle.netns(), None).await {
+            Ok(lock) => match engine::revert(&self.handle, &log.ops, &lock).await {
+                Ok(r) if r.outcome.converged() => None,
+                Ok(r) => Some(r.summary()),
+                Err(e) => Some(e.to_string()),
+            },
+            Err(e) => Some(e.to_string()),
+        };
+        self.changes.reverted(error.as_deref());
+        match error {
+            None => {
+                tracing::warn!("n3xnetctl's change is reverted");
+                self.changes = Changes::default();
+            }
+            Some(e) => tracing::error!("REVERT FAILED: {e}; the journal is kept"),
+        }
+        self.save_journal();
     }
 
     /// The pending change is decided: no deadline, no more checks.
@@ -277,17 +325,6 @@ impl Core {
     }
 }
 
-/// Resolves when the round of reachability checks under way ends; never
-/// while none is.
-pub(super) async fn checked(round: &mut Option<Round>) -> Result<(), String> {
-    let Some(r) = round.as_mut() else {
-        return std::future::pending().await;
-    };
-    let result = r.await;
-    *round = None;
-    result
-}
-
 /// The journal found at start, and the setup to start with: the previous
 /// profile when a change is pending or was reverted ([`Changes::start`]).
 pub(super) fn start_changes(
@@ -295,6 +332,19 @@ pub(super) fn start_changes(
     setup: Setup,
 ) -> (Changes, Setup, Option<String>) {
     let found = match journal.load() {
+        Ok(Some(Journal {
+            revert: Revert::Undo(log),
+            ..
+        })) if boot_id().is_ok_and(|id| id != log.boot_id) => {
+            tracing::warn!(
+                "n3xnetctl's confirmed change in the journal is of an earlier boot, which undid \
+                 it: forgetting it"
+            );
+            if let Err(e) = journal.save(None) {
+                tracing::error!("{e}");
+            }
+            None
+        }
         Ok(found) => found,
         Err(e) => {
             tracing::error!("{e}; starting with the profile file");

@@ -48,13 +48,14 @@ use crate::state::KernelState;
 
 use super::backoff::RepairSchedule;
 use super::health_log::log_changes;
-use super::pending::{Changes, Event, JournalFile, Refusal};
-use super::reach::{Round, Target};
 use super::repair::{Decision, Repairs};
 use super::setup::Setup;
 use super::status_line::{status_line, Notes};
+use crate::change::pending::{Changes, Event, JournalFile, Refusal};
+use crate::change::reach::checked;
+use crate::change::reach::{Round, Target};
 use crate::service::Notifier;
-use confirm::{checked, start_changes};
+use confirm::start_changes;
 
 /// Why a command was not carried out.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -90,15 +91,7 @@ impl From<Refusal> for ControlError {
     }
 }
 
-/// What keeps a confirmed change ([`ControlRequest::ReloadConfirmed`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ConfirmWhen {
-    /// Only `n3xnetctl confirm`.
-    Confirmed,
-    /// The network answering: the targets the profile implies, or this
-    /// `HOST:PORT`.
-    Reachable(Option<String>),
-}
+pub use crate::change::ConfirmWhen;
 
 /// The answer to a command.
 pub type Reply = oneshot::Sender<Result<(), ControlError>>;
@@ -353,6 +346,7 @@ impl Supervisor {
             "n3xnetd starting"
         );
         core.sync_cni_configs();
+        core.revert_ctl_change().await;
         match core.apply(Trigger::Start, None).await {
             // Without CAP_NET_ADMIN nothing will ever work: say so and stop.
             Err(EngineError::Netlink(e @ NetlinkError::NoCapNetAdmin)) => return Err(e.into()),

@@ -44,17 +44,32 @@ def bonding_vlans(st, node_index, active="eth1"):
 _LIFETIMES = ("valid_life_time", "preferred_life_time")
 
 
-def same_kernel_state(before, after):
+def same_kernel_state(before, after, recreated=()):
     """n3x's rollback promise: AFTER (a checkpoint) holds exactly BEFORE's links with the
     same attributes (`ip -d -j link`), addresses (`ip -j addr`) and IPv4/IPv6 routes of
     every table.
     Left out: address lifetimes (they count down on their own) and the qdisc of a link
     that had never been up ("noop": the kernel attaches the default qdisc on the first
-    up and keeps it; nothing can detach it again). Every other difference is listed in
-    the AssertionError."""
+    up and keeps it; nothing can detach it again). RECREATED names links that were
+    deleted and created again in between (a reverted change that had removed them): the
+    kernel gives them a new ifindex, which nothing can restore; it must differ, and
+    every other attribute must not. Every other difference is listed in the
+    AssertionError."""
     diffs = []
-    _diff_by_name(diffs, "link", _by_name(before.links), _by_name(after.links))
-    _diff_by_name(diffs, "addr", _addr_view(before), _addr_view(after))
+    links = {}
+    addrs = {}
+    for label, st in (("before", before), ("after", after)):
+        links[label] = _by_name(st.links)
+        addrs[label] = _addr_view(st)
+        for name in recreated:
+            for view in (links[label], addrs[label]):
+                if name in view:
+                    view[name] = {k: v for k, v in view[name].items() if k != "ifindex"}
+    for name in recreated:
+        if before.link(name)["ifindex"] == after.link(name)["ifindex"]:
+            diffs.append(f"link {name} was not recreated: same ifindex")
+    _diff_by_name(diffs, "link", links["before"], links["after"])
+    _diff_by_name(diffs, "addr", addrs["before"], addrs["after"])
     for family, b, a in (("route", before.routes4, after.routes4),
                          ("route6", before.routes6, after.routes6)):
         bs, as_ = {_canon(r) for r in b}, {_canon(r) for r in a}

@@ -1,15 +1,16 @@
 """Unit tests of the harness's parsers; tests/vm/run runs them before booting anything
 (python3 -m unittest discover -s tests/vm/vmharness -t tests/vm also works)."""
 
+import json
 import os
 import shutil
 import tempfile
 import unittest
 
-from vmharness import scenario
+from vmharness import n3x, scenario
 from vmharness.elf import Elf
 from vmharness.errors import ScenarioError
-from vmharness.kstate import Bond
+from vmharness.kstate import Bond, State
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 
@@ -104,6 +105,39 @@ class ScenarioHeaders(unittest.TestCase):
                     self.load(header)
                 self.assertIn(want, str(cm.exception))
                 self.assertIn("t.sh", str(cm.exception))  # names the file
+
+
+class SameKernelState(unittest.TestCase):
+    """n3x.same_kernel_state: a recreated link may (must) change only its ifindex."""
+
+    def state(self, label, vlan_index, mtu=1500):
+        d = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, d)
+        dump = {
+            "link.json": [{"ifindex": 2, "ifname": "bond0", "mtu": 1500},
+                          {"ifindex": vlan_index, "ifname": "bond0.200", "mtu": mtu}],
+            "addr.json": [{"ifindex": vlan_index, "ifname": "bond0.200", "addr_info": [
+                {"local": "192.168.200.1", "prefixlen": 24, "valid_life_time": 7}]}],
+            "route.json": [{"dst": "192.168.200.0/24", "dev": "bond0.200"}],
+            "route6.json": [],
+        }
+        for name, value in dump.items():
+            with open(os.path.join(d, name), "w") as f:
+                json.dump(value, f)
+        return State(label, d)
+
+    def test_recreated_link(self):
+        before = self.state("before", 7)
+        n3x.same_kernel_state(before, self.state("same", 7))
+        n3x.same_kernel_state(before, self.state("recreated", 9), recreated=("bond0.200",))
+        for after, recreated, want in (
+                (self.state("recreated", 9), (), "link bond0.200.ifindex: 7 -> 9"),
+                (self.state("kept", 7), ("bond0.200",), "bond0.200 was not recreated"),
+                (self.state("mtu", 9, mtu=1400), ("bond0.200",), "bond0.200.mtu: 1500 -> 1400")):
+            with self.subTest(after=after.label):
+                with self.assertRaises(AssertionError) as cm:
+                    n3x.same_kernel_state(before, after, recreated=recreated)
+                self.assertIn(want, str(cm.exception))
 
 
 class ElfRead(unittest.TestCase):

@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::status::{ChangeState, ChangeStatus, Until};
 use crate::files::{write_atomic, Durability};
+use crate::plan::Op;
 use crate::trust::TrustError;
 
 /// The journal's file name in the state directory.
@@ -39,8 +40,40 @@ const VERSION: u32 = 1;
 pub struct Journal {
     pub version: u32,
     pub change: ChangeStatus,
-    /// The text of the profile that ran before the change.
-    pub previous_profile: String,
+    /// Flattened, so n3xnetd's journals read as they always did
+    /// (`"previousProfile": ...`) and n3xnetctl's carry `"undo": {...}`.
+    #[serde(flatten)]
+    pub revert: Revert,
+}
+
+/// What a revert restores.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Revert {
+    /// n3xnetd's change: the text of the profile that ran before it; a
+    /// revert is an ordinary apply of it.
+    PreviousProfile(String),
+    /// `n3xnetctl apply`'s change: the executor's undo log, computed from
+    /// the snapshot before the change's first write; a revert runs it as a
+    /// transaction of its own.
+    Undo(UndoLog),
+}
+
+/// An `n3xnetctl apply --confirm-within` change's way back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UndoLog {
+    /// The named namespace the change was applied in (`None`: n3xnetctl's
+    /// own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub netns: Option<String>,
+    /// The boot the change was made in (`/proc/sys/kernel/random/boot_id`):
+    /// after a reboot the kernel has forgotten the change, and the undo log
+    /// would only break the fresh state.
+    pub boot_id: String,
+    /// The ops that give the kernel back its state before the change, in
+    /// the order they run.
+    pub ops: Vec<Op>,
 }
 
 /// Something that bears on a change.
@@ -83,8 +116,8 @@ impl Reason {
 pub enum Verdict {
     /// Keep the change: the journal goes.
     Keep,
-    /// Apply the previous profile (its text).
-    Revert(String),
+    /// Restore what the journal says.
+    Revert(Revert),
     /// Nothing to do; the answer for the operator.
     Refuse(Refusal),
 }
@@ -123,17 +156,37 @@ impl Changes {
         let Some(mut j) = journal else {
             return (Changes::default(), Startup::Normal);
         };
+        let previous = match &j.revert {
+            Revert::PreviousProfile(text) => text.clone(),
+            // n3xnetctl's change, made while n3xnetd was not running: the
+            // daemon reverts it from its undo log before anything else, for
+            // the same reason as its own (and then runs its profile); a
+            // record of a reverted one is n3xnetctl's, forgotten here.
+            Revert::Undo(_) if j.change.state == ChangeState::Reverted => {
+                return (Changes::default(), Startup::Normal);
+            }
+            Revert::Undo(_) => {
+                revert(&mut j.change, Reason::Restart);
+                return (Changes { journal: Some(j) }, Startup::Normal);
+            }
+        };
         let startup = match j.change.state {
             ChangeState::Reverted if j.change.change_digest != file_digest => {
                 return (Changes::default(), Startup::Normal);
             }
-            ChangeState::Reverted => Startup::Previous(j.previous_profile.clone()),
+            ChangeState::Reverted => Startup::Previous(previous),
             _ => {
                 revert(&mut j.change, Reason::Restart);
-                Startup::Previous(j.previous_profile.clone())
+                Startup::Previous(previous)
             }
         };
         (Changes { journal: Some(j) }, startup)
+    }
+
+    /// n3xnetctl's view: the journal as it stands, nothing decided at
+    /// start (n3xnetctl runs only to act on it).
+    pub fn resume(journal: Option<Journal>) -> Changes {
+        Changes { journal }
     }
 
     pub fn status(&self) -> Option<&ChangeStatus> {
@@ -186,11 +239,11 @@ impl Changes {
 
     /// Begins a change (after [`Changes::may_change`]): the journal to
     /// write before the change's first write.
-    pub fn begin(&mut self, change: ChangeStatus, previous_profile: String) -> &Journal {
+    pub fn begin(&mut self, change: ChangeStatus, revert: Revert) -> &Journal {
         self.journal.insert(Journal {
             version: VERSION,
             change,
-            previous_profile,
+            revert,
         })
     }
 
@@ -225,11 +278,17 @@ impl Changes {
                     Until::Reachable { .. } => Reason::Unreachable,
                 };
                 revert(c, reason);
-                Verdict::Revert(j.previous_profile.clone())
+                Verdict::Revert(j.revert.clone())
             }
-            (ChangeState::Pending | ChangeState::RevertFailed, Event::Rollback) => {
+            // Reverting: one cut short (n3xnetctl's watcher killed in the
+            // middle); n3xnetd's never is when a command arrives, and
+            // n3xnetctl's reverts read the journal under the writer lock.
+            (
+                ChangeState::Pending | ChangeState::Reverting | ChangeState::RevertFailed,
+                Event::Rollback,
+            ) => {
                 revert(c, Reason::Rollback);
-                Verdict::Revert(j.previous_profile.clone())
+                Verdict::Revert(j.revert.clone())
             }
             (ChangeState::RevertFailed, Event::Confirm) => {
                 Verdict::Refuse(Refusal::Pending(format!(
@@ -248,10 +307,10 @@ impl Changes {
     /// The change's apply failed (and was rolled back by the engine): the
     /// previous profile is applied again, so the daemon's notion of its
     /// profile is the one the kernel has.
-    pub fn apply_failed(&mut self) -> Option<String> {
+    pub fn apply_failed(&mut self) -> Option<Revert> {
         let j = self.journal.as_mut()?;
         revert(&mut j.change, Reason::ApplyFailed);
-        Some(j.previous_profile.clone())
+        Some(j.revert.clone())
     }
 
     /// An apply of the network whose digest is `digest` ended, converged
@@ -261,8 +320,20 @@ impl Changes {
         let Some(c) = self.journal.as_mut().map(|j| &mut j.change) else {
             return false;
         };
-        let reverting = matches!(c.state, ChangeState::Reverting | ChangeState::RevertFailed);
-        if !reverting || c.previous_digest != digest {
+        if c.previous_digest != digest {
+            return false;
+        }
+        self.reverted(error)
+    }
+
+    /// A revert of the change ended, with `error` if it failed (n3xnetctl's
+    /// undo log has no digest to match). Returns whether the journal
+    /// changed.
+    pub fn reverted(&mut self, error: Option<&str>) -> bool {
+        let Some(c) = self.journal.as_mut().map(|j| &mut j.change) else {
+            return false;
+        };
+        if !matches!(c.state, ChangeState::Reverting | ChangeState::RevertFailed) {
             return false;
         }
         let next = match error {
@@ -445,10 +516,14 @@ mod tests {
         }
     }
 
+    fn old() -> Revert {
+        Revert::PreviousProfile("old profile".into())
+    }
+
     fn pending(until: Until) -> Changes {
         let mut c = Changes::default();
         c.may_change().unwrap();
-        c.begin(change(until), "old profile".into());
+        c.begin(change(until), old());
         c
     }
 
@@ -472,7 +547,7 @@ mod tests {
     #[test]
     fn the_deadline_reverts_and_the_revert_ends_in_a_record() {
         let mut c = pending(Until::Confirmed);
-        assert_eq!(c.on(Event::Deadline), Verdict::Revert("old profile".into()));
+        assert_eq!(c.on(Event::Deadline), Verdict::Revert(old()));
         assert_eq!(state(&c), Some(ChangeState::Reverting));
         assert!(c.may_change().is_err(), "no change while reverting");
         // An apply of another network does not finish it.
@@ -494,7 +569,7 @@ mod tests {
     #[test]
     fn rollback_reverts_at_once_and_a_failed_revert_can_be_retried() {
         let mut c = pending(Until::Confirmed);
-        assert_eq!(c.on(Event::Rollback), Verdict::Revert("old profile".into()));
+        assert_eq!(c.on(Event::Rollback), Verdict::Revert(old()));
         assert!(c.applied("old", Some("EBUSY")));
         let s = c.status().unwrap();
         assert_eq!(s.state, ChangeState::RevertFailed);
@@ -543,7 +618,7 @@ mod tests {
     #[test]
     fn a_failed_apply_reverts() {
         let mut c = pending(Until::Confirmed);
-        assert_eq!(c.apply_failed(), Some("old profile".into()));
+        assert_eq!(c.apply_failed(), Some(old()));
         assert_eq!(c.status().unwrap().reason.as_deref(), Some("apply failed"));
     }
 
@@ -588,6 +663,46 @@ mod tests {
         let (c, startup) = Changes::start(Some(j), "fixed");
         assert_eq!(startup, Startup::Normal);
         assert!(c.journal().is_none());
+    }
+
+    #[test]
+    fn an_undo_journal_round_trips_and_stays_n3xnetctls() {
+        let undo = Revert::Undo(UndoLog {
+            netns: Some("n1".into()),
+            boot_id: "b".into(),
+            ops: vec![
+                Op::DeleteLink {
+                    name: "mv-pods".into(),
+                },
+                Op::SetUp {
+                    name: "eth1".into(),
+                },
+            ],
+        });
+        let mut c = Changes::default();
+        c.begin(change(Until::Confirmed), undo.clone());
+        let j = c.journal().unwrap().clone();
+        let json = serde_json::to_value(&j).unwrap();
+        assert!(json["undo"]["ops"].is_array(), "{json}");
+        assert_eq!(serde_json::from_value::<Journal>(json).unwrap(), j);
+        // A daemon starting with it reverts it (from the journal) before
+        // its own profile runs ...
+        let (d, startup) = Changes::start(Some(j.clone()), "new");
+        assert_eq!(startup, Startup::Normal);
+        let s = d.status().unwrap();
+        assert_eq!(
+            (s.state, s.reason.as_deref()),
+            (ChangeState::Reverting, Some("restart"))
+        );
+        assert!(d.may_change().is_err());
+        // ... and n3xnetctl's rollback gets the undo log back.
+        let mut ctl = Changes::resume(Some(j));
+        assert_eq!(ctl.on(Event::Rollback), Verdict::Revert(undo));
+        assert!(ctl.reverted(None));
+        assert_eq!(state(&ctl), Some(ChangeState::Reverted));
+        // The record of its revert is forgotten by a starting daemon.
+        let (d2, _) = Changes::start(ctl.journal().cloned(), "new");
+        assert!(d2.journal().is_none());
     }
 
     #[test]

@@ -56,6 +56,26 @@ impl fmt::Display for Target {
     }
 }
 
+/// Reads a target back as [`Target`]'s `Display` wrote it (the change
+/// journal keeps targets as text, for `status`).
+impl std::str::FromStr for Target {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Target, String> {
+        let bad = || format!("found target {s:?}, expected HOST:PORT or arp:ADDRESS@LINK");
+        match s.strip_prefix("arp:") {
+            Some(rest) => {
+                let (ip, link) = rest.split_once('@').ok_or_else(bad)?;
+                Ok(Target::Arp {
+                    ip: ip.parse().map_err(|_| bad())?,
+                    link: link.to_owned(),
+                })
+            }
+            None => s.parse().map(Target::Tcp).map_err(|_| bad()),
+        }
+    }
+}
+
 /// The default targets of `desired` (node `desired.node` of `profile`).
 pub fn default_targets(profile: &Profile, desired: &DesiredNetwork) -> Vec<Target> {
     let port = server_api_port(&profile.server_api);
@@ -118,6 +138,17 @@ pub fn retry_after(failed: u32) -> Duration {
 /// One round of checks under way: `Ok` once every target answered, else
 /// the first that did not.
 pub type Round = Pin<Box<dyn Future<Output = Result<(), String>>>>;
+
+/// Resolves when the round of reachability checks under way ends; never
+/// while none is.
+pub async fn checked(round: &mut Option<Round>) -> Result<(), String> {
+    let Some(r) = round.as_mut() else {
+        return std::future::pending().await;
+    };
+    let result = r.await;
+    *round = None;
+    result
+}
 
 /// Starts a round: the sockets are opened now, in the handle's
 /// namespace (a socket stays in the namespace it was made in); the round
@@ -232,6 +263,20 @@ mod tests {
         );
     }
 
+    /// bonding-vlans names no roles: its server-1 (serverApi's host) has no
+    /// peer server to check until server-2 is declared one (the VM
+    /// scenario systemd-confirm does), and no gateway.
+    #[test]
+    fn bonding_vlans_server_1_checks_server_2_once_it_is_a_server() {
+        let bv = include_str!("../../profiles/bonding-vlans.toml");
+        assert_eq!(defaults(bv, "server-1"), Vec::<String>::new());
+        let servers = format!(
+            "{bv}\n[nodes.server-1]\nrole = \"server\"\n\n[nodes.server-2]\nrole = \"server\"\n"
+        );
+        assert_eq!(defaults(&servers, "server-1"), ["192.168.200.2:6443"]);
+        assert_eq!(defaults(&servers, "server-2"), ["192.168.200.1:6443"]);
+    }
+
     #[test]
     fn an_explicit_target_replaces_the_defaults_and_nothing_to_check_is_an_error() {
         let d = [Target::Tcp("10.0.0.1:6443".parse().unwrap())];
@@ -245,6 +290,20 @@ mod tests {
             .unwrap_err()
             .contains("reachable=HOST:PORT"));
         assert_eq!(targets(&d, None).unwrap(), d);
+    }
+
+    #[test]
+    fn a_target_reads_back_as_it_is_written() {
+        for t in [
+            Target::Tcp("10.0.0.1:6443".parse().unwrap()),
+            Target::Arp {
+                ip: "192.168.1.254".parse().unwrap(),
+                link: "eth1".into(),
+            },
+        ] {
+            assert_eq!(t.to_string().parse::<Target>(), Ok(t));
+        }
+        assert!("arp:10.0.0.1".parse::<Target>().is_err());
     }
 
     #[test]
