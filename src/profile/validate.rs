@@ -417,7 +417,7 @@ mod ipv6_tests {
         let e = problems("server-1 = { cluster = [] }\n");
         assert!(has(&e, "ipAddresses.server-1.cluster: found an array of 0, expected one IPv4 and/or one IPv6 address"), "{e:?}");
         let e = problems("server-1 = { cluster = [\"fd00::1/64\"] }\n");
-        assert!(has(&e, "ipAddresses.server-1.cluster: found only IPv6 fd00::1/64, expected server-1's cluster IPv4 address (IPv6-only nodes are not supported yet)"), "{e:?}");
+        assert!(has(&e, "ipAddresses.server-1.cluster: found only IPv6 fd00::1/64, expected server-1's cluster IPv4 address too (IPv6-only nodes are not supported yet)"), "{e:?}");
     }
 
     #[test]

@@ -93,14 +93,18 @@ impl Resolving<'_> {
                 Some(a.addr())
             }
             None if net == Network::Cluster => {
-                let found = written.v6.map(|a| format!("only IPv6 {a}"));
-                self.reject(
-                    path,
-                    found,
-                    format!(
-                        "{node}'s cluster IPv4 address (IPv6-only nodes are not supported yet)"
+                match written.v6 {
+                    Some(a) => self.reject(
+                        path,
+                        Some(format!("only IPv6 {a}")),
+                        format!("{node}'s cluster IPv4 address too (IPv6-only nodes are not supported yet)"),
                     ),
-                );
+                    None => self.reject(
+                        path,
+                        None,
+                        format!("missing: expected {node}'s cluster address"),
+                    ),
+                }
                 None
             }
             None => None,
