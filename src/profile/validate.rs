@@ -425,7 +425,7 @@ mod ipv6_tests {
         let e = problems(
             "server-1 = { cluster = [\"192.168.1.1/24\", \"fe80::1/64\"], storage = [\"ff02::1/64\"] }\nserver-2 = { cluster = [\"192.168.1.2/24\", \"fd00:1::/64\"] }\n",
         );
-        assert!(has(&e, "ipAddresses.server-1.cluster[1]: found fe80::1/64, expected a global or unique-local IPv6 address: link-local"), "{e:?}");
+        assert!(has(&e, "ipAddresses.server-1.cluster[1]: found fe80::1/64, expected a global or unique-local IPv6 address: a link's link-local address (fe80::/10) is derived from it"), "{e:?}");
         assert!(has(&e, "ipAddresses.server-1.storage[0]: found ff02::1/64, expected a unicast IPv6 host address"), "{e:?}");
         assert!(has(&e, "ipAddresses.server-2.cluster[1]: found fd00:1::/64, expected a host address, not the subnet-router anycast address"), "{e:?}");
     }

@@ -216,7 +216,7 @@ pub(super) fn host_problem_v6(a: Ipv6Net) -> Option<&'static str> {
         return Some("a unicast IPv6 host address (not ::, ::1 or multicast ff00::/8)");
     }
     if ip.is_unicast_link_local() {
-        return Some("a global or unique-local IPv6 address: link-local addresses (fe80::/10) are made by the kernel per link");
+        return Some("a global or unique-local IPv6 address: a link's link-local address (fe80::/10) is derived from it, one per link");
     }
     if ip.to_ipv4_mapped().is_some() {
         return Some("an IPv6 address, not an IPv4-mapped one (::ffff:0:0/96): write the IPv4 address itself");
