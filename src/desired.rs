@@ -7,13 +7,17 @@
 use std::fmt;
 use std::net::Ipv4Addr;
 
-use ipnet::Ipv4Net;
+use ipnet::{IpNet, Ipv4Net};
 use serde::{Deserialize, Serialize};
 
 use crate::kinds::{
     AdSelect, BondMode, IpvlanMode, LacpRate, MacvlanMode, Mode, Network, PrimaryReselect, Role,
     XmitHashPolicy,
 };
+
+/// Below this MTU the kernel gives a link no IPv6 (its `IPV6_MIN_MTU`,
+/// RFC 8200 5): no link-local address, and no IPv6 address can be added.
+pub const IPV6_MIN_MTU: u32 = 1280;
 
 /// Everything n3xnet manages on one node.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -165,10 +169,12 @@ pub struct BondOptions {
     pub ad_select: Option<AdSelect>,
 }
 
+/// An address of either family; an IPv6 one comes with the link-local
+/// address its link needs (see [`crate::profile::resolve`]'s addresses).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DesiredAddress {
     pub link: String,
-    pub address: Ipv4Net,
+    pub address: IpNet,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -16,13 +16,12 @@
 
 use std::fmt::Write as _;
 
-use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
 use crate::desired::{BondOptions, DesiredNetwork, LinkKind};
 use crate::kinds::{BondMode, Network};
 use crate::mac::MacAddr;
-use crate::state::{BondInfo, KernelState, Link, OperState};
+use crate::state::{BondInfo, Dad, KernelState, Link, OperState};
 
 /// LACP port state bits (IEEE 802.1AX): synchronization, collecting and
 /// distributing. A port carries traffic only with all three; the number of
@@ -669,11 +668,23 @@ fn address_problem(desired: &DesiredNetwork, state: &KernelState, link: &str) ->
         let leased = state.addresses_on(link).any(|a| a.is_dynamic());
         return (!leased).then(|| "no DHCP lease".to_owned());
     }
-    let have: Vec<Ipv4Net> = state.addresses_on(link).map(|a| a.address).collect();
-    desired
-        .addresses_on(link)
-        .find(|a| !have.contains(&a.address))
-        .map(|a| format!("address {} missing", a.address))
+    desired.addresses_on(link).find_map(|a| {
+        let Some(have) = state.addresses_on(link).find(|h| h.address == a.address) else {
+            return Some(format!("address {} missing", a.address));
+        };
+        // An IPv6 address is usable once DAD is done; one another host
+        // holds stays unusable until someone resolves the clash.
+        match have.dad? {
+            Dad::Tentative => Some(format!(
+                "address {} tentative (duplicate address detection)",
+                a.address
+            )),
+            Dad::Failed => Some(format!(
+                "address {} failed duplicate address detection: another host on the link holds it",
+                a.address
+            )),
+        }
+    })
 }
 
 /// Kernel states of a desired network for the unit tests of the health
@@ -815,6 +826,40 @@ mod tests {
     }
 
     #[test]
+    fn an_ipv6_address_is_usable_only_past_duplicate_address_detection() {
+        let text = DEMO.replace(
+            "server-1 = { cluster = \"192.168.1.1\" }",
+            "server-1 = { cluster = [\"192.168.1.1/24\", \"fd00:1::1/64\"] }",
+        );
+        let d = desired(&text, "server-1");
+        assert!(d
+            .addresses_on("eth1")
+            .any(|a| a.address.to_string() == "fd00:1::1/64"));
+        let mut s = settled(&d, &["eth1"]);
+        assert!(Health::compute(&d, &s, None, &cluster()).online);
+        let mut dad = |state: Dad| {
+            let a = s
+                .addresses
+                .iter_mut()
+                .find(|a| a.address.to_string() == "fd00:1::1/64");
+            a.expect("applied").dad = Some(state);
+            Health::compute(&d, &s, None, &cluster())
+        };
+        let h = dad(Dad::Tentative);
+        assert!(!h.online);
+        assert_eq!(
+            h.network("cluster").unwrap().reason.as_deref(),
+            Some("eth1: address fd00:1::1/64 tentative (duplicate address detection)")
+        );
+        let h = dad(Dad::Failed);
+        assert!(!h.online);
+        assert_eq!(
+            h.network("cluster").unwrap().reason.as_deref(),
+            Some("eth1: address fd00:1::1/64 failed duplicate address detection: another host on the link holds it")
+        );
+    }
+
+    #[test]
     fn a_missing_address_is_down_and_foreign_ones_do_not_count() {
         let d = desired(DEMO, "server-1");
         let mut s = settled(&d, &["eth1"]);
@@ -825,6 +870,7 @@ mod tests {
             valid_lifetime: None,
             preferred_lifetime: None,
             protocol: 0,
+            dad: None,
         });
         let h = Health::compute(&d, &s, None, &cluster());
         assert_eq!(
@@ -1036,6 +1082,7 @@ mod tests {
             valid_lifetime: None,
             preferred_lifetime: None,
             protocol: 0,
+            dad: None,
         });
         let h = Health::compute(&d, &s, None, &cluster());
         assert_eq!(h.summary, "offline: cluster down (eth1: no DHCP lease)");
@@ -1046,6 +1093,7 @@ mod tests {
             valid_lifetime: Some(3600),
             preferred_lifetime: Some(3600),
             protocol: 0,
+            dad: None,
         });
         assert!(Health::compute(&d, &s, None, &cluster()).online);
     }

@@ -7,7 +7,7 @@
 
 use std::net::Ipv4Addr;
 
-use ipnet::Ipv4Net;
+use ipnet::{IpNet, Ipv4Net};
 use serde::{Deserialize, Serialize};
 
 use crate::mac::MacAddr;
@@ -15,7 +15,8 @@ use crate::mac::MacAddr;
 /// Version of the JSON schema of [`KernelState`] (`status --json`).
 pub const STATE_SCHEMA_VERSION: u32 = 1;
 
-/// What the kernel holds: links, IPv4 addresses, main-table IPv4 routes.
+/// What the kernel holds: links, IPv4 and IPv6 addresses, main-table IPv4
+/// routes.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct KernelState {
     pub links: Vec<Link>,
@@ -248,7 +249,7 @@ pub struct BondPort {
 #[serde(rename_all = "camelCase")]
 pub struct Address {
     pub link: String,
-    pub address: Ipv4Net,
+    pub address: IpNet,
     /// Seconds; `None` means forever (a static address).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valid_lifetime: Option<u32>,
@@ -257,6 +258,27 @@ pub struct Address {
     /// `IFA_PROTO` (0 when the kernel reports none).
     #[serde(default)]
     pub protocol: u8,
+    /// IPv6 duplicate address detection, while it is not done or failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dad: Option<Dad>,
+}
+
+/// Where an IPv6 address stands in duplicate address detection (RFC 4862
+/// 5.4), when it is not simply usable.
+///
+/// n3xnet keeps DAD on (no `nodad`): a static address on a shared segment
+/// is exactly what another host may hold by mistake, and DAD is the only
+/// check that tells. The price is a second or so (`dad_transmits` x
+/// `retrans_time`) between adding an address and using it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dad {
+    /// `tentative`: probing; the address is not used as a source yet.
+    Tentative,
+    /// `dadfailed`: another host on the link holds it. The kernel keeps the
+    /// address (tentative forever), so a plan sees it present and does not
+    /// re-add it in a loop; it is reported instead.
+    Failed,
 }
 
 impl Address {

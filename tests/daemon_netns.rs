@@ -125,6 +125,47 @@ fn repairs_a_deleted_shim_and_a_deleted_address_fast() {
     assert!(d.running());
 }
 
+/// A dual-stack cluster address: READY waits for IPv6 past DAD, and a
+/// deleted IPv6 address is repaired on its `RTNLGRP_IPV6_IFADDR` event (no
+/// IPv4 object changes, so nothing else would wake the daemon).
+#[test]
+fn repairs_a_deleted_ipv6_address() {
+    if !netns_tier() {
+        return;
+    }
+    let profile = PROFILE.replace(
+        "server-1 = { cluster = \"192.168.1.1\" }",
+        "server-1 = { cluster = [\"192.168.1.1/24\", \"fd00:1::1/64\"] }",
+    );
+    assert_ne!(profile, PROFILE);
+    let node = Node::with_profile(&profile, "server-1", "");
+    let mut d = Daemon::start(&node);
+    d.wait_ready();
+    let v6 = |a: &str| {
+        let addrs = node.ns.ip_json("-6 addr show dev eth1");
+        let info = addrs[0]["addr_info"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        info.iter().any(|i| {
+            format!("{}/{}", i["local"].as_str().unwrap_or(""), i["prefixlen"]) == a
+                && i["tentative"] != true
+        })
+    };
+    assert!(
+        v6("fd00:1::1/64") && v6("fe80::1/64"),
+        "READY before DAD was over"
+    );
+    break_and_time(&node, "-6 addr del fd00:1::1/64 dev eth1", || {
+        v6("fd00:1::1/64")
+    });
+    let s = d.wait_status(|s| {
+        s["repairs"] == 1 && s["health"]["summary"] == "online: cluster ok, multus:pods ok"
+    });
+    assert_eq!(s["lastApply"]["trigger"], "repair");
+    assert!(d.running());
+}
+
 /// Someone deletes the shim every time it is back, for two seconds.
 /// Without backoff that is a repair every few milliseconds; with it, three
 /// repairs at once, one after 1 s, the next after 2 s more (STATUS= says

@@ -30,8 +30,8 @@ use std::net::Ipv4Addr;
 use n3xnet::kinds::{Mode, Network, Role};
 use n3xnet::mac::MacAddr;
 use n3xnet::profile::model::{
-    BondConfig, DhcpServer, Interfaces, MultusIpam, MultusKind, MultusNet, NodeOverride, Profile,
-    Reservation, RouteSpec,
+    BondConfig, DhcpServer, Interfaces, MultusIpam, MultusKind, MultusNet, NetAddrs, NodeOverride,
+    Profile, Reservation, RouteSpec,
 };
 use serde_json::Value;
 
@@ -163,7 +163,11 @@ fn full_profile() -> Profile {
         mode: Mode::Dhcp,
         ip_addresses: [(
             one("<node>"),
-            both_nets("192.168.200.1/24", "192.168.100.1/24"),
+            [
+                (Network::Cluster, v4("192.168.200.1/24")),
+                (Network::Storage, v4("192.168.100.1/24")),
+            ]
+            .into(),
         )]
         .into(),
         interfaces: interfaces.clone(),
@@ -229,6 +233,14 @@ fn full_profile() -> Profile {
             },
         )]
         .into(),
+    }
+}
+
+/// An IPv4-only `ipAddresses` value.
+fn v4(a: &str) -> NetAddrs {
+    NetAddrs {
+        v4: Some(a.parse().expect("a prefix")),
+        v6: None,
     }
 }
 

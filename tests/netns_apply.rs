@@ -7,10 +7,9 @@ mod netns_util;
 use std::time::{Duration, Instant};
 
 use n3xnet::desired::{DesiredAddress, DesiredLink, DesiredNetwork, DesiredRoute, LinkKind};
-use n3xnet::engine::{self, ApplyOptions, ApplyReport, EngineError, Outcome};
+use n3xnet::engine::{ApplyReport, Outcome};
 use n3xnet::kinds::{MacvlanMode, Mode, Network};
-use n3xnet::netlink::Handle;
-use netns_util::{netns_tier, runtime, Netns};
+use netns_util::{apply, netns_tier, try_apply, Netns};
 
 /// The n3x "simple" profile's server-1 on NIC `eth1` (a veth here), plus a
 /// Multus host shim `mv-pods` and a default route.
@@ -92,22 +91,6 @@ fn desired(spec: &Spec) -> DesiredNetwork {
             metric: None,
         }],
     }
-}
-
-/// One apply, whatever its outcome.
-fn try_apply(ns: &Netns, d: &DesiredNetwork) -> Result<ApplyReport, EngineError> {
-    runtime().block_on(async {
-        let h = Handle::open(Some(&ns.name)).unwrap();
-        let lock = engine::lock::acquire(h.netns(), None).await?;
-        engine::apply(&h, d, &ApplyOptions::default(), &lock).await
-    })
-}
-
-/// One apply that must leave the kernel as desired.
-fn apply(ns: &Netns, d: &DesiredNetwork) -> ApplyReport {
-    let r = try_apply(ns, d).unwrap();
-    assert!(r.outcome.converged(), "{}", r.summary());
-    r
 }
 
 /// A node: `eth1` cabled to a switch namespace, as after boot (down).

@@ -3,7 +3,7 @@
 mod netns_util;
 
 use n3xnet::netlink::Handle;
-use n3xnet::state::{LinkInfo, OperState};
+use n3xnet::state::{Dad, LinkInfo, OperState};
 use netns_util::{netns_tier, runtime, Netns};
 
 #[test]
@@ -23,6 +23,8 @@ fn dump_matches_ip() {
     ns.ip("link set v0 master br0");
     ns.ip("addr add 10.1.0.2/24 dev eth1");
     ns.ip("addr add 10.1.1.2/24 dev eth1 valid_lft 300 preferred_lft 200");
+    ns.ip("-6 addr add fd00:7::2/64 dev eth1");
+    ns.ip("-6 addr add fd00:8::2/64 dev eth1 nodad");
     ns.ip("route add 10.50.0.0/16 via 10.1.0.1 dev eth1 metric 7 proto static");
 
     let state = runtime().block_on(async {
@@ -68,8 +70,35 @@ fn dump_matches_ip() {
         "a veth's IFLA_LINK is its peer"
     );
 
-    let addrs: Vec<_> = state.addresses_on("eth1").collect();
+    let addrs: Vec<_> = state
+        .addresses_on("eth1")
+        .filter(|a| a.address.addr().is_ipv4())
+        .collect();
     assert_eq!(addrs.len(), 2);
+    // IPv6 too, every one `ip` lists (the kernel's own link-local among
+    // them), with where it stands in DAD.
+    let v6 = |a: &str| {
+        state
+            .addresses_on("eth1")
+            .find(|x| x.address.to_string() == a)
+            .unwrap_or_else(|| panic!("no {a} in {:?}", state.addresses))
+    };
+    let ip_v6 = ns.ip_json("-6 addr show dev eth1");
+    let listed = ip_v6[0]["addr_info"].as_array().unwrap();
+    let dumped = state
+        .addresses_on("eth1")
+        .filter(|a| a.address.addr().is_ipv6());
+    assert_eq!(dumped.count(), listed.len(), "{ip_v6}");
+    let fresh = v6("fd00:7::2/64");
+    assert!(!fresh.is_owned());
+    // Just added on a link with carrier: still probing, unless DAD was
+    // quicker than this dump.
+    let probing = listed
+        .iter()
+        .find(|a| a["local"] == "fd00:7::2")
+        .is_some_and(|a| a["tentative"] == true);
+    assert_eq!(fresh.dad == Some(Dad::Tentative), probing);
+    assert_eq!(v6("fd00:8::2/64").dad, None, "nodad: usable at once");
     let fixed = addrs
         .iter()
         .find(|a| a.address.to_string() == "10.1.0.2/24")

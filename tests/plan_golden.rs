@@ -365,12 +365,18 @@ fn disturbance(
         5 => Op::RestoreAddress {
             address: Address {
                 link: pick(links())?,
-                address: format!("172.16.{}.{}/24", b % 200, 1 + a % 200)
-                    .parse()
-                    .unwrap(),
+                // A foreign address of either family.
+                address: if b % 2 == 0 {
+                    format!("172.16.{}.{}/24", b % 200, 1 + a % 200)
+                } else {
+                    format!("fd00:{:x}::{:x}/64", b % 200, 1 + a % 200)
+                }
+                .parse()
+                .unwrap(),
                 valid_lifetime: None,
                 preferred_lifetime: None,
                 protocol: 0,
+                dad: None,
             },
         },
         6 => Op::DeleteLink {

@@ -87,7 +87,7 @@ pub fn default_targets(profile: &Profile, desired: &DesiredNetwork) -> Vec<Targe
             .nodes
             .iter()
             .filter(|(name, o)| **name != desired.node && o.role == Some(Role::Server))
-            .find_map(|(name, _)| profile.ip_addresses.get(name)?.get(&Network::Cluster))
+            .find_map(|(name, _)| profile.ip_addresses.get(name)?.get(&Network::Cluster)?.v4)
             .map(|peer| peer.addr()),
         other => other,
     };

@@ -16,6 +16,8 @@
 use std::net::Ipv4Addr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use ipnet::IpNet;
+
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -564,7 +566,9 @@ impl Session {
             return;
         }
         let link = self.setup.link.as_str();
-        let has_address = state.addresses_on(link).any(|a| a.address == lease.address);
+        let has_address = state
+            .addresses_on(link)
+            .any(|a| a.address == IpNet::V4(lease.address));
         let has_route = self.route.is_none_or(|r| {
             state.routes.iter().any(|k| {
                 k.destination.prefix_len() == 0

@@ -16,7 +16,7 @@
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
-use ipnet::Ipv4Net;
+use ipnet::{IpNet, Ipv4Net};
 
 use crate::desired::LinkKind;
 use crate::plan::{BondChange, Op};
@@ -34,8 +34,8 @@ enum Res {
     /// A link's flags, attributes and membership (what a route needs: a
     /// gateway route through a down link is refused).
     Link(String),
-    /// One IPv4 address of a link.
-    Addr(String, Ipv4Net),
+    /// One address of a link.
+    Addr(String, IpNet),
     /// Every address of a link (what a route through it relies on).
     AddrsOf(String),
     /// The main-table route to a destination.
@@ -338,7 +338,7 @@ mod tests {
     fn add(link: &str, a: &str) -> Op {
         Op::AddAddress {
             link: link.into(),
-            address: net(a),
+            address: a.parse().unwrap(),
         }
     }
 

@@ -22,7 +22,8 @@ const DUMP_ATTEMPTS: u32 = 5;
 const RETRY_PAUSE: Duration = Duration::from_millis(20);
 
 impl Handle {
-    /// Links, IPv4 addresses and main-table IPv4 routes, as one snapshot:
+    /// Links, IPv4 and IPv6 addresses and main-table IPv4 routes, as one
+    /// snapshot:
     /// if any of the three dumps is interrupted, all three are redone, so
     /// names in addresses and routes always match the links.
     pub async fn dump(&self) -> Result<KernelState, NetlinkError> {
@@ -171,9 +172,10 @@ fn link_request() -> RouteNetlinkMessage {
     RouteNetlinkMessage::GetLink(msg)
 }
 
+/// Addresses of both families in one dump.
 fn address_request() -> RouteNetlinkMessage {
     let mut msg = AddressMessage::default();
-    msg.header.family = AddressFamily::Inet;
+    msg.header.family = AddressFamily::Unspec;
     RouteNetlinkMessage::GetAddress(msg)
 }
 

@@ -1,5 +1,5 @@
 //! Kernel change notifications for the supervisor: rtnetlink multicast of
-//! links, IPv4 addresses and IPv4 routes, delivered in bursts.
+//! links, IPv4 and IPv6 addresses and IPv4 routes, delivered in bursts.
 //!
 //! The supervisor never trusts an event's content: it only learns *that*
 //! something changed and re-dumps, so a lost or reordered notification can
@@ -16,9 +16,11 @@ use netlink_packet_route::RouteNetlinkMessage;
 use super::error::NetlinkError;
 use super::handle::{Handle, Subscription};
 
-/// `RTNLGRP_LINK`, `RTNLGRP_IPV4_IFADDR`, `RTNLGRP_IPV4_ROUTE`: every
-/// object [`crate::state::KernelState`] holds.
-pub const STATE_GROUPS: [u32; 3] = [1, 5, 7];
+/// `RTNLGRP_LINK`, `RTNLGRP_IPV4_IFADDR`, `RTNLGRP_IPV4_ROUTE`,
+/// `RTNLGRP_IPV6_IFADDR`: every object [`crate::state::KernelState`] holds
+/// (IPv6 addresses also announce the end of duplicate address detection,
+/// which is when they become usable).
+pub const STATE_GROUPS: [u32; 4] = [1, 5, 7, 9];
 
 /// A subscription to changes of the handle's namespace (see
 /// [`Handle::events`]). Dropping it unsubscribes.

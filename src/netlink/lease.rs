@@ -7,7 +7,7 @@
 
 use std::net::Ipv4Addr;
 
-use ipnet::Ipv4Net;
+use ipnet::{IpNet, Ipv4Net};
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_REPLACE};
 use netlink_packet_route::address::CacheInfo;
 use netlink_packet_route::route::RouteScope;
@@ -40,7 +40,7 @@ impl Handle {
         let mut lifetimes = CacheInfo::default();
         lifetimes.ifa_valid = lifetime_secs;
         lifetimes.ifa_preferred = lifetime_secs;
-        let msg = address_message(ifindex, address, OWNER_PROTOCOL, Some(lifetimes));
+        let msg = address_message(ifindex, IpNet::V4(address), OWNER_PROTOCOL, Some(lifetimes));
         let what = format!("set DHCP address {address} on ifindex {ifindex}");
         self.one(
             RouteNetlinkMessage::NewAddress(msg),
@@ -58,7 +58,7 @@ impl Handle {
         ifindex: u32,
         address: Ipv4Net,
     ) -> Result<(), NetlinkError> {
-        let msg = address_message(ifindex, address, 0, None);
+        let msg = address_message(ifindex, IpNet::V4(address), 0, None);
         let what = format!("delete DHCP address {address} on ifindex {ifindex}");
         self.one(
             RouteNetlinkMessage::DelAddress(msg),

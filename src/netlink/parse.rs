@@ -9,8 +9,10 @@ use std::collections::HashMap;
 use std::fmt::Display;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use ipnet::Ipv4Net;
-use netlink_packet_route::address::{AddressAttribute, AddressMessage, AddressProtocol};
+use ipnet::{IpNet, Ipv4Net};
+use netlink_packet_route::address::{
+    AddressAttribute, AddressFlags, AddressMessage, AddressProtocol,
+};
 use netlink_packet_route::link::{
     AfSpecInet6, AfSpecUnspec, BondAdInfo, BondPortState, In6AddrGenMode, InfoBond, InfoBondPort,
     InfoData, InfoIpVlan, InfoKind, InfoMacVlan, InfoPortData, InfoVlan, LinkAttribute, LinkFlags,
@@ -23,7 +25,7 @@ use netlink_packet_route::AddressFamily;
 
 use crate::kinds;
 use crate::mac::MacAddr;
-use crate::state::{AdInfo, Address, BondInfo, BondPort, Link, LinkInfo, OperState, Route};
+use crate::state::{AdInfo, Address, BondInfo, BondPort, Dad, Link, LinkInfo, OperState, Route};
 
 /// `IFA_CACHEINFO` lifetime meaning "forever".
 const INFINITY_LIFE_TIME: u32 = u32::MAX;
@@ -317,9 +319,12 @@ fn ipvlan(data: Option<&InfoData>) -> LinkInfo {
     LinkInfo::Ipvlan { mode }
 }
 
-/// One IPv4 address; `None` for other families or unknown links.
+/// One IPv4 or IPv6 address; `None` for other families or unknown links.
 pub(crate) fn address(msg: &AddressMessage, names: &Names) -> Option<Address> {
-    if msg.header.family != AddressFamily::Inet {
+    if !matches!(
+        msg.header.family,
+        AddressFamily::Inet | AddressFamily::Inet6
+    ) {
         return None;
     }
     let mut local = None;
@@ -327,27 +332,39 @@ pub(crate) fn address(msg: &AddressMessage, names: &Names) -> Option<Address> {
     let mut valid = None;
     let mut preferred = None;
     let mut protocol = 0;
+    // IFA_FLAGS carries all 32 bits; the header's byte is the older copy.
+    let mut flags = AddressFlags::from_bits_retain(u32::from(msg.header.flags.bits()));
     for attr in &msg.attributes {
         match attr {
-            AddressAttribute::Local(IpAddr::V4(a)) => local = Some(*a),
-            AddressAttribute::Address(IpAddr::V4(a)) => peer = Some(*a),
+            AddressAttribute::Local(a) => local = Some(*a),
+            AddressAttribute::Address(a) => peer = Some(*a),
             AddressAttribute::CacheInfo(c) => {
                 valid = lifetime(c.ifa_valid);
                 preferred = lifetime(c.ifa_preferred);
             }
             AddressAttribute::Protocol(p) => protocol = u8::from(*p),
+            AddressAttribute::Flags(f) => flags = *f,
             _ => {}
         }
     }
     // IFA_LOCAL is the address itself; IFA_ADDRESS the peer of a
-    // point-to-point link (both are equal otherwise).
+    // point-to-point link (both are equal otherwise; IPv6 sends IFA_LOCAL
+    // only for a peer address).
     let ip = local.or(peer)?;
+    let dad = if flags.contains(AddressFlags::Dadfailed) {
+        Some(Dad::Failed)
+    } else if flags.contains(AddressFlags::Tentative) {
+        Some(Dad::Tentative)
+    } else {
+        None
+    };
     Some(Address {
         link: names.get(&msg.header.index)?.clone(),
-        address: Ipv4Net::new(ip, msg.header.prefix_len).ok()?,
+        address: IpNet::new(ip, msg.header.prefix_len).ok()?,
         valid_lifetime: valid,
         preferred_lifetime: preferred,
         protocol,
+        dad,
     })
 }
 

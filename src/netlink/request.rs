@@ -5,7 +5,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 
-use ipnet::Ipv4Net;
+use ipnet::{IpNet, Ipv4Net};
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_route::address::{
     AddressAttribute, AddressMessage, AddressProtocol, AddressScope, CacheInfo,
@@ -23,7 +23,7 @@ use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use nix::errno::Errno;
 
 use super::error::NetlinkError;
-use crate::desired::{DesiredRoute, LinkKind};
+use crate::desired::{DesiredRoute, LinkKind, IPV6_MIN_MTU};
 use crate::plan::{BondChange, Op, RouteKey};
 use crate::state::{Address, KernelState, Route, OWNER_ALIAS, OWNER_GROUP, OWNER_PROTOCOL};
 
@@ -321,9 +321,6 @@ pub(crate) fn build(op: &Op, cx: &Context<'_>) -> Result<Stages, NetlinkError> {
     })
 }
 
-/// Below this MTU the kernel gives a link no IPv6 (`IPV6_MIN_MTU`).
-const IPV6_MIN_MTU: u32 = 1280;
-
 /// The MTU a link is created with: the op's, else its parent's (VLANs,
 /// macvlans and ipvlans inherit it); `None` when the kernel's default for
 /// the kind applies (a bond: 1500).
@@ -382,26 +379,40 @@ fn bond_options(
         .collect()
 }
 
-/// An IPv4 address request as `ip address add ADDR brd + dev LINK` sends it.
+/// An address request as `ip address add ADDR brd + dev LINK` sends it
+/// (IPv6: `ip -6 address add ADDR dev LINK`, with duplicate address
+/// detection, see [`crate::state::Dad`]).
 pub(super) fn address_message(
     index: u32,
-    address: Ipv4Net,
+    address: IpNet,
     protocol: u8,
     lifetimes: Option<CacheInfo>,
 ) -> AddressMessage {
     let mut msg = AddressMessage::default();
-    msg.header.family = AddressFamily::Inet;
     msg.header.prefix_len = address.prefix_len();
-    msg.header.scope = AddressScope::Universe;
     msg.header.index = index;
-    let ip = IpAddr::V4(address.addr());
+    let ip = address.addr();
     msg.attributes.push(AddressAttribute::Local(ip));
     msg.attributes.push(AddressAttribute::Address(ip));
-    // A broadcast address only makes sense with hosts besides the network
-    // and broadcast addresses (/31 and /32 have none).
-    if address.prefix_len() < 31 {
-        msg.attributes
-            .push(AddressAttribute::Broadcast(address.broadcast()));
+    match address {
+        IpNet::V4(v4) => {
+            msg.header.family = AddressFamily::Inet;
+            msg.header.scope = AddressScope::Universe;
+            // A broadcast address only makes sense with hosts besides the
+            // network and broadcast addresses (/31 and /32 have none).
+            if v4.prefix_len() < 31 {
+                msg.attributes
+                    .push(AddressAttribute::Broadcast(v4.broadcast()));
+            }
+        }
+        IpNet::V6(v6) => {
+            msg.header.family = AddressFamily::Inet6;
+            msg.header.scope = if v6.addr().is_unicast_link_local() {
+                AddressScope::Link
+            } else {
+                AddressScope::Universe
+            };
+        }
     }
     if protocol != 0 {
         msg.attributes
@@ -986,6 +997,7 @@ mod tests {
                 valid_lifetime: Some(600),
                 preferred_lifetime: None,
                 protocol: 0,
+                dad: None,
             },
         };
         let (buf, _) = body(&build_one(&op)[0][0]);

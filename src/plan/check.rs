@@ -114,7 +114,7 @@ pub fn check(desired: &DesiredNetwork, current: &KernelState) -> Vec<CheckRow> {
     rows
 }
 
-fn address_path(link: &str, address: ipnet::Ipv4Net) -> String {
+fn address_path(link: &str, address: ipnet::IpNet) -> String {
     format!("addresses.{address} dev {link}")
 }
 

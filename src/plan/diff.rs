@@ -540,6 +540,94 @@ mod tests {
         assert_eq!(plan(&desired(), &s).unwrap().to_string(), "delete mv-ops\n");
     }
 
+    /// IPv6 addresses are planned, kept, undone and replaced like IPv4 ones.
+    #[test]
+    fn ipv6_addresses_are_planned_like_ipv4_ones() {
+        let dual = |v6: &str| {
+            desired_from(&PROFILE.replace(
+                "cluster = \"192.168.200.1\"",
+                &format!("cluster = [\"192.168.200.1/24\", \"{v6}\"]"),
+            ))
+        };
+        let d = dual("fd00:200::1/64");
+        let mut s = bare();
+        let p = plan(&d, &s).unwrap();
+        let text = p.to_string();
+        for want in [
+            "add address fd00:200::1/64 dev bond0.200\n",
+            "add address fe80::1/64 dev bond0.200\n",
+        ] {
+            assert!(text.contains(want), "{want} not in\n{text}");
+        }
+        // The link-local is the profile's: kernel autoconf stays off.
+        assert!(!text.contains("eui64"), "{text}");
+        // Each op's undo from the state before it, run in reverse: rollback.
+        let before = s.clone();
+        let mut undo = Vec::new();
+        for op in &p.ops {
+            undo.push(crate::plan::inverse(op, &s).unwrap());
+            simulate::apply(&mut s, op).unwrap();
+        }
+        assert!(plan(&d, &s).unwrap().is_empty(), "in sync");
+        let mut back = s.clone();
+        for ops in undo.iter().rev() {
+            simulate::apply_all(&mut back, ops).unwrap();
+        }
+        assert_eq!(back.addresses, before.addresses, "rolled back");
+        // A changed address: the old owned one and its link-local go.
+        let p = plan(&dual("fd00:200::7/64"), &s).unwrap();
+        assert_eq!(
+            p.to_string(),
+            "delete address fd00:200::1/64 dev bond0.200\n\
+             delete address fe80::1/64 dev bond0.200\n\
+             add address fd00:200::7/64 dev bond0.200\n\
+             add address fe80::7/64 dev bond0.200\n"
+        );
+    }
+
+    /// Taking a link down drops its static IPv6 addresses (and those of the
+    /// VLANs on it): a bond bounced for a mode change gets them back in the
+    /// same plan, and its undo restores them too.
+    #[test]
+    fn a_bounced_bond_gets_its_vlans_ipv6_addresses_back() {
+        let dual = PROFILE.replace(
+            "cluster = \"192.168.200.1\"",
+            "cluster = [\"192.168.200.1/24\", \"fd00:200::1/64\"]",
+        );
+        let mut s = bare();
+        simulate::apply_all(&mut s, &plan(&desired_from(&dual), &bare()).unwrap().ops).unwrap();
+        let d = desired_from(&dual.replace(
+            "mode = \"active-backup\"\nprimary = \"eth1\"",
+            "mode = \"balance-xor\"",
+        ));
+        let p = plan(&d, &s).unwrap();
+        let text = p.to_string();
+        let down = text.find("set bond0 down").expect("bounced");
+        let readd = text
+            .find("add address fd00:200::1/64 dev bond0.200")
+            .expect("re-added");
+        assert!(down < readd, "{text}");
+        assert!(
+            text.contains("add address fe80::1/64 dev bond0.200"),
+            "{text}"
+        );
+        let before = s.clone();
+        let mut undo = Vec::new();
+        for op in &p.ops {
+            undo.push(crate::plan::inverse(op, &s).unwrap());
+            simulate::apply(&mut s, op).unwrap();
+        }
+        assert!(plan(&d, &s).unwrap().is_empty(), "in sync");
+        for ops in undo.iter().rev() {
+            simulate::apply_all(&mut s, ops).unwrap();
+        }
+        let mut want = before.addresses.clone();
+        let mut got = s.addresses.clone();
+        want.sort_by_key(|a| (a.link.clone(), a.address));
+        got.sort_by_key(|a| (a.link.clone(), a.address));
+        assert_eq!(got, want, "rolled back");
+    }
+
     #[test]
     fn plan_displays_one_op_per_line() {
         let p = plan(&desired(), &bare()).unwrap();

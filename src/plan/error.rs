@@ -5,7 +5,7 @@
 //! [`PlanError::Rejected`] wraps it, and the model ([`super::simulate`])
 //! raises both, so one file holds the vocabulary and the model only uses it.
 
-use ipnet::Ipv4Net;
+use ipnet::{IpNet, Ipv4Net};
 
 use crate::state::{OWNER_ALIAS, OWNER_GROUP};
 
@@ -109,9 +109,9 @@ pub enum SimError {
     #[error("{0} is down (ENETDOWN)")]
     LinkDown(String),
     #[error("address {address} exists on {link} (EEXIST)")]
-    AddressExists { link: String, address: Ipv4Net },
+    AddressExists { link: String, address: IpNet },
     #[error("no address {address} on {link} (EADDRNOTAVAIL)")]
-    NoAddress { link: String, address: Ipv4Net },
+    NoAddress { link: String, address: IpNet },
     #[error("a route to {destination} with metric {metric} exists (EEXIST)")]
     RouteExists { destination: Ipv4Net, metric: u32 },
     #[error("gateway {gateway} is not on a subnet of {link} (ENETUNREACH)")]

@@ -90,6 +90,7 @@ pub fn foreign_address(link: &str, a: &str) -> Address {
         valid_lifetime: Some(3600),
         preferred_lifetime: Some(3600),
         protocol: 0,
+        dad: None,
     }
 }
 

@@ -267,7 +267,8 @@ fn rebuild(before: &KernelState, name: &str) -> Result<(Vec<Op>, Vec<String>), S
 }
 
 /// Gives `names` (parents first) back their MTU and admin state from
-/// `before`, then the routes through them that the kernel flushed.
+/// `before`, then the IPv6 addresses and the routes on them that the kernel
+/// flushed.
 fn settle(
     now: &mut KernelState,
     before: &KernelState,
@@ -304,6 +305,20 @@ fn settle(
                 },
             )?;
         }
+    }
+    // IPv6 addresses the kernel dropped with the link (simulate's `close`).
+    let dropped: Vec<&Address> = before
+        .addresses
+        .iter()
+        .filter(|a| names.contains(&a.link))
+        .filter(|a| {
+            !now.addresses
+                .iter()
+                .any(|x| x.link == a.link && x.address == a.address)
+        })
+        .collect();
+    for a in dropped {
+        emit(now, readd_address(a))?;
     }
     let lost: Vec<&Route> = before
         .routes
@@ -602,7 +617,7 @@ mod tests {
                 &s,
                 Op::AddRoute {
                     route: crate::desired::DesiredRoute {
-                        destination: net("10.70.0.0/16"),
+                        destination: "10.70.0.0/16".parse().unwrap(),
                         gateway: Some("192.168.200.254".parse().unwrap()),
                         link: "bond0.200".into(),
                         metric: None,

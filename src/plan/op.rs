@@ -4,7 +4,7 @@
 use std::fmt;
 use std::net::Ipv4Addr;
 
-use ipnet::Ipv4Net;
+use ipnet::{IpNet, Ipv4Net};
 use serde::{Deserialize, Serialize};
 
 use crate::desired::{BondOptions, DesiredRoute, LinkKind};
@@ -184,11 +184,11 @@ pub enum Op {
     },
     AddAddress {
         link: String,
-        address: Ipv4Net,
+        address: IpNet,
     },
     DeleteAddress {
         link: String,
-        address: Ipv4Net,
+        address: IpNet,
     },
     AddRoute {
         route: DesiredRoute,

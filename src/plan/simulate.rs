@@ -9,7 +9,7 @@
 //! port state, MACs a bond gives its ports) is left as it was. Each check
 //! names the errno the kernel answers with.
 
-use ipnet::Ipv4Net;
+use ipnet::{IpNet, Ipv4Net};
 
 use crate::desired::{DesiredRoute, LinkKind};
 use crate::state::{
@@ -139,8 +139,9 @@ pub fn apply(s: &mut KernelState, op: &Op) -> Result<(), SimError> {
 }
 
 /// The address `AddAddress` gives the kernel: static, marked as n3xnet's.
-pub fn added_address(link: &str, address: Ipv4Net) -> Address {
+pub fn added_address(link: &str, address: IpNet) -> Address {
     Address {
+        dad: None,
         link: link.to_string(),
         address,
         valid_lifetime: None,
@@ -385,6 +386,12 @@ fn close(s: &mut KernelState, name: &str) {
     }
     l.admin_up = false;
     s.routes.retain(|r| r.link.as_deref() != Some(name));
+    // The kernel also drops the link's IPv6 addresses (`keep_addr_on_down`
+    // is 0 by default). Its own (link-local, RA, loopback: `IFA_PROTO`
+    // 1-3) come back when the link does; static ones, n3xnet's included,
+    // must be added again.
+    s.addresses
+        .retain(|a| a.link != name || a.address.addr().is_ipv4() || (1..=3).contains(&a.protocol));
     let vlans: Vec<String> = topology::children(s, name)
         .filter(|c| matches!(c.info, LinkInfo::Vlan { .. }))
         .map(|c| c.name.clone())
@@ -432,9 +439,14 @@ fn change_mtu(s: &mut KernelState, name: &str, mtu: u32) {
     }
 }
 
+/// The IPv4 prefix route an address brings (the state holds IPv4 routes
+/// only).
 fn prefix_route(a: &Address) -> Option<Route> {
-    (a.address.prefix_len() < 32).then(|| Route {
-        destination: a.address.trunc(),
+    let IpNet::V4(address) = a.address else {
+        return None;
+    };
+    (address.prefix_len() < 32).then(|| Route {
+        destination: address.trunc(),
         gateway: None,
         link: Some(a.link.clone()),
         metric: None,
@@ -463,7 +475,7 @@ fn add_address(s: &mut KernelState, a: Address) -> Result<(), SimError> {
     Ok(())
 }
 
-fn delete_address(s: &mut KernelState, link: &str, address: Ipv4Net) -> Result<(), SimError> {
+fn delete_address(s: &mut KernelState, link: &str, address: IpNet) -> Result<(), SimError> {
     let Some(i) = s
         .addresses
         .iter()

@@ -182,7 +182,7 @@ impl<'a> Target<'a> {
 }
 
 /// `state` holds `link`'s desired `address`, whoever added it.
-pub fn has_address(state: &KernelState, link: &str, address: ipnet::Ipv4Net) -> bool {
+pub fn has_address(state: &KernelState, link: &str, address: ipnet::IpNet) -> bool {
     state
         .addresses
         .iter()

@@ -3,15 +3,15 @@
 //! first one.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
-use ipnet::Ipv4Net;
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
 use super::diag::{index, join, Diags};
 use super::model::{
-    AddrRange, BondConfig, DhcpServer, Interfaces, MultusIpam, MultusKind, MultusNet, NodeOverride,
-    Profile, Reservation, RouteSpec,
+    AddrRange, BondConfig, DhcpServer, Interfaces, MultusIpam, MultusKind, MultusNet, NetAddrs,
+    NodeOverride, Profile, Reservation, RouteSpec,
 };
 use super::source::{Entry, Node, Value};
 use crate::kinds::{
@@ -93,15 +93,38 @@ impl Decode for u32 {
     }
 }
 
+/// Every field but `ipAddresses` is IPv4 only for now: an IPv6 value there
+/// is refused as not supported yet, never accepted and left unapplied.
+const NO_IPV6_YET: &str = "IPv6 is not supported here yet (only in ipAddresses)";
+
+/// [`parsed`] for an IPv4-only field: an IPv6 value gets its own message.
+fn ipv4<T: FromStr, V6: FromStr>(
+    node: &Node,
+    path: &str,
+    d: &mut Diags,
+    expected: &str,
+) -> Option<T> {
+    let s = string(node, path, d, expected)?;
+    if let Ok(v) = s.parse() {
+        return Some(v);
+    }
+    if s.parse::<V6>().is_ok() {
+        d.push(path, found(node), format!("{expected}; {NO_IPV6_YET}"));
+    } else {
+        d.push(path, found(node), expected);
+    }
+    None
+}
+
 impl Decode for Ipv4Addr {
     fn decode(node: &Node, path: &str, d: &mut Diags) -> Option<Self> {
-        parsed(node, path, d, "an IPv4 address like 192.168.1.1")
+        ipv4::<_, Ipv6Addr>(node, path, d, "an IPv4 address like 192.168.1.1")
     }
 }
 
 impl Decode for Ipv4Net {
     fn decode(node: &Node, path: &str, d: &mut Diags) -> Option<Self> {
-        parsed(node, path, d, "an IPv4 prefix like 10.42.0.0/16")
+        ipv4::<_, Ipv6Net>(node, path, d, "an IPv4 prefix like 10.42.0.0/16")
     }
 }
 
@@ -111,28 +134,82 @@ impl Decode for MacAddr {
     }
 }
 
-/// A node's address: `a.b.c.d` (prefix /24, as n3x implies) or `a.b.c.d/len`.
-struct HostAddr(Ipv4Net);
+/// One address of `ipAddresses`: IPv4 bare (/24 implied, as n3x implies)
+/// or with a prefix; IPv6 always with its prefix (no length is implied:
+/// /64 is common but not universal, and a wrong one would mis-route).
+fn host_addr(node: &Node, path: &str, d: &mut Diags) -> Option<IpNet> {
+    const EXPECTED: &str = "an IPv4 address, bare (/24 implied) or with a prefix like 192.168.1.1/24, or an IPv6 address with its prefix like fd00:200::1/64";
+    let s = string(node, path, d, EXPECTED)?;
+    let net = match (s.contains(':'), s.contains('/')) {
+        (true, true) => s.parse::<Ipv6Net>().ok().map(IpNet::V6),
+        (true, false) => {
+            let what = if s.parse::<Ipv6Addr>().is_ok() {
+                "an IPv6 address with its prefix length like fd00:200::1/64 (none is implied for IPv6)"
+            } else {
+                EXPECTED
+            };
+            d.push(path, found(node), what);
+            return None;
+        }
+        (false, true) => s.parse::<Ipv4Net>().ok().map(IpNet::V4),
+        (false, false) => s
+            .parse::<Ipv4Addr>()
+            .ok()
+            .and_then(|a| Ipv4Net::new(a, 24).ok())
+            .map(IpNet::V4),
+    };
+    if net.is_none() {
+        d.push(path, found(node), EXPECTED);
+    }
+    net
+}
 
-impl Decode for HostAddr {
+impl Decode for NetAddrs {
     fn decode(node: &Node, path: &str, d: &mut Diags) -> Option<Self> {
         const EXPECTED: &str =
-            "an IPv4 address, bare (/24 implied) or with a prefix like 192.168.1.1/24";
-        let s = string(node, path, d, EXPECTED)?;
-        let net = if s.contains('/') {
-            s.parse::<Ipv4Net>().ok()
-        } else {
-            s.parse::<Ipv4Addr>()
-                .ok()
-                .and_then(|a| Ipv4Net::new(a, 24).ok())
-        };
-        match net {
-            Some(n) => Some(HostAddr(n)),
-            None => {
+            "one IPv4 and/or one IPv6 address: a string, or a list like [\"192.168.1.1/24\", \"fd00:1::1/64\"]";
+        let items: Vec<(String, &Node)> = match &node.value {
+            Value::Str(_) => vec![(path.to_string(), node)],
+            Value::Array(items) if (1..=2).contains(&items.len()) => items
+                .iter()
+                .enumerate()
+                .map(|(i, n)| {
+                    let p = index(path, i);
+                    d.record(&p, n.pos);
+                    (p, n)
+                })
+                .collect(),
+            _ => {
                 d.push(path, found(node), EXPECTED);
-                None
+                return None;
+            }
+        };
+        let mut out = NetAddrs::default();
+        let mut ok = true;
+        for (p, n) in &items {
+            match host_addr(n, p, d) {
+                Some(IpNet::V6(a)) if matches!(node.value, Value::Str(_)) => {
+                    d.push(
+                        p,
+                        Some(a.to_string()),
+                        format!("an IPv4 address here; IPv6 is written in the list form, like [\"{a}\"] or [\"192.168.1.1/24\", \"{a}\"]"),
+                    );
+                    ok = false;
+                }
+                Some(IpNet::V4(a)) if out.v4.is_none() => out.v4 = Some(a),
+                Some(IpNet::V6(a)) if out.v6.is_none() => out.v6 = Some(a),
+                Some(a) => {
+                    d.push(
+                        p,
+                        Some(a.to_string()),
+                        "an address of the other family: a dual-stack pair is one IPv4 and one IPv6 address",
+                    );
+                    ok = false;
+                }
+                None => ok = false,
             }
         }
+        ok.then_some(out)
     }
 }
 
@@ -567,7 +644,7 @@ pub fn profile(root: &Node, d: &mut Diags) -> Option<Profile> {
     f.ignore(LEGACY_KEYS);
     let ip_addresses = f.opt_with("ipAddresses", d, |n, p, d| {
         map::<String, _>(n, p, d, |n, p, d| {
-            map::<Network, _>(n, p, d, |n, p, d| HostAddr::decode(n, p, d).map(|h| h.0))
+            map::<Network, _>(n, p, d, NetAddrs::decode)
         })
     });
     let interfaces: Option<Interfaces> = f.req("interfaces", d, "a table with at least `cluster`");

@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
-use ipnet::Ipv4Net;
-use serde::Serialize;
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use serde::{Serialize, Serializer};
 
 use crate::kinds::{
     AdSelect, BondMode, LacpRate, Mode, Network, PrimaryReselect, Role, XmitHashPolicy,
@@ -22,8 +22,8 @@ use crate::mac::MacAddr;
 pub struct Profile {
     #[serde(skip_serializing_if = "is_static")]
     pub mode: Mode,
-    /// `ipAddresses.<node>.<network>`: bare IPv4 (prefix /24) or `a.b.c.d/len`.
-    pub ip_addresses: BTreeMap<String, BTreeMap<Network, Ipv4Net>>,
+    /// `ipAddresses.<node>.<network>`: see [`NetAddrs`].
+    pub ip_addresses: BTreeMap<String, BTreeMap<Network, NetAddrs>>,
     pub interfaces: Interfaces,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub vlan_ids: BTreeMap<Network, u16>,
@@ -56,6 +56,51 @@ pub struct Profile {
 /// n3x's profiles leave it out.
 fn is_static(mode: &Mode) -> bool {
     *mode == Mode::Static
+}
+
+/// `ipAddresses.<node>.<network>`: one IPv4 and/or one IPv6 address.
+///
+/// Written as n3x writes it, one IPv4 string (`"192.168.200.1"`, /24
+/// implied, or with a prefix), or as a list of one address per family
+/// (`["192.168.200.1/24", "fd00:200::1/64"]`). A list, not a table
+/// `{ ipv4, ipv6 }`: it reads the same in TOML and Nix, it is the shape of
+/// k3s's `--node-ip=<v4>,<v6>` and networkd's repeated `Address=`, and a
+/// plain string stays a valid one-element case, so n3x's
+/// `builtins.toJSON` output loads unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct NetAddrs {
+    pub v4: Option<Ipv4Net>,
+    pub v6: Option<Ipv6Net>,
+}
+
+impl NetAddrs {
+    /// The addresses written, IPv4 first.
+    pub fn iter(&self) -> impl Iterator<Item = IpNet> {
+        let v4 = self.v4.map(IpNet::V4);
+        let v6 = self.v6.map(IpNet::V6);
+        v4.into_iter().chain(v6)
+    }
+
+    /// The field path of the IPv4 (`v6` false) or IPv6 address under
+    /// `base` (`ipAddresses.<node>.<network>`): IPv6 is only ever written
+    /// in the list, after the IPv4 address if there is one.
+    pub fn path(&self, base: &str, v6: bool) -> String {
+        match self.v6 {
+            Some(_) => super::diag::index(base, usize::from(v6 && self.v4.is_some())),
+            None => base.to_string(),
+        }
+    }
+}
+
+/// An IPv4-only value serializes as the one string n3x writes; a value with
+/// IPv6 as the list.
+impl Serialize for NetAddrs {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match (self.v4, self.v6) {
+            (Some(v4), None) => v4.serialize(s),
+            _ => s.collect_seq(self.iter().map(|a| a.to_string())),
+        }
+    }
 }
 
 /// `interfaces`: names of the links each network runs on.

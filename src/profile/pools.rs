@@ -78,7 +78,7 @@ pub fn slice(p: &Profile, nad: &MultusNet, node: &str) -> Option<Slice> {
     if let Some(r) = nad.pod_ranges.get(node) {
         return Some(Slice::Explicit(*r));
     }
-    let cluster = p.ip_addresses.get(node)?.get(&Network::Cluster)?;
+    let cluster = p.ip_addresses.get(node)?.get(&Network::Cluster)?.v4?;
     let host = u32::from(cluster.addr()) - u32::from(cluster.network());
     let range = pod_range(nad);
     let size = pods_per_node(nad);
@@ -250,6 +250,7 @@ fn node_pools(p: &Profile, nad: &MultusNet, base: &str, nodes: &[String], d: &mu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::profile::model::NetAddrs;
     use crate::profile::{parse, Format};
 
     /// server-1 (cluster .1, shim 192.168.30.1) and agent-1 (cluster .3,
@@ -276,7 +277,8 @@ mod tests {
     fn with_node(p: &Profile, node: &str, cluster: &str) -> Profile {
         let mut p = p.clone();
         let mut addrs = BTreeMap::new();
-        addrs.insert(Network::Cluster, cluster.parse().unwrap());
+        let v4 = Some(cluster.parse().unwrap());
+        addrs.insert(Network::Cluster, NetAddrs { v4, v6: None });
         p.ip_addresses.insert(node.into(), addrs);
         p
     }

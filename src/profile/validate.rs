@@ -3,13 +3,14 @@
 //! every node resolved.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
-use ipnet::Ipv4Net;
+use ipnet::{IpNet, Ipv4Net};
 
 use super::diag::{join, Diags};
 use super::model::Profile;
 use super::resolve;
+use super::resolve::link_local;
 use crate::kinds::{Mode, Network};
 
 /// Runs every check; problems land in `d`.
@@ -95,63 +96,106 @@ fn addr_path(node: &str, net: Network) -> String {
     join(&join("ipAddresses", node), net.as_str())
 }
 
+/// The address of `node` on `net` in the family `v6` says.
+fn written(p: &Profile, node: &str, net: Network, v6: bool) -> Option<IpNet> {
+    let a = p.ip_addresses.get(node)?.get(&net)?;
+    if v6 {
+        a.v6.map(IpNet::V6)
+    } else {
+        a.v4.map(IpNet::V4)
+    }
+}
+
+/// Where the address of `node` on `net` in the family `v6` says was written.
+fn family_path(p: &Profile, node: &str, net: Network, v6: bool) -> String {
+    let base = addr_path(node, net);
+    match p.ip_addresses.get(node).and_then(|m| m.get(&net)) {
+        Some(a) => a.path(&base, v6),
+        None => base,
+    }
+}
+
+/// No two nodes share an address on a network, nor (IPv6) the link-local
+/// address derived from it.
 fn unique_addresses(p: &Profile, d: &mut Diags) {
     for net in Network::ALL {
-        let mut seen: BTreeMap<Ipv4Addr, &str> = BTreeMap::new();
-        for (node, addrs) in &p.ip_addresses {
-            let Some(a) = addrs.get(&net) else { continue };
-            match seen.get(&a.addr()) {
-                Some(first) => d.push(
-                    &addr_path(node, net),
-                    Some(a.addr().to_string()),
-                    format!("an address no other node has ({first} has it)"),
-                ),
-                None => {
-                    seen.insert(a.addr(), node);
+        for v6 in [false, true] {
+            let mut seen: BTreeMap<IpAddr, &str> = BTreeMap::new();
+            let mut seen_ll: BTreeMap<IpAddr, &str> = BTreeMap::new();
+            for node in p.ip_addresses.keys() {
+                let Some(a) = written(p, node, net, v6) else {
+                    continue;
+                };
+                let path = family_path(p, node, net, v6);
+                if let Some(first) = seen.get(&a.addr()) {
+                    d.push(
+                        &path,
+                        Some(a.addr().to_string()),
+                        format!("an address no other node has ({first} has it)"),
+                    );
+                    continue;
+                }
+                seen.insert(a.addr(), node);
+                let IpAddr::V6(a6) = a.addr() else { continue };
+                let ll = IpAddr::V6(link_local(a6).addr());
+                match seen_ll.get(&ll) {
+                    Some(first) => d.push(
+                        &path,
+                        Some(a.to_string()),
+                        format!("an address whose last 64 bits differ from every other node's on the {net} network: they make the link-local address {ll}, which {first}'s makes too"),
+                    ),
+                    None => {
+                        seen_ll.insert(ll, node);
+                    }
                 }
             }
         }
     }
 }
 
-/// Every node's address on one network lies in the same subnet: the DHCP
-/// server's for DHCP clusters, else the one most nodes use.
+/// Every node's address on one network lies in the same subnet, per
+/// family: the DHCP server's for DHCP clusters (IPv4), else the one most
+/// nodes use.
 fn one_subnet_per_network(p: &Profile, d: &mut Diags) {
     for net in Network::ALL {
-        let mut by_subnet: BTreeMap<Ipv4Net, Vec<&str>> = BTreeMap::new();
-        for (node, addrs) in &p.ip_addresses {
-            if let Some(a) = addrs.get(&net) {
-                by_subnet.entry(a.trunc()).or_default().push(node);
+        for v6 in [false, true] {
+            let mut by_subnet: BTreeMap<IpNet, Vec<&str>> = BTreeMap::new();
+            for node in p.ip_addresses.keys() {
+                if let Some(a) = written(p, node, net, v6) {
+                    by_subnet.entry(a.trunc()).or_default().push(node);
+                }
             }
-        }
-        let dhcp_subnet = (net == Network::Cluster && p.mode == Mode::Dhcp)
-            .then(|| p.dhcp_server.as_ref().map(|s| s.subnet.trunc()))
-            .flatten();
-        let Some(main) = dhcp_subnet.or_else(|| {
-            by_subnet
-                .iter()
-                .max_by_key(|(_, nodes)| nodes.len())
-                .map(|(s, _)| *s)
-        }) else {
-            continue;
-        };
-        let peers = by_subnet.get(&main).map(|v| v.join(", "));
-        for (subnet, nodes) in &by_subnet {
-            if *subnet == main {
+            let dhcp_subnet = (!v6 && net == Network::Cluster && p.mode == Mode::Dhcp)
+                .then(|| p.dhcp_server.as_ref().map(|s| IpNet::V4(s.subnet.trunc())))
+                .flatten();
+            let Some(main) = dhcp_subnet.or_else(|| {
+                by_subnet
+                    .iter()
+                    .max_by_key(|(_, nodes)| nodes.len())
+                    .map(|(s, _)| *s)
+            }) else {
                 continue;
-            }
-            for node in nodes {
-                let a = p.ip_addresses[*node][&net];
-                let like = match (&dhcp_subnet, &peers) {
-                    (Some(_), _) => "dhcpServer.subnet".to_string(),
-                    (None, Some(peers)) => format!("as {peers}"),
-                    (None, None) => String::new(),
-                };
-                d.push(
-                    &addr_path(node, net),
-                    Some(a.to_string()),
-                    format!("an address in the {net} subnet {main} ({like})"),
-                );
+            };
+            let peers = by_subnet.get(&main).map(|v| v.join(", "));
+            for (subnet, nodes) in &by_subnet {
+                if *subnet == main {
+                    continue;
+                }
+                for node in nodes {
+                    let Some(a) = written(p, node, net, v6) else {
+                        continue;
+                    };
+                    let like = match (&dhcp_subnet, &peers) {
+                        (Some(_), _) => "dhcpServer.subnet".to_string(),
+                        (None, Some(peers)) => format!("as {peers}"),
+                        (None, None) => String::new(),
+                    };
+                    d.push(
+                        &family_path(p, node, net, v6),
+                        Some(a.to_string()),
+                        format!("an address in the {net} subnet {main} ({like})"),
+                    );
+                }
             }
         }
     }
@@ -181,6 +225,7 @@ fn cidrs(p: &Profile, d: &mut Diags) {
             .ip_addresses
             .values()
             .flat_map(|m| m.iter())
+            .filter_map(|(net, a)| Some((net, a.v4?)))
             .filter(|(_, a)| overlap(&a.trunc(), cidr))
             .map(|(net, a)| format!("{net} {}", a.trunc()))
             .collect();
@@ -212,7 +257,7 @@ fn reservations(p: &Profile, d: &mut Diags) {
         if let Some(a) = p
             .ip_addresses
             .get(node)
-            .and_then(|m| m.get(&Network::Cluster))
+            .and_then(|m| m.get(&Network::Cluster)?.v4)
         {
             if a.addr() != r.ip {
                 d.push(
@@ -310,5 +355,123 @@ mod tests {
         for bad in ["", "h", "12hh", "1.5h", "-1"] {
             assert!(!valid_lease_time(bad), "{bad}");
         }
+    }
+}
+
+/// IPv6 in `ipAddresses`: the forms, and every problem with its field path.
+#[cfg(test)]
+mod ipv6_tests {
+    use crate::profile::{parse, Format};
+
+    const HEAD: &str = "serverApi = \"https://192.168.1.1:6443\"\nclusterCidr = \"10.42.0.0/16\"\nserviceCidr = \"10.43.0.0/16\"\n[interfaces]\ncluster = \"eth1\"\nstorage = \"eth2\"\n[ipAddresses]\n";
+
+    /// The problems of `HEAD` + `nodes`, each as `path: message`.
+    fn problems(nodes: &str) -> Vec<String> {
+        match parse(&format!("{HEAD}{nodes}"), Format::Toml) {
+            Ok(_) => Vec::new(),
+            Err(d) => d.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    fn has(problems: &[String], want: &str) -> bool {
+        problems.iter().any(|p| p.starts_with(want))
+    }
+
+    #[test]
+    fn the_scalar_form_is_unchanged_and_the_list_decodes_both_families() {
+        let p = parse(
+            &format!("{HEAD}server-1 = {{ cluster = \"192.168.1.1\", storage = [\"10.9.0.1/24\", \"fd00:9::1/64\"] }}\n"),
+            Format::Toml,
+        );
+        let p = p.unwrap();
+        let d = crate::profile::resolve(&p, "server-1").unwrap();
+        let on_eth2: Vec<String> = d
+            .addresses_on("eth2")
+            .map(|a| a.address.to_string())
+            .collect();
+        // The link-local address comes from the global's last 64 bits.
+        assert_eq!(on_eth2, ["10.9.0.1/24", "fd00:9::1/64", "fe80::1/64"]);
+        assert_eq!(
+            serde_json::to_value(&p).unwrap()["ipAddresses"]["server-1"]["storage"],
+            serde_json::json!(["10.9.0.1/24", "fd00:9::1/64"])
+        );
+        let json = r#"{"serverApi":"https://192.168.1.1:6443","clusterCidr":"10.42.0.0/16","serviceCidr":"10.43.0.0/16","interfaces":{"cluster":"eth1"},"ipAddresses":{"server-1":{"cluster":"192.168.1.1"}}}"#;
+        let p = parse(json, Format::Json).unwrap();
+        let a = p.ip_addresses["server-1"][&crate::kinds::Network::Cluster];
+        assert_eq!(a.v4, Some("192.168.1.1/24".parse().unwrap()));
+        assert_eq!(a.v6, None);
+        assert_eq!(
+            serde_json::to_value(&p).unwrap()["ipAddresses"]["server-1"]["cluster"],
+            "192.168.1.1/24"
+        );
+    }
+
+    #[test]
+    fn forms_that_are_refused() {
+        let e = problems("server-1 = { cluster = \"fd00::1/64\" }\n");
+        assert!(has(&e, "ipAddresses.server-1.cluster: found fd00::1/64, expected an IPv4 address here; IPv6 is written in the list form"), "{e:?}");
+        let e = problems("server-1 = { cluster = [\"192.168.1.1/24\", \"fd00::1\"] }\n");
+        assert!(has(&e, "ipAddresses.server-1.cluster[1]: found \"fd00::1\", expected an IPv6 address with its prefix length"), "{e:?}");
+        let e = problems("server-1 = { cluster = [\"192.168.1.1/24\", \"192.168.1.2/24\"] }\n");
+        assert!(has(&e, "ipAddresses.server-1.cluster[1]: found 192.168.1.2/24, expected an address of the other family"), "{e:?}");
+        let e = problems("server-1 = { cluster = [] }\n");
+        assert!(has(&e, "ipAddresses.server-1.cluster: found an array of 0, expected one IPv4 and/or one IPv6 address"), "{e:?}");
+        let e = problems("server-1 = { cluster = [\"fd00::1/64\"] }\n");
+        assert!(has(&e, "ipAddresses.server-1.cluster: found only IPv6 fd00::1/64, expected server-1's cluster IPv4 address too (IPv6-only nodes are not supported yet)"), "{e:?}");
+    }
+
+    #[test]
+    fn ipv6_problems_name_their_field() {
+        let e = problems(
+            "server-1 = { cluster = [\"192.168.1.1/24\", \"fe80::1/64\"], storage = [\"ff02::1/64\"] }\nserver-2 = { cluster = [\"192.168.1.2/24\", \"fd00:1::/64\"] }\n",
+        );
+        assert!(has(&e, "ipAddresses.server-1.cluster[1]: found fe80::1/64, expected a global or unique-local IPv6 address: a link's link-local address (fe80::/10) is derived from it"), "{e:?}");
+        assert!(has(&e, "ipAddresses.server-1.storage[0]: found ff02::1/64, expected a unicast IPv6 host address"), "{e:?}");
+        assert!(has(&e, "ipAddresses.server-2.cluster[1]: found fd00:1::/64, expected a host address, not the subnet-router anycast address"), "{e:?}");
+    }
+
+    #[test]
+    fn derived_link_locals_are_unique_on_a_network() {
+        let e = problems(
+            "server-1 = { cluster = [\"192.168.1.1/24\", \"fd00:1:0:1::5/48\"] }\nserver-2 = { cluster = [\"192.168.1.2/24\", \"fd00:1:0:2::5/48\"] }\n",
+        );
+        assert!(has(&e, "ipAddresses.server-2.cluster[1]: found fd00:1:0:2::5/48, expected an address whose last 64 bits differ from every other node's on the cluster network: they make the link-local address fe80::5, which server-1's makes too"), "{e:?}");
+        let e = problems("server-1 = { cluster = [\"192.168.1.1/24\", \"fd00:1:0:1::/48\"] }\n");
+        assert!(has(&e, "ipAddresses.server-1.cluster[1]: found fd00:1:0:1::/48, expected an address whose last 64 bits are not all zero"), "{e:?}");
+    }
+
+    #[test]
+    fn ipv6_duplicates_and_subnets_across_nodes() {
+        let e = problems(
+            "server-1 = { cluster = [\"192.168.1.1/24\", \"fd00:1::1/64\"] }\nserver-2 = { cluster = [\"192.168.1.2/24\", \"fd00:1::1/64\"] }\nserver-3 = { cluster = [\"192.168.1.3/24\", \"fd00:1::3/64\"] }\nserver-4 = { cluster = [\"192.168.1.4/24\", \"fd00:2::4/64\"] }\n",
+        );
+        assert!(has(&e, "ipAddresses.server-2.cluster[1]: found fd00:1::1, expected an address no other node has (server-1 has it)"), "{e:?}");
+        assert!(has(&e, "ipAddresses.server-4.cluster[1]: found fd00:2::4/64, expected an address in the cluster subnet fd00:1::/64"), "{e:?}");
+    }
+
+    #[test]
+    fn ipv6_networks_of_one_node_may_not_overlap() {
+        let e = problems(
+            "server-1 = { cluster = [\"192.168.1.1/24\", \"fd00:1::1/64\"], storage = [\"192.168.2.1/24\", \"fd00:1::2/48\"] }\n",
+        );
+        assert!(has(&e, "ipAddresses.server-1.storage[1]: found fd00:1::2/48, expected a subnet not overlapping fd00:1::1/64 on eth1"), "{e:?}");
+    }
+
+    #[test]
+    fn a_link_with_ipv6_needs_an_mtu_of_1280() {
+        let e = problems(
+            "server-1 = { cluster = [\"192.168.1.1/24\", \"fd00:1::1/64\"] }\n[mtu]\neth1 = 1200\n",
+        );
+        assert!(has(&e, "mtu.eth1: found 1200, expected an MTU of at least 1280, since eth1 has an IPv6 address"), "{e:?}");
+        assert!(
+            problems("server-1 = { cluster = \"192.168.1.1\" }\n[mtu]\neth1 = 1200\n").is_empty()
+        );
+    }
+
+    #[test]
+    fn ipv6_elsewhere_is_not_supported_yet() {
+        let e = problems("server-1 = { cluster = \"192.168.1.1\" }\n[[routes]]\nto = \"fd00:50::/48\"\nvia = \"fd00:1::fe\"\n");
+        assert!(has(&e, "routes[0].to: found \"fd00:50::/48\", expected an IPv4 prefix like 10.42.0.0/16; IPv6 is not supported here yet"), "{e:?}");
+        assert!(has(&e, "routes[0].via: found \"fd00:1::fe\", expected an IPv4 address like 192.168.1.1; IPv6 is not supported here yet"), "{e:?}");
     }
 }

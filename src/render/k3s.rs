@@ -286,7 +286,7 @@ fn config_file(
 mod tests {
     use super::*;
     use crate::kinds::Network;
-    use crate::profile::model::{Interfaces, NodeOverride};
+    use crate::profile::model::{Interfaces, NetAddrs, NodeOverride};
     use ipnet::Ipv4Net;
     use std::collections::BTreeMap;
 
@@ -299,14 +299,12 @@ mod tests {
         {
             let n = i as u8 + 1;
             let mut a = BTreeMap::new();
-            a.insert(
-                Network::Cluster,
-                Ipv4Net::new(Ipv4Addr::new(192, 168, 200, n), 24).unwrap(),
-            );
-            a.insert(
-                Network::Storage,
-                Ipv4Net::new(Ipv4Addr::new(192, 168, 100, n), 24).unwrap(),
-            );
+            let v4 = |third| NetAddrs {
+                v4: Some(Ipv4Net::new(Ipv4Addr::new(192, 168, third, n), 24).unwrap()),
+                v6: None,
+            };
+            a.insert(Network::Cluster, v4(200));
+            a.insert(Network::Storage, v4(100));
             ip_addresses.insert(node.to_string(), a);
         }
         Profile {

@@ -187,8 +187,13 @@ fn network(desired: &DesiredNetwork, link: &DesiredLink) -> Ini {
     l.push(("RequiredForOnline", yes_no(is_cluster)));
     if is_cluster {
         // Online means what k3s needs: an IPv4 address on the cluster link
-        // (for DHCP, once the lease is bound).
-        l.push(("RequiredFamilyForOnline", "ipv4".into()));
+        // (for DHCP, once the lease is bound), and the IPv6 one too when
+        // the profile gives one (n3xnetd's health asks the same).
+        let v6 = desired
+            .addresses_on(&link.name)
+            .any(|a| a.address.addr().is_ipv6());
+        let family = if v6 { "both" } else { "ipv4" };
+        l.push(("RequiredFamilyForOnline", family.into()));
     }
 
     let (gateways, routes): (Vec<&DesiredRoute>, Vec<&DesiredRoute>) = desired
@@ -470,6 +475,30 @@ mod tests {
             body(&files, "20-eth1.network"),
             "[Match]\nName=eth1\n\n[Link]\nRequiredForOnline=yes\nRequiredFamilyForOnline=ipv4\n\n\
              [Network]\nDHCP=ipv4\nIPv6AcceptRA=no\nLinkLocalAddressing=no\n"
+        );
+    }
+
+    /// IPv6 addresses, the link-local one included, are written out as
+    /// they are applied (networkd's own link-local stays off).
+    #[test]
+    fn a_dual_stack_link_has_both_families() {
+        let d = net(
+            vec![DesiredLink {
+                network: Some(Network::Cluster),
+                ..link("eth1", LinkKind::Ethernet)
+            }],
+            vec![
+                addr("eth1", "192.168.1.1/24"),
+                addr("eth1", "fd00:1::1/64"),
+                addr("eth1", "fe80::1/64"),
+            ],
+            "eth1",
+        );
+        assert_eq!(
+            body(&render(&d), "20-eth1.network"),
+            "[Match]\nName=eth1\n\n[Link]\nRequiredForOnline=yes\nRequiredFamilyForOnline=both\n\n\
+             [Network]\nDHCP=no\nIPv6AcceptRA=no\nLinkLocalAddressing=no\nAddress=192.168.1.1/24\n\
+             Address=fd00:1::1/64\nAddress=fe80::1/64\n"
         );
     }
 

@@ -7,6 +7,9 @@ use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use n3xnet::desired::DesiredNetwork;
+use n3xnet::engine::{self, ApplyOptions, ApplyReport, EngineError};
+use n3xnet::netlink::Handle;
 use serde_json::Value;
 
 /// `true` when the tier can run. Without root it FAILS (so CI cannot go
@@ -255,4 +258,20 @@ pub fn shim_profile(n: usize) -> String {
         );
     }
     p
+}
+
+/// One apply of `d` in `ns` (writer lock taken), whatever its outcome.
+pub fn try_apply(ns: &Netns, d: &DesiredNetwork) -> Result<ApplyReport, EngineError> {
+    runtime().block_on(async {
+        let h = Handle::open(Some(&ns.name)).unwrap();
+        let lock = engine::lock::acquire(h.netns(), None).await?;
+        engine::apply(&h, d, &ApplyOptions::default(), &lock).await
+    })
+}
+
+/// One apply that must leave the kernel as desired.
+pub fn apply(ns: &Netns, d: &DesiredNetwork) -> ApplyReport {
+    let r = try_apply(ns, d).unwrap();
+    assert!(r.outcome.converged(), "{}", r.summary());
+    r
 }

@@ -1,7 +1,7 @@
 //! The kernel's part of `status`: links with bond ports and LACP state,
 //! VLANs, addresses, routes, and whether there is a default route.
 
-use crate::state::{KernelState, Link, LinkInfo};
+use crate::state::{Dad, KernelState, Link, LinkInfo};
 
 pub(super) fn has_default_route(state: &KernelState) -> bool {
     state.routes.iter().any(|r| r.destination.prefix_len() == 0)
@@ -92,8 +92,13 @@ pub fn render(state: &KernelState) -> String {
             Some(s) => format!(" dynamic valid {s}s"),
             None => String::new(),
         };
+        let dad = match a.dad {
+            Some(Dad::Tentative) => " tentative",
+            Some(Dad::Failed) => " dadfailed",
+            None => "",
+        };
         let owner = if a.is_owned() { " [n3xnet]" } else { "" };
-        out += &format!("  {:w$}  {}{life}{owner}\n", a.link, a.address);
+        out += &format!("  {:w$}  {}{life}{dad}{owner}\n", a.link, a.address);
     }
     out += "\nROUTES\n";
     for r in &state.routes {

@@ -3,14 +3,15 @@
 //! overlapping subnets.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
-use ipnet::Ipv4Net;
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
 use super::Resolving;
 use crate::desired::DesiredAddress;
 use crate::kinds::{Mode, Network};
 use crate::profile::diag::join;
+use crate::profile::model::NetAddrs;
 
 impl Resolving<'_> {
     /// Adds the address of each network on its link; returns the cluster IP
@@ -33,51 +34,110 @@ impl Resolving<'_> {
         cluster_ip
     }
 
-    /// The address written for `net`, as `ipAddresses.<node>.<net>`.
-    pub(super) fn written(&self, net: Network) -> Option<Ipv4Net> {
-        let written = self.profile.ip_addresses.get(self.node())?;
-        written.get(&net).copied()
+    /// The addresses written for `net`, as `ipAddresses.<node>.<net>`.
+    pub(super) fn written(&self, net: Network) -> NetAddrs {
+        let written = self.profile.ip_addresses.get(self.node());
+        written
+            .and_then(|w| w.get(&net))
+            .copied()
+            .unwrap_or_default()
     }
 
-    /// Adds `net`'s address on `link`; returns its IP.
+    /// Adds `net`'s addresses on `link`; returns its IPv4 address.
     fn address(&mut self, net: Network, link: Option<&String>) -> Option<Ipv4Addr> {
         let node = self.merged.node;
         let path = join(&join("ipAddresses", node), net.as_str());
-        let addr = self.written(net);
+        let written = self.written(net);
         let Some(link) = link else {
-            if addr.is_some() {
+            if let Some(a) = written.iter().next() {
                 self.reject(
                     &path,
-                    addr.map(|a| a.to_string()),
+                    Some(a.to_string()),
                     format!("no {net} address, since interfaces.{net} is not set"),
                 );
             }
             return None;
         };
-        if self.profile.mode == Mode::Dhcp && net == Network::Cluster {
-            return self.leased(&path, link, addr);
+        let dhcp = self.profile.mode == Mode::Dhcp && net == Network::Cluster;
+        let ip = if dhcp {
+            self.leased(&path, link, written.v4)
+        } else {
+            self.address_v4(net, &path, link, written)
+        };
+        if let Some(a) = written.v6 {
+            self.address_v6(&written.path(&path, true), link, a, dhcp);
         }
-        match addr {
+        ip
+    }
+
+    /// Adds the IPv4 address of `written` on `link`; returns its IP.
+    fn address_v4(
+        &mut self,
+        net: Network,
+        path: &str,
+        link: &str,
+        written: NetAddrs,
+    ) -> Option<Ipv4Addr> {
+        let node = self.merged.node;
+        match written.v4 {
             Some(a) => {
+                let at = written.path(path, false);
                 if let Some(expected) = host_problem(a) {
-                    self.reject(&path, Some(a.to_string()), expected);
+                    self.reject(&at, Some(a.to_string()), expected);
                 }
                 let address = DesiredAddress {
-                    link: link.clone(),
-                    address: a,
+                    link: link.to_string(),
+                    address: IpNet::V4(a),
                 };
-                self.addresses.push((path, address));
+                self.addresses.push((at, address));
                 Some(a.addr())
             }
             None if net == Network::Cluster => {
-                self.reject(
-                    &path,
-                    None,
-                    format!("missing: expected {node}'s cluster address"),
-                );
+                match written.v6 {
+                    Some(a) => self.reject(
+                        path,
+                        Some(format!("only IPv6 {a}")),
+                        format!("{node}'s cluster IPv4 address too (IPv6-only nodes are not supported yet)"),
+                    ),
+                    None => self.reject(
+                        path,
+                        None,
+                        format!("missing: expected {node}'s cluster address"),
+                    ),
+                }
                 None
             }
             None => None,
+        }
+    }
+
+    /// Adds `net`'s IPv6 address and the link-local address its link
+    /// needs.
+    ///
+    /// The link-local policy: every managed link keeps `addr_gen_mode none`
+    /// and `accept_ra 0` (n3x's `LinkLocalAddressing=no`), and a link with
+    /// an IPv6 address gets its link-local address (RFC 4291 2.1: every
+    /// IPv6 interface has one; neighbour discovery and routers use it) from
+    /// the profile, as `fe80::<the address's last 64 bits>/64`, not from the
+    /// kernel. So it is owned, planned, verified, repaired and rolled back
+    /// like every other address, it does not change when a bond's MAC does,
+    /// links without IPv6 stay exactly as before, and nothing turns SLAAC
+    /// or router advertisements on. Unique per node on a network, as the
+    /// addresses are (checked in validation).
+    fn address_v6(&mut self, path: &str, link: &str, a: Ipv6Net, dhcp: bool) {
+        let problem = if dhcp {
+            Some("no IPv6 address beside DHCP on the cluster link (not supported yet)")
+        } else {
+            host_problem_v6(a)
+        };
+        if let Some(expected) = problem {
+            self.reject(path, Some(a.to_string()), expected);
+            return;
+        }
+        for address in [IpNet::V6(a), IpNet::V6(link_local(a.addr()))] {
+            let link = link.to_string();
+            self.addresses
+                .push((path.to_string(), DesiredAddress { link, address }));
         }
     }
 
@@ -110,8 +170,14 @@ impl Resolving<'_> {
 /// was expected instead.
 fn overlaps(addresses: &[(String, DesiredAddress)]) -> Vec<(String, String, String)> {
     let mut out = Vec::new();
-    for (i, (pa, a)) in addresses.iter().enumerate() {
-        for (pb, b) in &addresses[..i] {
+    let link_local = |a: &DesiredAddress| match a.address {
+        IpNet::V6(v6) => v6.addr().is_unicast_link_local(),
+        IpNet::V4(_) => false,
+    };
+    // Link-local prefixes are per link: the same one on two links is fine.
+    let scoped: Vec<_> = addresses.iter().filter(|(_, a)| !link_local(a)).collect();
+    for (i, (pa, a)) in scoped.iter().enumerate() {
+        for (pb, b) in &scoped[..i] {
             if a.link == b.link && a.address != b.address {
                 continue;
             }
@@ -129,6 +195,39 @@ fn overlaps(addresses: &[(String, DesiredAddress)]) -> Vec<(String, String, Stri
         }
     }
     out
+}
+
+/// The link-local address a link with `a` gets: `fe80::` and the last 64
+/// bits of `a` (its interface identifier on a /64).
+pub(in crate::profile) fn link_local(a: Ipv6Addr) -> Ipv6Net {
+    let iid = u128::from(a) & u128::from(u64::MAX);
+    let fe80 = u128::from(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0));
+    Ipv6Net::new(Ipv6Addr::from(fe80 | iid), 64).unwrap_or_default()
+}
+
+/// What an IPv6 address must be to be given to a link statically: a
+/// global or unique-local unicast address that is not the subnet-router
+/// anycast address (RFC 4291 2.6.1: host bits zero, for prefixes up to
+/// /126). Link-local addresses (fe80::/10) are the kernel's, one per link;
+/// IPv4-mapped ones are not link addresses.
+pub(super) fn host_problem_v6(a: Ipv6Net) -> Option<&'static str> {
+    let ip = a.addr();
+    if ip.is_unspecified() || ip.is_loopback() || ip.is_multicast() {
+        return Some("a unicast IPv6 host address (not ::, ::1 or multicast ff00::/8)");
+    }
+    if ip.is_unicast_link_local() {
+        return Some("a global or unique-local IPv6 address: a link's link-local address (fe80::/10) is derived from it, one per link");
+    }
+    if ip.to_ipv4_mapped().is_some() {
+        return Some("an IPv6 address, not an IPv4-mapped one (::ffff:0:0/96): write the IPv4 address itself");
+    }
+    if a.prefix_len() <= 126 && ip == a.network() {
+        return Some("a host address, not the subnet-router anycast address (host bits zero)");
+    }
+    if u128::from(ip) & u128::from(u64::MAX) == 0 {
+        return Some("an address whose last 64 bits are not all zero: they make the link's link-local address fe80::<last 64 bits>");
+    }
+    None
 }
 
 /// Host bits must not be all zeros or all ones (for prefixes up to /30).
@@ -154,7 +253,7 @@ mod tests {
     fn on(link: &str, a: &str) -> (String, DesiredAddress) {
         let address = DesiredAddress {
             link: link.into(),
-            address: net(a),
+            address: a.parse().unwrap(),
         };
         (format!("{link}.{a}"), address)
     }
@@ -167,6 +266,24 @@ mod tests {
         assert_eq!(host_problem(net("192.168.1.0/31")), None);
         assert!(host_problem(net("127.0.0.1/8")).is_some());
         assert!(host_problem(net("224.0.0.1/24")).is_some());
+    }
+
+    #[test]
+    fn ipv6_host_addresses_only() {
+        let v6 = |s: &str| host_problem_v6(s.parse().unwrap());
+        assert_eq!(v6("fd00:200::1/64"), None);
+        assert_eq!(v6("2001:db8::ffff:ffff:ffff:ffff/64"), None);
+        assert_eq!(v6("fd00:200::4/127"), None);
+        for bad in [
+            "fd00:200::/64",
+            "fe80::1/64",
+            "ff02::1/64",
+            "::/64",
+            "::1/128",
+            "::ffff:10.0.0.1/120",
+        ] {
+            assert!(v6(bad).is_some(), "{bad}");
+        }
     }
 
     #[test]

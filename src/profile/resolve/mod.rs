@@ -24,6 +24,7 @@ use crate::desired::{DesiredAddress, DesiredLink, DesiredNetwork, LinkKind};
 use crate::kinds::Network;
 use merged::Merged;
 
+pub(super) use addresses::link_local;
 pub use multus::default_shim_name;
 
 /// The kernel's limit on interface names (IFNAMSIZ - 1).

@@ -3,6 +3,7 @@
 //! parent).
 
 use super::Resolving;
+use crate::desired::IPV6_MIN_MTU;
 
 impl Resolving<'_> {
     /// Sets each written MTU on its link.
@@ -12,6 +13,19 @@ impl Resolving<'_> {
             let path = m.mtu_path(name);
             if !(68..=65535).contains(&mtu) {
                 self.reject(&path, Some(mtu.to_string()), "an MTU from 68 to 65535");
+            }
+            // The kernel turns IPv6 off on a link below 1280 (RFC 8200 5),
+            // so its IPv6 address could never be applied.
+            let v6 = self
+                .addresses
+                .iter()
+                .any(|(_, a)| a.link == *name && a.address.addr().is_ipv6());
+            if v6 && mtu < IPV6_MIN_MTU {
+                self.reject(
+                    &path,
+                    Some(mtu.to_string()),
+                    format!("an MTU of at least {IPV6_MIN_MTU}, since {name} has an IPv6 address"),
+                );
             }
             match self.links.get_mut(name) {
                 Some(l) => l.mtu = Some(mtu),

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
-use ipnet::Ipv4Net;
+use ipnet::{IpNet, Ipv4Net};
 
 use super::addresses::host_problem;
 use super::{ifname_problem, is_vlan_name, Resolving, IFNAME_MAX};
@@ -246,7 +246,7 @@ impl<'a> Resolving<'a> {
         self.links.add(l);
         let address = DesiredAddress {
             link: shim,
-            address: shim_net(spec, host),
+            address: IpNet::V4(shim_net(spec, host)),
         };
         self.addresses.push((hpath, address));
     }

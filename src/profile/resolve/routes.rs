@@ -1,7 +1,7 @@
 //! Routes: the default route via the gateway, then the extra routes. A
 //! route's link, unless written, is the one whose subnet holds its next hop.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::Ipv4Net;
 
@@ -107,7 +107,7 @@ impl Resolving<'_> {
     fn on_link(&self, via: Ipv4Addr, cluster_ip: Option<Ipv4Addr>) -> Option<String> {
         self.addresses
             .iter()
-            .find(|(_, a)| a.address.trunc().contains(&via))
+            .find(|(_, a)| a.address.trunc().contains(&IpAddr::V4(via)))
             .map(|(_, a)| a.link.clone())
             .or_else(|| self.dhcp_link_holding(via, cluster_ip))
     }
@@ -115,7 +115,7 @@ impl Resolving<'_> {
     /// A DHCP link's subnet is that of the reserved address (/24 unless
     /// written).
     fn dhcp_link_holding(&self, via: Ipv4Addr, cluster_ip: Option<Ipv4Addr>) -> Option<String> {
-        let written = self.written(Network::Cluster);
+        let written = self.written(Network::Cluster).v4;
         let link = self.links.list.iter().find(|l| l.dhcp)?;
         let subnet = written
             .map(|n| n.trunc())
