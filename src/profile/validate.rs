@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-use ipnet::{IpNet, Ipv4Net};
+use ipnet::IpNet;
 
 use super::diag::{join, Diags};
 use super::model::Profile;
@@ -201,43 +201,106 @@ fn one_subnet_per_network(p: &Profile, d: &mut Diags) {
     }
 }
 
+/// `clusterCidr` and `serviceCidr`, per family: networks, apart from each
+/// other and from the node networks, IPv6 ones of a size k3s accepts; a
+/// dual-stack pair in both or neither, and then on every node.
 fn cidrs(p: &Profile, d: &mut Diags) {
-    let overlap = |a: &Ipv4Net, b: &Ipv4Net| a.contains(&b.network()) || b.contains(&a.network());
-    if overlap(&p.cluster_cidr, &p.service_cidr) {
-        d.push(
-            "serviceCidr",
-            Some(p.service_cidr.to_string()),
-            format!("a CIDR not overlapping clusterCidr {}", p.cluster_cidr),
-        );
-    }
-    for (field, cidr) in [
+    let overlap = |a: &IpNet, b: &IpNet| a.contains(&b.network()) || b.contains(&a.network());
+    let fields = [
         ("clusterCidr", &p.cluster_cidr),
         ("serviceCidr", &p.service_cidr),
-    ] {
-        if cidr.trunc() != *cidr {
+    ];
+    for (cluster, service) in p.cluster_cidr.iter().zip(p.service_cidr.iter()) {
+        if overlap(&cluster, &service) {
+            let v6 = matches!(service, IpNet::V6(_));
             d.push(
-                field,
-                Some(cidr.to_string()),
-                format!("a network prefix (host bits zero: {})", cidr.trunc()),
+                &p.service_cidr.path("serviceCidr", v6),
+                Some(service.to_string()),
+                format!("a CIDR not overlapping clusterCidr {cluster}"),
             );
         }
-        let clash: BTreeSet<String> = p
-            .ip_addresses
-            .values()
-            .flat_map(|m| m.iter())
-            .filter_map(|(net, a)| Some((net, a.v4?)))
-            .filter(|(_, a)| overlap(&a.trunc(), cidr))
-            .map(|(net, a)| format!("{net} {}", a.trunc()))
-            .collect();
-        if !clash.is_empty() {
-            let list: Vec<_> = clash.into_iter().collect();
+    }
+    for (field, cidrs) in fields {
+        for cidr in cidrs.iter() {
+            let v6 = matches!(cidr, IpNet::V6(_));
+            let path = cidrs.path(field, v6);
+            if cidr.trunc() != cidr {
+                d.push(
+                    &path,
+                    Some(cidr.to_string()),
+                    format!("a network prefix (host bits zero: {})", cidr.trunc()),
+                );
+            }
+            if let Some(expected) = v6.then(|| v6_size_problem(field, cidr)).flatten() {
+                d.push(&path, Some(cidr.to_string()), expected);
+            }
+            let clash: BTreeSet<String> = p
+                .ip_addresses
+                .values()
+                .flat_map(|m| m.iter())
+                .flat_map(|(net, a)| a.iter().map(move |a| (net, a)))
+                .filter(|(_, a)| overlap(&a.trunc(), &cidr))
+                .map(|(net, a)| format!("{net} {}", a.trunc()))
+                .collect();
+            if !clash.is_empty() {
+                let list: Vec<_> = clash.into_iter().collect();
+                d.push(
+                    &path,
+                    Some(cidr.to_string()),
+                    format!(
+                        "a CIDR not overlapping the node networks ({})",
+                        list.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+    dual_stack(p, d);
+}
+
+/// Why an IPv6 `field` prefix is a size k3s refuses, if it is.
+fn v6_size_problem(field: &str, cidr: IpNet) -> Option<&'static str> {
+    let len = cidr.prefix_len();
+    if field == "clusterCidr" && !(48..64).contains(&len) {
+        // kube-controller-manager gives each node a /64
+        // (--node-cidr-mask-size-ipv6) and counts node subnets in a bitmap
+        // of at most 16 bits: /48 to /63.
+        return Some("an IPv6 prefix from /48 to /63: k3s gives each node a /64 of it (node-cidr-mask-size-ipv6) and allocates at most 16 bits of node subnets");
+    }
+    if field == "serviceCidr" && len < 108 {
+        return Some("an IPv6 prefix of /108 or longer: kube-apiserver refuses a service range of more than 20 host bits (k3s's own example is /112)");
+    }
+    None
+}
+
+/// A dual-stack cluster has both CIDRs dual-stack, and every node an IPv6
+/// cluster address: k3s takes the node's `--node-ip` families to match the
+/// cluster CIDR's, and refuses to start a node whose `--node-ip` has no
+/// IPv6 address beside dual-stack CIDRs. Refused here, naming the node,
+/// rather than emitting flags k3s will not start with.
+fn dual_stack(p: &Profile, d: &mut Diags) {
+    let (cluster, service) = (p.cluster_cidr.v6, p.service_cidr.v6);
+    for (field, other, single) in [
+        ("serviceCidr", "clusterCidr", &p.service_cidr),
+        ("clusterCidr", "serviceCidr", &p.cluster_cidr),
+    ] {
+        if single.v6.is_none() && (cluster.is_some() || service.is_some()) {
             d.push(
                 field,
-                Some(cidr.to_string()),
-                format!(
-                    "a CIDR not overlapping the node networks ({})",
-                    list.join(", ")
-                ),
+                Some(format!("only IPv4 {}", single.v4)),
+                format!("a dual-stack pair like {other}'s: k3s needs both CIDRs dual-stack"),
+            );
+        }
+    }
+    if cluster.is_none() && service.is_none() {
+        return;
+    }
+    for node in p.node_names() {
+        if written(p, &node, Network::Cluster, true).is_none() {
+            d.push(
+                &addr_path(&node, Network::Cluster),
+                None,
+                format!("{node}'s cluster IPv6 address too, like [\"192.168.200.1/24\", \"fd00:200::1/64\"]: the cluster CIDRs are dual-stack, and k3s refuses dual-stack CIDRs on a node whose --node-ip has no IPv6 address"),
             );
         }
     }
