@@ -93,9 +93,11 @@ impl Decode for u32 {
     }
 }
 
-/// Every field but `ipAddresses` is IPv4 only for now: an IPv6 value there
+/// Every field but `ipAddresses`, `clusterCidr` and `serviceCidr` is IPv4
+/// only for now: an IPv6 value there
 /// is refused as not supported yet, never accepted and left unapplied.
-const NO_IPV6_YET: &str = "IPv6 is not supported here yet (only in ipAddresses)";
+const NO_IPV6_YET: &str =
+    "IPv6 is not supported here yet (only in ipAddresses, clusterCidr and serviceCidr)";
 
 /// [`parsed`] for an IPv4-only field: an IPv6 value gets its own message.
 fn ipv4<T: FromStr, V6: FromStr>(

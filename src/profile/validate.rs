@@ -538,3 +538,137 @@ mod ipv6_tests {
         assert!(has(&e, "routes[0].via: found \"fd00:1::fe\", expected an IPv4 address like 192.168.1.1; IPv6 is not supported here yet"), "{e:?}");
     }
 }
+
+/// `clusterCidr`/`serviceCidr`: the IPv4 string, the dual-stack pair, and
+/// every problem with its field path.
+#[cfg(test)]
+mod cidr_tests {
+    use crate::profile::{parse, Format, Profile};
+
+    const NODES: &str = "[interfaces]\ncluster = \"eth1\"\n[ipAddresses]\nserver-1 = { cluster = [\"192.168.1.1/24\", \"fd00:1::1/64\"] }\n";
+
+    fn load(cluster: &str, service: &str, nodes: &str) -> Result<Profile, Vec<String>> {
+        let text = format!("serverApi = \"https://192.168.1.1:6443\"\nclusterCidr = {cluster}\nserviceCidr = {service}\n{nodes}");
+        parse(&text, Format::Toml).map_err(|d| d.iter().map(ToString::to_string).collect())
+    }
+
+    /// The problems of a profile with these CIDRs, each as `path: message`.
+    fn problems(cluster: &str, service: &str, nodes: &str) -> Vec<String> {
+        load(cluster, service, nodes).err().unwrap_or_default()
+    }
+
+    fn has(problems: &[String], want: &str) -> bool {
+        problems.iter().any(|p| p.starts_with(want))
+    }
+
+    const PAIR_C: &str = "[\"10.42.0.0/16\", \"fd00:42::/56\"]";
+    const PAIR_S: &str = "[\"10.43.0.0/16\", \"fd00:43::/112\"]";
+
+    #[test]
+    fn the_string_stays_and_the_pair_decodes_and_serializes_as_written() {
+        let p = load("\"10.42.0.0/16\"", "\"10.43.0.0/16\"", NODES).unwrap();
+        assert_eq!(p.cluster_cidr.v6, None);
+        assert_eq!(
+            serde_json::to_value(&p).unwrap()["clusterCidr"],
+            "10.42.0.0/16"
+        );
+        let p = load(PAIR_C, PAIR_S, NODES).unwrap();
+        assert_eq!(p.cluster_cidr.to_string(), "10.42.0.0/16,fd00:42::/56");
+        assert_eq!(p.service_cidr.v6, Some("fd00:43::/112".parse().unwrap()));
+        assert_eq!(
+            serde_json::to_value(&p).unwrap()["serviceCidr"],
+            serde_json::json!(["10.43.0.0/16", "fd00:43::/112"])
+        );
+        // A one-element list is the string.
+        let p = load("[\"10.42.0.0/16\"]", "\"10.43.0.0/16\"", NODES).unwrap();
+        assert_eq!(p.cluster_cidr, "10.42.0.0/16".parse().unwrap());
+    }
+
+    #[test]
+    fn forms_that_are_refused() {
+        let e = problems("[\"fd00:42::/56\", \"10.42.0.0/16\"]", PAIR_S, NODES);
+        assert!(has(&e, "clusterCidr[0]: found \"fd00:42::/56\", expected an IPv4 prefix, alone or first in a dual-stack pair"), "{e:?}");
+        assert!(
+            has(
+                &e,
+                "clusterCidr[1]: found \"10.42.0.0/16\", expected an IPv6 prefix"
+            ),
+            "{e:?}"
+        );
+        let e = problems(PAIR_C, "\"fd00:43::/112\"", NODES);
+        assert!(
+            has(
+                &e,
+                "serviceCidr: found \"fd00:43::/112\", expected an IPv4 prefix, alone or first"
+            ),
+            "{e:?}"
+        );
+        let e = problems(
+            "[\"10.42.0.0/16\", \"fd00:42::/56\", \"fd00:44::/56\"]",
+            PAIR_S,
+            NODES,
+        );
+        assert!(has(&e, "clusterCidr: found"), "{e:?}");
+        let e = problems("[\"10.42.0.0/16\", \"fd00:42::\"]", PAIR_S, NODES);
+        assert!(has(&e, "clusterCidr[1]: found \"fd00:42::\", expected an IPv4 prefix like 10.42.0.0/16, or a dual-stack pair"), "{e:?}");
+    }
+
+    #[test]
+    fn ipv6_cidrs_are_networks_of_a_size_k3s_takes() {
+        assert_eq!(
+            problems(
+                "[\"10.42.0.0/16\", \"fd00:42::/48\"]",
+                "[\"10.43.0.0/16\", \"fd00:43::/108\"]",
+                NODES
+            ),
+            Vec::<String>::new()
+        );
+        for (cluster, service, want) in [
+            ("fd00:42::/64", "fd00:43::/112", "clusterCidr[1]: found fd00:42::/64, expected an IPv6 prefix from /48 to /63"),
+            ("fd00:42::/47", "fd00:43::/112", "clusterCidr[1]: found fd00:42::/47, expected an IPv6 prefix from /48 to /63"),
+            ("fd00:42::/56", "fd00:43::/107", "serviceCidr[1]: found fd00:43::/107, expected an IPv6 prefix of /108 or longer"),
+            ("fd00:42::1/56", "fd00:43::/112", "clusterCidr[1]: found fd00:42::1/56, expected a network prefix (host bits zero: fd00:42::/56)"),
+        ] {
+            let e = problems(
+                &format!("[\"10.42.0.0/16\", \"{cluster}\"]"),
+                &format!("[\"10.43.0.0/16\", \"{service}\"]"),
+                NODES,
+            );
+            assert!(has(&e, want), "{want}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn ipv6_cidrs_overlap_neither_each_other_nor_node_networks() {
+        let e = problems(PAIR_C, "[\"10.43.0.0/16\", \"fd00:42:0:1::/112\"]", NODES);
+        assert!(has(&e, "serviceCidr[1]: found fd00:42:0:1::/112, expected a CIDR not overlapping clusterCidr fd00:42::/56"), "{e:?}");
+        let e = problems("[\"10.42.0.0/16\", \"fd00:1::/48\"]", PAIR_S, NODES);
+        assert!(has(&e, "clusterCidr[1]: found fd00:1::/48, expected a CIDR not overlapping the node networks (cluster fd00:1::/64)"), "{e:?}");
+        // The IPv4 halves keep today's checks.
+        let e = problems("[\"192.168.0.0/16\", \"fd00:42::/56\"]", PAIR_S, NODES);
+        assert!(has(&e, "clusterCidr[0]: found 192.168.0.0/16, expected a CIDR not overlapping the node networks (cluster 192.168.1.0/24)"), "{e:?}");
+    }
+
+    #[test]
+    fn a_dual_stack_cluster_needs_both_pairs_and_ipv6_on_every_node() {
+        let e = problems(PAIR_C, "\"10.43.0.0/16\"", NODES);
+        assert!(has(&e, "serviceCidr: found only IPv4 10.43.0.0/16, expected a dual-stack pair like clusterCidr's"), "{e:?}");
+        let e = problems("\"10.42.0.0/16\"", PAIR_S, NODES);
+        assert!(has(&e, "clusterCidr: found only IPv4 10.42.0.0/16, expected a dual-stack pair like serviceCidr's"), "{e:?}");
+        let nodes = format!("{NODES}agent-1 = {{ cluster = \"192.168.1.3\" }}\n");
+        let e = problems(PAIR_C, PAIR_S, &nodes);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            has(
+                &e,
+                "ipAddresses.agent-1.cluster: agent-1's cluster IPv6 address too"
+            ),
+            "{e:?}"
+        );
+        // IPv6 on the node with IPv4 CIDRs stays today's single-stack cluster.
+        assert_eq!(
+            problems("\"10.42.0.0/16\"", "\"10.43.0.0/16\"", NODES),
+            Vec::<String>::new()
+        );
+    }
+}

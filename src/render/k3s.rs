@@ -377,6 +377,7 @@ fn config_file(node: &str, role: Role, settings: &[Setting], join: &Join) -> Str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kinds::Network;
     use crate::profile::model::{Interfaces, NetAddrs, NodeOverride};
     use ipnet::Ipv4Net;
     use std::collections::BTreeMap;
@@ -541,6 +542,101 @@ mod tests {
             "node \"agent-1\" is an agent in the profile (nodes.agent-1.role) but was asked for as a server"
         );
         assert!(flags(&p, "agent-1", Role::Agent, FlagFormat::Args).is_ok());
+    }
+
+    /// `vlans` made dual-stack: an IPv6 cluster address on every node and
+    /// both CIDRs pairs.
+    fn dual_stack() -> Profile {
+        let mut p = vlans();
+        for addrs in p.ip_addresses.values_mut() {
+            let a = addrs.get_mut(&Network::Cluster).unwrap();
+            let host = a.v4.unwrap().addr().octets()[3];
+            a.v6 = Some(format!("fd00:200::{host}/64").parse().unwrap());
+        }
+        p.cluster_cidr = "10.42.0.0/16,fd00:42::/56".parse().unwrap();
+        p.service_cidr = "10.43.0.0/16,fd00:43::/112".parse().unwrap();
+        p
+    }
+
+    #[test]
+    fn dual_stack_args_give_both_families_and_servers_the_cidrs() {
+        let p = dual_stack();
+        assert_eq!(
+            get(&p, "server-2", Role::Server, FlagFormat::Args),
+            "--node-ip=192.168.200.2,fd00:200::2 --flannel-iface=eth1.200 --advertise-address=192.168.200.2 --tls-san=192.168.200.1 --cluster-cidr=10.42.0.0/16,fd00:42::/56 --service-cidr=10.43.0.0/16,fd00:43::/112 --flannel-ipv6-masq\n"
+        );
+        assert_eq!(
+            get(&p, "agent-1", Role::Agent, FlagFormat::Args),
+            "--node-ip=192.168.200.3,fd00:200::3 --flannel-iface=eth1.200\n"
+        );
+        let s1 = get(&p, "server-1", Role::Server, FlagFormat::Env);
+        assert!(
+            s1.ends_with(
+                "--service-cidr=10.43.0.0/16,fd00:43::/112 --flannel-ipv6-masq --cluster-init\"\n"
+            ),
+            "{s1}"
+        );
+        let a2 = get(&p, "agent-2", Role::Agent, FlagFormat::Env);
+        assert!(
+            a2.ends_with(
+                "K3S_AGENT_OPTS=\"--node-ip=192.168.200.4,fd00:200::4 --flannel-iface=eth1.200\"\n"
+            ),
+            "{a2}"
+        );
+    }
+
+    #[test]
+    fn dual_stack_config_has_the_same_settings_as_keys() {
+        let p = dual_stack();
+        let body = |node, role| -> Vec<String> {
+            get(&p, node, role, FlagFormat::Config)
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .map(str::to_string)
+                .collect()
+        };
+        assert_eq!(
+            body("server-2", Role::Server),
+            [
+                "node-ip: \"192.168.200.2,fd00:200::2\"",
+                "flannel-iface: \"eth1.200\"",
+                "advertise-address: \"192.168.200.2\"",
+                "tls-san:",
+                "  - \"192.168.200.1\"",
+                "cluster-cidr: \"10.42.0.0/16,fd00:42::/56\"",
+                "service-cidr: \"10.43.0.0/16,fd00:43::/112\"",
+                "flannel-ipv6-masq: true",
+                "server: \"https://192.168.200.1:6443\"",
+            ]
+        );
+        assert_eq!(
+            body("agent-1", Role::Agent),
+            [
+                "node-ip: \"192.168.200.3,fd00:200::3\"",
+                "flannel-iface: \"eth1.200\"",
+                "server: \"https://192.168.200.1:6443\"",
+            ]
+        );
+    }
+
+    #[test]
+    fn ipv6_addresses_alone_keep_the_ipv4_flags_and_dual_cidrs_need_them() {
+        // IPv6 on the hosts, IPv4 CIDRs: a single-stack cluster, n3x's flags.
+        let mut p = dual_stack();
+        p.cluster_cidr = "10.42.0.0/16".parse().unwrap();
+        p.service_cidr = "10.43.0.0/16".parse().unwrap();
+        assert_eq!(
+            get(&p, "server-2", Role::Server, FlagFormat::Args),
+            get(&vlans(), "server-2", Role::Server, FlagFormat::Args)
+        );
+        // A profile that skipped validation: no IPv6 --node-ip to give.
+        let mut p = vlans();
+        p.cluster_cidr = "10.42.0.0/16,fd00:42::/56".parse().unwrap();
+        let e = flags(&p, "agent-1", Role::Agent, FlagFormat::Args).unwrap_err();
+        assert!(
+            matches!(e, K3sError::NoIpv6 { ref node } if node == "agent-1"),
+            "{e}"
+        );
     }
 
     #[test]
