@@ -166,13 +166,18 @@ fn host_addr(node: &Node, path: &str, d: &mut Diags) -> Option<IpNet> {
     net
 }
 
-impl Decode for NetAddrs {
-    fn decode(node: &Node, path: &str, d: &mut Diags) -> Option<Self> {
-        const EXPECTED: &str =
-            "one IPv4 and/or one IPv6 address: a string, or a list like [\"192.168.1.1/24\", \"fd00:1::1/64\"]";
-        let items: Vec<(String, &Node)> = match &node.value {
-            Value::Str(_) => vec![(path.to_string(), node)],
-            Value::Array(items) if (1..=2).contains(&items.len()) => items
+/// The items of a per-family value (`ipAddresses`, the CIDRs): the string
+/// itself, or each of a list of one or two, with its path.
+fn pair_items<'n>(
+    node: &'n Node,
+    path: &str,
+    d: &mut Diags,
+    expected: &str,
+) -> Option<Vec<(String, &'n Node)>> {
+    match &node.value {
+        Value::Str(_) => Some(vec![(path.to_string(), node)]),
+        Value::Array(items) if (1..=2).contains(&items.len()) => Some(
+            items
                 .iter()
                 .enumerate()
                 .map(|(i, n)| {
@@ -181,11 +186,19 @@ impl Decode for NetAddrs {
                     (p, n)
                 })
                 .collect(),
-            _ => {
-                d.push(path, found(node), EXPECTED);
-                return None;
-            }
-        };
+        ),
+        _ => {
+            d.push(path, found(node), expected);
+            None
+        }
+    }
+}
+
+impl Decode for NetAddrs {
+    fn decode(node: &Node, path: &str, d: &mut Diags) -> Option<Self> {
+        const EXPECTED: &str =
+            "one IPv4 and/or one IPv6 address: a string, or a list like [\"192.168.1.1/24\", \"fd00:1::1/64\"]";
+        let items = pair_items(node, path, d, EXPECTED)?;
         let mut out = NetAddrs::default();
         let mut ok = true;
         for (p, n) in &items {
@@ -218,22 +231,7 @@ impl Decode for NetAddrs {
 impl Decode for Cidrs {
     fn decode(node: &Node, path: &str, d: &mut Diags) -> Option<Self> {
         const EXPECTED: &str = "an IPv4 prefix like 10.42.0.0/16, or a dual-stack pair like [\"10.42.0.0/16\", \"fd00:42::/56\"] (IPv4 first)";
-        let items: Vec<(String, &Node)> = match &node.value {
-            Value::Str(_) => vec![(path.to_string(), node)],
-            Value::Array(items) if (1..=2).contains(&items.len()) => items
-                .iter()
-                .enumerate()
-                .map(|(i, n)| {
-                    let p = index(path, i);
-                    d.record(&p, n.pos);
-                    (p, n)
-                })
-                .collect(),
-            _ => {
-                d.push(path, found(node), EXPECTED);
-                return None;
-            }
-        };
+        let items = pair_items(node, path, d, EXPECTED)?;
         let mut v4 = None;
         let mut v6 = None;
         let mut ok = true;
