@@ -2,7 +2,7 @@
 //!
 //! A revert runs an undo log as a transaction of its own, but a process
 //! killed in the middle of it (n3xnetctl's watcher, an operator's
-//! `rollback`, the node losing power) leaves the kernel somewhere between
+//! `rollback`, n3xnetd reverting at its start) leaves the kernel somewhere between
 //! the change and the state before it. Running the whole log again would
 //! fail on its first op already done (`EEXIST` on a link it created,
 //! `ENODEV` on one it deleted) and roll back, leaving the node stuck on
