@@ -12,7 +12,8 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 use daemon_util::{
-    change_watcher, changed_from, plug_peers, two_servers, wait_until, Node, PROFILE, SETTLE,
+    change_watcher, changed_from, fault_bin, plug_peers, two_servers, wait_until, Node, PROFILE,
+    SETTLE,
 };
 use netns_util::netns_tier;
 use serde_json::Value;
@@ -267,6 +268,41 @@ fn a_killed_watcher_leaves_an_orphan_that_rollback_reverts() {
     let out = s.ctl(&["rollback"]);
     assert_eq!(code(&out), 0, "{}", text(&out));
     s.reverted_exactly();
+}
+
+/// A revert cut short (the process doing it killed after its first
+/// write: the fault-injection n3xnetctl aborts there) leaves the node
+/// between the change and the state before it; the next `rollback`
+/// finishes what is left instead of failing on what is done.
+#[test]
+fn a_rollback_cut_short_is_finished_by_the_next() {
+    if !netns_tier() {
+        return;
+    }
+    let s = Setup::new();
+    s.apply_confirmed("60s");
+    s.kill_watcher();
+    let changed = s.node.ns.settled();
+    let out = Command::new(fault_bin("n3xnetctl"))
+        .args(["rollback", "--state-dir", s.dir()])
+        .env("N3XNET_ABORT_AFTER_WRITE", "1")
+        .output()
+        .unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&out.status),
+        Some(libc::SIGABRT),
+        "the rollback did not abort: {}",
+        text(&out)
+    );
+    assert!(s.journal().is_some(), "the journal went with half a revert");
+    let half = s.node.ns.settled();
+    assert_ne!(half, s.before, "all was reverted");
+    assert_ne!(half, changed, "the first write of the revert did not land");
+
+    let out = s.ctl(&["rollback"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    s.reverted_exactly();
+    assert_eq!(s.state().as_deref(), Some("reverted"));
 }
 
 /// The operator's session goes (what a change that cuts the node off

@@ -75,7 +75,9 @@ pub async fn apply_journalled(
 /// what the revert did is undone again, so a revert that fails leaves the
 /// kernel as the change left it, and can be tried again. There is no
 /// desired network to verify against: the undo log is exact against the
-/// kernel model ([`crate::plan::inverse`]).
+/// kernel model ([`crate::plan::inverse`]). A revert a crash cut short
+/// resumes: only the ops whose work is not already in the kernel run
+/// ([`plan::unfinished`]).
 pub async fn revert(
     handle: &Handle,
     undo: &[Op],
@@ -171,12 +173,13 @@ pub(crate) async fn run_undo(
 ) -> Result<ApplyReport, EngineError> {
     let start = Instant::now();
     let snapshot = kernel.dump().await?;
-    let mut report = ApplyReport::new(undo.to_vec());
+    let undo = plan::unfinished(undo, &snapshot);
+    let mut report = ApplyReport::new(undo.clone());
     if undo.is_empty() {
         return Ok(report);
     }
-    kernel.preflight(undo).await?;
-    let ex = run(kernel, undo, snapshot, Mode::Transaction).await;
+    kernel.preflight(&undo).await?;
+    let ex = run(kernel, &undo, snapshot, Mode::Transaction).await;
     report.timings.execute_ms = ms(start);
     report.writes = ex.writes;
     report.applied = ex.applied.clone();
@@ -403,6 +406,28 @@ mod tests {
         let r = run_undo(&mut sim, &undo).await.unwrap();
         assert_eq!(r.outcome, Outcome::Applied, "{}", r.summary());
         assert_eq!(normalized(&sim.state), normalized(&bare()));
+    }
+
+    #[tokio::test]
+    async fn a_revert_cut_short_resumes_where_it_stopped() {
+        let mut applied = Sim::new(bare());
+        let undo = journalled(&mut applied).await;
+        for cut in [1, undo.len() / 2, undo.len() - 1] {
+            let mut state = applied.state.clone();
+            crate::plan::simulate::apply_all(&mut state, &undo[..cut]).unwrap();
+            let mut sim = Sim::new(state);
+            let r = run_undo(&mut sim, &undo).await.unwrap();
+            assert_eq!(r.outcome, Outcome::Applied, "cut {cut}: {}", r.summary());
+            // What was left ran, and of what was done only ops that are
+            // harmless to repeat (setting a link down again).
+            assert!(
+                r.planned.ends_with(&undo[cut..]),
+                "cut {cut}: {:?}",
+                r.planned
+            );
+            assert!(r.planned.len() < undo.len(), "cut {cut}: {:?}", r.planned);
+            assert_eq!(normalized(&sim.state), normalized(&bare()), "cut {cut}");
+        }
     }
 
     #[tokio::test]
