@@ -231,7 +231,7 @@ fn cidrs(p: &Profile, d: &mut Diags) {
                     format!("a network prefix (host bits zero: {})", cidr.trunc()),
                 );
             }
-            if let Some(expected) = v6.then(|| v6_size_problem(field, cidr)).flatten() {
+            if let Some(expected) = v6.then(|| v6_problem(field, cidr)).flatten() {
                 d.push(&path, Some(cidr.to_string()), expected);
             }
             let clash: BTreeSet<String> = p
@@ -258,8 +258,14 @@ fn cidrs(p: &Profile, d: &mut Diags) {
     dual_stack(p, d);
 }
 
-/// Why an IPv6 `field` prefix is a size k3s refuses, if it is.
-fn v6_size_problem(field: &str, cidr: IpNet) -> Option<&'static str> {
+/// Why an IPv6 `field` prefix is not one pods or services can use: of a
+/// kind no pod address may be, or a size k3s refuses.
+fn v6_problem(field: &str, cidr: IpNet) -> Option<&'static str> {
+    if let IpAddr::V6(a) = cidr.network() {
+        if a.is_multicast() || a.is_unicast_link_local() || a.to_ipv4_mapped().is_some() {
+            return Some("a global or unique-local IPv6 prefix (not link-local fe80::/10, multicast ff00::/8 or IPv4-mapped)");
+        }
+    }
     let len = cidr.prefix_len();
     if field == "clusterCidr" && !(48..64).contains(&len) {
         // kube-controller-manager gives each node a /64
@@ -628,6 +634,8 @@ mod cidr_tests {
             ("fd00:42::/47", "fd00:43::/112", "clusterCidr[1]: found fd00:42::/47, expected an IPv6 prefix from /48 to /63"),
             ("fd00:42::/56", "fd00:43::/107", "serviceCidr[1]: found fd00:43::/107, expected an IPv6 prefix of /108 or longer"),
             ("fd00:42::1/56", "fd00:43::/112", "clusterCidr[1]: found fd00:42::1/56, expected a network prefix (host bits zero: fd00:42::/56)"),
+            ("fe80:42::/56", "fd00:43::/112", "clusterCidr[1]: found fe80:42::/56, expected a global or unique-local IPv6 prefix"),
+            ("fd00:42::/56", "ff05::/112", "serviceCidr[1]: found ff05::/112, expected a global or unique-local IPv6 prefix"),
         ] {
             let e = problems(
                 &format!("[\"10.42.0.0/16\", \"{cluster}\"]"),
