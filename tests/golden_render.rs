@@ -145,6 +145,7 @@ fn goldens_match_for_every_shipped_profile_and_node() {
         "dhcp-simple",
         "vlans-broken",
         "n100-bond",
+        "dual-stack",
     ] {
         assert!(
             names.contains(&expected),
@@ -217,6 +218,20 @@ fn k3s_args_are_n3x_mk_extra_flags() {
     assert_eq!(
         args("vlans-broken", "agent-1", Role::Agent),
         "--node-ip=192.168.200.3 --flannel-iface=eth1.202\n"
+    );
+}
+
+/// k3s's dual-stack documentation: both families in every `--node-ip`,
+/// the CIDR pairs and IPv6 masquerading on servers, IPv4 advertised.
+#[test]
+fn k3s_args_of_a_dual_stack_cluster() {
+    assert_eq!(
+        args("dual-stack", "server-2", Role::Server),
+        "--node-ip=192.168.200.2,fd00:200::2 --flannel-iface=bond0.200 --advertise-address=192.168.200.2 --tls-san=192.168.200.1 --cluster-cidr=10.42.0.0/16,fd00:42::/56 --service-cidr=10.43.0.0/16,fd00:43::/112 --flannel-ipv6-masq\n"
+    );
+    assert_eq!(
+        args("dual-stack", "agent-1", Role::Agent),
+        "--node-ip=192.168.200.3,fd00:200::3 --flannel-iface=bond0.200\n"
     );
 }
 

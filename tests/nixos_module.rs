@@ -205,7 +205,7 @@ fn expected_modules(profile: &str) -> &'static [&'static str] {
     match profile {
         "simple" | "dhcp-simple" => &[],
         "vlans" | "vlans-broken" => &["8021q"],
-        "bonding-vlans" => &["bonding", "8021q"],
+        "bonding-vlans" | "dual-stack" => &["bonding", "8021q"],
         "n100-bond" => &["bonding", "8021q", "macvlan"],
         "demo" => &["macvlan"],
         other => panic!("expected_modules: add shipped profile {other}"),

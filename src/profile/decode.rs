@@ -10,8 +10,8 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
 use super::diag::{index, join, Diags};
 use super::model::{
-    AddrRange, BondConfig, DhcpServer, Interfaces, MultusIpam, MultusKind, MultusNet, NetAddrs,
-    NodeOverride, Profile, Reservation, RouteSpec,
+    AddrRange, BondConfig, Cidrs, DhcpServer, Interfaces, MultusIpam, MultusKind, MultusNet,
+    NetAddrs, NodeOverride, Profile, Reservation, RouteSpec,
 };
 use super::source::{Entry, Node, Value};
 use crate::kinds::{
@@ -93,9 +93,11 @@ impl Decode for u32 {
     }
 }
 
-/// Every field but `ipAddresses` is IPv4 only for now: an IPv6 value there
+/// Every field but `ipAddresses`, `clusterCidr` and `serviceCidr` is IPv4
+/// only for now: an IPv6 value there
 /// is refused as not supported yet, never accepted and left unapplied.
-const NO_IPV6_YET: &str = "IPv6 is not supported here yet (only in ipAddresses)";
+const NO_IPV6_YET: &str =
+    "IPv6 is not supported here yet (only in ipAddresses, clusterCidr and serviceCidr)";
 
 /// [`parsed`] for an IPv4-only field: an IPv6 value gets its own message.
 fn ipv4<T: FromStr, V6: FromStr>(
@@ -164,13 +166,18 @@ fn host_addr(node: &Node, path: &str, d: &mut Diags) -> Option<IpNet> {
     net
 }
 
-impl Decode for NetAddrs {
-    fn decode(node: &Node, path: &str, d: &mut Diags) -> Option<Self> {
-        const EXPECTED: &str =
-            "one IPv4 and/or one IPv6 address: a string, or a list like [\"192.168.1.1/24\", \"fd00:1::1/64\"]";
-        let items: Vec<(String, &Node)> = match &node.value {
-            Value::Str(_) => vec![(path.to_string(), node)],
-            Value::Array(items) if (1..=2).contains(&items.len()) => items
+/// The items of a per-family value (`ipAddresses`, the CIDRs): the string
+/// itself, or each of a list of one or two, with its path.
+fn pair_items<'n>(
+    node: &'n Node,
+    path: &str,
+    d: &mut Diags,
+    expected: &str,
+) -> Option<Vec<(String, &'n Node)>> {
+    match &node.value {
+        Value::Str(_) => Some(vec![(path.to_string(), node)]),
+        Value::Array(items) if (1..=2).contains(&items.len()) => Some(
+            items
                 .iter()
                 .enumerate()
                 .map(|(i, n)| {
@@ -179,11 +186,19 @@ impl Decode for NetAddrs {
                     (p, n)
                 })
                 .collect(),
-            _ => {
-                d.push(path, found(node), EXPECTED);
-                return None;
-            }
-        };
+        ),
+        _ => {
+            d.push(path, found(node), expected);
+            None
+        }
+    }
+}
+
+impl Decode for NetAddrs {
+    fn decode(node: &Node, path: &str, d: &mut Diags) -> Option<Self> {
+        const EXPECTED: &str =
+            "one IPv4 and/or one IPv6 address: a string, or a list like [\"192.168.1.1/24\", \"fd00:1::1/64\"]";
+        let items = pair_items(node, path, d, EXPECTED)?;
         let mut out = NetAddrs::default();
         let mut ok = true;
         for (p, n) in &items {
@@ -210,6 +225,38 @@ impl Decode for NetAddrs {
             }
         }
         ok.then_some(out)
+    }
+}
+
+impl Decode for Cidrs {
+    fn decode(node: &Node, path: &str, d: &mut Diags) -> Option<Self> {
+        const EXPECTED: &str = "an IPv4 prefix like 10.42.0.0/16, or a dual-stack pair like [\"10.42.0.0/16\", \"fd00:42::/56\"] (IPv4 first)";
+        let items = pair_items(node, path, d, EXPECTED)?;
+        let mut v4 = None;
+        let mut v6 = None;
+        let mut ok = true;
+        for (i, (p, n)) in items.iter().enumerate() {
+            let Some(text) = string(n, p, d, EXPECTED) else {
+                ok = false;
+                continue;
+            };
+            let expected = match (i, text.parse::<IpNet>()) {
+                (0, Ok(IpNet::V4(a))) => {
+                    v4 = Some(a);
+                    continue;
+                }
+                (1, Ok(IpNet::V6(a))) => {
+                    v6 = Some(a);
+                    continue;
+                }
+                (_, Ok(IpNet::V6(_))) => "an IPv4 prefix, alone or first in a dual-stack pair: k3s makes the first CIDR's family the cluster's primary one, and clusters are IPv4-primary here (IPv6-only and IPv6-primary clusters are not supported)",
+                (_, Ok(IpNet::V4(_))) => "an IPv6 prefix: a dual-stack pair is one IPv4 and one IPv6 prefix",
+                (_, Err(_)) => EXPECTED,
+            };
+            d.push(p, found(n), expected);
+            ok = false;
+        }
+        Some(Cidrs { v4: v4?, v6 }).filter(|_| ok)
     }
 }
 
@@ -650,9 +697,16 @@ pub fn profile(root: &Node, d: &mut Diags) -> Option<Profile> {
     let interfaces: Option<Interfaces> = f.req("interfaces", d, "a table with at least `cluster`");
     let server_api: Option<String> =
         f.req("serverApi", d, "the API URL like https://192.168.1.1:6443");
-    let cluster_cidr: Option<Ipv4Net> = f.req("clusterCidr", d, "the pod CIDR like 10.42.0.0/16");
-    let service_cidr: Option<Ipv4Net> =
-        f.req("serviceCidr", d, "the service CIDR like 10.43.0.0/16");
+    let cluster_cidr: Option<Cidrs> = f.req(
+        "clusterCidr",
+        d,
+        "the pod CIDR like 10.42.0.0/16 (or a dual-stack pair)",
+    );
+    let service_cidr: Option<Cidrs> = f.req(
+        "serviceCidr",
+        d,
+        "the service CIDR like 10.43.0.0/16 (or a dual-stack pair)",
+    );
     let p = Profile {
         mode: f.opt("mode", d).unwrap_or_default(),
         ip_addresses: ip_addresses.unwrap_or_default(),

@@ -34,8 +34,10 @@ pub struct Profile {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dhcp_server: Option<DhcpServer>,
     pub server_api: String,
-    pub cluster_cidr: Ipv4Net,
-    pub service_cidr: Ipv4Net,
+    /// `clusterCidr`: the pod CIDR(s); see [`Cidrs`].
+    pub cluster_cidr: Cidrs,
+    /// `serviceCidr`: the service CIDR(s); see [`Cidrs`].
+    pub service_cidr: Cidrs,
     /// Default gateway; the link is the one whose subnet holds it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gateway: Option<Ipv4Addr>,
@@ -99,6 +101,73 @@ impl Serialize for NetAddrs {
         match (self.v4, self.v6) {
             (Some(v4), None) => v4.serialize(s),
             _ => s.collect_seq(self.iter().map(|a| a.to_string())),
+        }
+    }
+}
+
+/// `clusterCidr` / `serviceCidr`: n3x's one IPv4 prefix, or a dual-stack
+/// pair in the list form of [`NetAddrs`], IPv4 first:
+/// `["10.42.0.0/16", "fd00:42::/56"]`.
+///
+/// IPv4 is required and first, unlike in `ipAddresses`, because the order
+/// means something to k3s: the family of the first CIDR is the cluster's
+/// primary one, and n3xnet's clusters are IPv4-primary (every node has its
+/// cluster IPv4 address, `--advertise-address` is IPv4). Accepting either
+/// order would silently turn a cluster written IPv6-first into an
+/// IPv4-primary one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Cidrs {
+    pub v4: Ipv4Net,
+    pub v6: Option<Ipv6Net>,
+}
+
+impl Cidrs {
+    /// The prefixes written, IPv4 first.
+    pub fn iter(&self) -> impl Iterator<Item = IpNet> {
+        std::iter::once(IpNet::V4(self.v4)).chain(self.v6.map(IpNet::V6))
+    }
+
+    /// The field path of the IPv4 (`v6` false) or IPv6 prefix under `base`.
+    pub fn path(&self, base: &str, v6: bool) -> String {
+        match self.v6 {
+            Some(_) => super::diag::index(base, usize::from(v6)),
+            None => base.to_string(),
+        }
+    }
+}
+
+/// k3s's form: `10.42.0.0/16` or `10.42.0.0/16,fd00:42::/56`.
+impl std::fmt::Display for Cidrs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.v4)?;
+        match self.v6 {
+            Some(v6) => write!(f, ",{v6}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The [`Display`](std::fmt::Display) form back.
+impl std::str::FromStr for Cidrs {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        let (v4, v6) = match s.split_once(',') {
+            Some((v4, v6)) => (v4, Some(v6.parse().map_err(|_| ())?)),
+            None => (s, None),
+        };
+        Ok(Cidrs {
+            v4: v4.parse().map_err(|_| ())?,
+            v6,
+        })
+    }
+}
+
+/// IPv4 alone serializes as the one string n3x writes; a pair as the list.
+impl Serialize for Cidrs {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.v6 {
+            None => self.v4.serialize(s),
+            Some(_) => s.collect_seq(self.iter().map(|a| a.to_string())),
         }
     }
 }

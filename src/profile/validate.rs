@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-use ipnet::{IpNet, Ipv4Net};
+use ipnet::IpNet;
 
 use super::diag::{join, Diags};
 use super::model::Profile;
@@ -201,43 +201,112 @@ fn one_subnet_per_network(p: &Profile, d: &mut Diags) {
     }
 }
 
+/// `clusterCidr` and `serviceCidr`, per family: networks, apart from each
+/// other and from the node networks, IPv6 ones of a size k3s accepts; a
+/// dual-stack pair in both or neither, and then on every node.
 fn cidrs(p: &Profile, d: &mut Diags) {
-    let overlap = |a: &Ipv4Net, b: &Ipv4Net| a.contains(&b.network()) || b.contains(&a.network());
-    if overlap(&p.cluster_cidr, &p.service_cidr) {
-        d.push(
-            "serviceCidr",
-            Some(p.service_cidr.to_string()),
-            format!("a CIDR not overlapping clusterCidr {}", p.cluster_cidr),
-        );
-    }
-    for (field, cidr) in [
+    let overlap = |a: &IpNet, b: &IpNet| a.contains(&b.network()) || b.contains(&a.network());
+    let fields = [
         ("clusterCidr", &p.cluster_cidr),
         ("serviceCidr", &p.service_cidr),
-    ] {
-        if cidr.trunc() != *cidr {
+    ];
+    for (cluster, service) in p.cluster_cidr.iter().zip(p.service_cidr.iter()) {
+        if overlap(&cluster, &service) {
+            let v6 = matches!(service, IpNet::V6(_));
             d.push(
-                field,
-                Some(cidr.to_string()),
-                format!("a network prefix (host bits zero: {})", cidr.trunc()),
+                &p.service_cidr.path("serviceCidr", v6),
+                Some(service.to_string()),
+                format!("a CIDR not overlapping clusterCidr {cluster}"),
             );
         }
-        let clash: BTreeSet<String> = p
-            .ip_addresses
-            .values()
-            .flat_map(|m| m.iter())
-            .filter_map(|(net, a)| Some((net, a.v4?)))
-            .filter(|(_, a)| overlap(&a.trunc(), cidr))
-            .map(|(net, a)| format!("{net} {}", a.trunc()))
-            .collect();
-        if !clash.is_empty() {
-            let list: Vec<_> = clash.into_iter().collect();
+    }
+    for (field, cidrs) in fields {
+        for cidr in cidrs.iter() {
+            let v6 = matches!(cidr, IpNet::V6(_));
+            let path = cidrs.path(field, v6);
+            if cidr.trunc() != cidr {
+                d.push(
+                    &path,
+                    Some(cidr.to_string()),
+                    format!("a network prefix (host bits zero: {})", cidr.trunc()),
+                );
+            }
+            if let Some(expected) = v6.then(|| v6_problem(field, cidr)).flatten() {
+                d.push(&path, Some(cidr.to_string()), expected);
+            }
+            let clash: BTreeSet<String> = p
+                .ip_addresses
+                .values()
+                .flat_map(|m| m.iter())
+                .flat_map(|(net, a)| a.iter().map(move |a| (net, a)))
+                .filter(|(_, a)| overlap(&a.trunc(), &cidr))
+                .map(|(net, a)| format!("{net} {}", a.trunc()))
+                .collect();
+            if !clash.is_empty() {
+                let list: Vec<_> = clash.into_iter().collect();
+                d.push(
+                    &path,
+                    Some(cidr.to_string()),
+                    format!(
+                        "a CIDR not overlapping the node networks ({})",
+                        list.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+    dual_stack(p, d);
+}
+
+/// Why an IPv6 `field` prefix is not one pods or services can use: of a
+/// kind no pod address may be, or a size k3s refuses.
+fn v6_problem(field: &str, cidr: IpNet) -> Option<&'static str> {
+    if let IpAddr::V6(a) = cidr.network() {
+        if a.is_multicast() || a.is_unicast_link_local() || a.to_ipv4_mapped().is_some() {
+            return Some("a global or unique-local IPv6 prefix (not link-local fe80::/10, multicast ff00::/8 or IPv4-mapped)");
+        }
+    }
+    let len = cidr.prefix_len();
+    if field == "clusterCidr" && !(48..64).contains(&len) {
+        // kube-controller-manager gives each node a /64
+        // (--node-cidr-mask-size-ipv6) and counts node subnets in a bitmap
+        // of at most 16 bits: /48 to /63.
+        return Some("an IPv6 prefix from /48 to /63: k3s gives each node a /64 of it (node-cidr-mask-size-ipv6) and allocates at most 16 bits of node subnets");
+    }
+    if field == "serviceCidr" && len < 108 {
+        return Some("an IPv6 prefix of /108 or longer: kube-apiserver refuses a service range of more than 20 host bits (k3s's own example is /112)");
+    }
+    None
+}
+
+/// A dual-stack cluster has both CIDRs dual-stack, and every node an IPv6
+/// cluster address: k3s takes the node's `--node-ip` families to match the
+/// cluster CIDR's, and refuses to start a node whose `--node-ip` has no
+/// IPv6 address beside dual-stack CIDRs. Refused here, naming the node,
+/// rather than emitting flags k3s will not start with.
+fn dual_stack(p: &Profile, d: &mut Diags) {
+    let (cluster, service) = (p.cluster_cidr.v6, p.service_cidr.v6);
+    for (field, other, single) in [
+        ("serviceCidr", "clusterCidr", &p.service_cidr),
+        ("clusterCidr", "serviceCidr", &p.cluster_cidr),
+    ] {
+        if single.v6.is_none() && (cluster.is_some() || service.is_some()) {
             d.push(
                 field,
-                Some(cidr.to_string()),
-                format!(
-                    "a CIDR not overlapping the node networks ({})",
-                    list.join(", ")
-                ),
+                Some(format!("only IPv4 {}", single.v4)),
+                format!("a dual-stack pair like {other}'s: k3s needs both CIDRs dual-stack"),
+            );
+        }
+    }
+    if cluster.is_none() && service.is_none() {
+        return;
+    }
+    for node in p.node_names() {
+        if written(p, &node, Network::Cluster, true).is_none() {
+            d.push(
+                &addr_path(&node, Network::Cluster),
+                None,
+                format!("{node}'s cluster IPv6 address too, like [\"192.168.200.1/24\", \"fd00:200::1/64\"]: the cluster CIDRs are dual-stack, and k3s refuses dual-stack CIDRs on a node whose --node-ip has no IPv6 address"),
             );
         }
     }
@@ -473,5 +542,141 @@ mod ipv6_tests {
         let e = problems("server-1 = { cluster = \"192.168.1.1\" }\n[[routes]]\nto = \"fd00:50::/48\"\nvia = \"fd00:1::fe\"\n");
         assert!(has(&e, "routes[0].to: found \"fd00:50::/48\", expected an IPv4 prefix like 10.42.0.0/16; IPv6 is not supported here yet"), "{e:?}");
         assert!(has(&e, "routes[0].via: found \"fd00:1::fe\", expected an IPv4 address like 192.168.1.1; IPv6 is not supported here yet"), "{e:?}");
+    }
+}
+
+/// `clusterCidr`/`serviceCidr`: the IPv4 string, the dual-stack pair, and
+/// every problem with its field path.
+#[cfg(test)]
+mod cidr_tests {
+    use crate::profile::{parse, Format, Profile};
+
+    const NODES: &str = "[interfaces]\ncluster = \"eth1\"\n[ipAddresses]\nserver-1 = { cluster = [\"192.168.1.1/24\", \"fd00:1::1/64\"] }\n";
+
+    fn load(cluster: &str, service: &str, nodes: &str) -> Result<Profile, Vec<String>> {
+        let text = format!("serverApi = \"https://192.168.1.1:6443\"\nclusterCidr = {cluster}\nserviceCidr = {service}\n{nodes}");
+        parse(&text, Format::Toml).map_err(|d| d.iter().map(ToString::to_string).collect())
+    }
+
+    /// The problems of a profile with these CIDRs, each as `path: message`.
+    fn problems(cluster: &str, service: &str, nodes: &str) -> Vec<String> {
+        load(cluster, service, nodes).err().unwrap_or_default()
+    }
+
+    fn has(problems: &[String], want: &str) -> bool {
+        problems.iter().any(|p| p.starts_with(want))
+    }
+
+    const PAIR_C: &str = "[\"10.42.0.0/16\", \"fd00:42::/56\"]";
+    const PAIR_S: &str = "[\"10.43.0.0/16\", \"fd00:43::/112\"]";
+
+    #[test]
+    fn the_string_stays_and_the_pair_decodes_and_serializes_as_written() {
+        let p = load("\"10.42.0.0/16\"", "\"10.43.0.0/16\"", NODES).unwrap();
+        assert_eq!(p.cluster_cidr.v6, None);
+        assert_eq!(
+            serde_json::to_value(&p).unwrap()["clusterCidr"],
+            "10.42.0.0/16"
+        );
+        let p = load(PAIR_C, PAIR_S, NODES).unwrap();
+        assert_eq!(p.cluster_cidr.to_string(), "10.42.0.0/16,fd00:42::/56");
+        assert_eq!(p.service_cidr.v6, Some("fd00:43::/112".parse().unwrap()));
+        assert_eq!(
+            serde_json::to_value(&p).unwrap()["serviceCidr"],
+            serde_json::json!(["10.43.0.0/16", "fd00:43::/112"])
+        );
+        // A one-element list is the string.
+        let p = load("[\"10.42.0.0/16\"]", "\"10.43.0.0/16\"", NODES).unwrap();
+        assert_eq!(p.cluster_cidr, "10.42.0.0/16".parse().unwrap());
+    }
+
+    #[test]
+    fn forms_that_are_refused() {
+        let e = problems("[\"fd00:42::/56\", \"10.42.0.0/16\"]", PAIR_S, NODES);
+        assert!(has(&e, "clusterCidr[0]: found \"fd00:42::/56\", expected an IPv4 prefix, alone or first in a dual-stack pair"), "{e:?}");
+        assert!(
+            has(
+                &e,
+                "clusterCidr[1]: found \"10.42.0.0/16\", expected an IPv6 prefix"
+            ),
+            "{e:?}"
+        );
+        let e = problems(PAIR_C, "\"fd00:43::/112\"", NODES);
+        assert!(
+            has(
+                &e,
+                "serviceCidr: found \"fd00:43::/112\", expected an IPv4 prefix, alone or first"
+            ),
+            "{e:?}"
+        );
+        let e = problems(
+            "[\"10.42.0.0/16\", \"fd00:42::/56\", \"fd00:44::/56\"]",
+            PAIR_S,
+            NODES,
+        );
+        assert!(has(&e, "clusterCidr: found"), "{e:?}");
+        let e = problems("[\"10.42.0.0/16\", \"fd00:42::\"]", PAIR_S, NODES);
+        assert!(has(&e, "clusterCidr[1]: found \"fd00:42::\", expected an IPv4 prefix like 10.42.0.0/16, or a dual-stack pair"), "{e:?}");
+    }
+
+    #[test]
+    fn ipv6_cidrs_are_networks_of_a_size_k3s_takes() {
+        assert_eq!(
+            problems(
+                "[\"10.42.0.0/16\", \"fd00:42::/48\"]",
+                "[\"10.43.0.0/16\", \"fd00:43::/108\"]",
+                NODES
+            ),
+            Vec::<String>::new()
+        );
+        for (cluster, service, want) in [
+            ("fd00:42::/64", "fd00:43::/112", "clusterCidr[1]: found fd00:42::/64, expected an IPv6 prefix from /48 to /63"),
+            ("fd00:42::/47", "fd00:43::/112", "clusterCidr[1]: found fd00:42::/47, expected an IPv6 prefix from /48 to /63"),
+            ("fd00:42::/56", "fd00:43::/107", "serviceCidr[1]: found fd00:43::/107, expected an IPv6 prefix of /108 or longer"),
+            ("fd00:42::1/56", "fd00:43::/112", "clusterCidr[1]: found fd00:42::1/56, expected a network prefix (host bits zero: fd00:42::/56)"),
+            ("fe80:42::/56", "fd00:43::/112", "clusterCidr[1]: found fe80:42::/56, expected a global or unique-local IPv6 prefix"),
+            ("fd00:42::/56", "ff05::/112", "serviceCidr[1]: found ff05::/112, expected a global or unique-local IPv6 prefix"),
+        ] {
+            let e = problems(
+                &format!("[\"10.42.0.0/16\", \"{cluster}\"]"),
+                &format!("[\"10.43.0.0/16\", \"{service}\"]"),
+                NODES,
+            );
+            assert!(has(&e, want), "{want}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn ipv6_cidrs_overlap_neither_each_other_nor_node_networks() {
+        let e = problems(PAIR_C, "[\"10.43.0.0/16\", \"fd00:42:0:1::/112\"]", NODES);
+        assert!(has(&e, "serviceCidr[1]: found fd00:42:0:1::/112, expected a CIDR not overlapping clusterCidr fd00:42::/56"), "{e:?}");
+        let e = problems("[\"10.42.0.0/16\", \"fd00:1::/48\"]", PAIR_S, NODES);
+        assert!(has(&e, "clusterCidr[1]: found fd00:1::/48, expected a CIDR not overlapping the node networks (cluster fd00:1::/64)"), "{e:?}");
+        // The IPv4 halves keep today's checks.
+        let e = problems("[\"192.168.0.0/16\", \"fd00:42::/56\"]", PAIR_S, NODES);
+        assert!(has(&e, "clusterCidr[0]: found 192.168.0.0/16, expected a CIDR not overlapping the node networks (cluster 192.168.1.0/24)"), "{e:?}");
+    }
+
+    #[test]
+    fn a_dual_stack_cluster_needs_both_pairs_and_ipv6_on_every_node() {
+        let e = problems(PAIR_C, "\"10.43.0.0/16\"", NODES);
+        assert!(has(&e, "serviceCidr: found only IPv4 10.43.0.0/16, expected a dual-stack pair like clusterCidr's"), "{e:?}");
+        let e = problems("\"10.42.0.0/16\"", PAIR_S, NODES);
+        assert!(has(&e, "clusterCidr: found only IPv4 10.42.0.0/16, expected a dual-stack pair like serviceCidr's"), "{e:?}");
+        let nodes = format!("{NODES}agent-1 = {{ cluster = \"192.168.1.3\" }}\n");
+        let e = problems(PAIR_C, PAIR_S, &nodes);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            has(
+                &e,
+                "ipAddresses.agent-1.cluster: agent-1's cluster IPv6 address too"
+            ),
+            "{e:?}"
+        );
+        // IPv6 on the node with IPv4 CIDRs stays today's single-stack cluster.
+        assert_eq!(
+            problems("\"10.42.0.0/16\"", "\"10.43.0.0/16\"", NODES),
+            Vec::<String>::new()
+        );
     }
 }

@@ -10,13 +10,17 @@
 //! `--cluster-init` on the primary server (the node whose cluster IP is
 //! serverApi's host), `--server <serverApi>` on the other servers, and
 //! `K3S_URL` / `server:` on agents.
+//!
+//! A dual-stack cluster (`clusterCidr`/`serviceCidr` pairs) adds k3s's
+//! dual-stack settings after those four; an IPv4 cluster's output is
+//! n3x's, unchanged (see `settings`).
 
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
 use crate::desired::DesiredNetwork;
-use crate::kinds::Role;
+use crate::kinds::{Network, Role};
 use crate::profile::validate::server_api_host;
 use crate::profile::{resolve, Diagnostic, Profile};
 
@@ -89,6 +93,11 @@ pub enum K3sError {
          cluster IP"
     )]
     NoPrimary { host: String, url: String },
+    #[error(
+        "node {node:?} has no cluster IPv6 address (ipAddresses.{node}.cluster) but clusterCidr \
+         is dual-stack: k3s needs a --node-ip of each family"
+    )]
+    NoIpv6 { node: String },
 }
 
 fn list(d: &[Diagnostic]) -> String {
@@ -122,33 +131,129 @@ pub fn flags(
         });
     }
     let api = ServerApi::parse(&profile.server_api)?;
-    let extra = extra_flags(&desired, role, api.host);
+    let settings = settings(profile, &desired, role, api.host)?;
+    let extra: Vec<String> = settings.iter().flat_map(Setting::args).collect();
     tracing::debug!(node, role = role_str(role), %format, ?extra, "k3s flags");
     Ok(match format {
         FlagFormat::Args => format!("{}\n", extra.join(" ")),
         FlagFormat::Env => env_file(node, role, &extra, &join(profile, &desired, role, &api)?),
-        FlagFormat::Config => config_file(
-            node,
-            role,
-            &desired,
-            api.host,
-            &join(profile, &desired, role, &api)?,
-        ),
+        FlagFormat::Config => {
+            config_file(node, role, &settings, &join(profile, &desired, role, &api)?)
+        }
     })
 }
 
-/// n3x's `mkExtraFlags`: the network flags of one node, in n3x's order.
-/// `tls_san` is serverApi's host, which n3x writes as server-1's cluster IP.
-pub fn extra_flags(desired: &DesiredNetwork, role: Role, tls_san: &str) -> Vec<String> {
+/// One k3s setting: a flag in `args` and `env`, a key in `config`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Setting {
+    key: &'static str,
+    value: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Value {
+    /// `--key=v`, `key: "v"`.
+    One(String),
+    /// `--key=v` per item, a YAML list.
+    List(Vec<String>),
+    /// A boolean flag: `--key`, `key: true`.
+    On,
+}
+
+impl Setting {
+    fn one(key: &'static str, value: impl ToString) -> Setting {
+        Setting {
+            key,
+            value: Value::One(value.to_string()),
+        }
+    }
+
+    fn args(&self) -> Vec<String> {
+        match &self.value {
+            Value::One(v) => vec![format!("--{}={v}", self.key)],
+            Value::List(vs) => vs.iter().map(|v| format!("--{}={v}", self.key)).collect(),
+            Value::On => vec![format!("--{}", self.key)],
+        }
+    }
+
+    fn yaml(&self) -> String {
+        match &self.value {
+            Value::One(v) => format!("{}: {}\n", self.key, yaml_str(v)),
+            Value::List(vs) => {
+                let items: String = vs
+                    .iter()
+                    .map(|v| format!("  - {}\n", yaml_str(v)))
+                    .collect();
+                format!("{}:\n{items}", self.key)
+            }
+            Value::On => format!("{}: true\n", self.key),
+        }
+    }
+}
+
+/// The network settings of one node, in n3x's `mkExtraFlags` order:
+/// `--node-ip`, `--flannel-iface`, and on servers `--advertise-address`
+/// and `--tls-san` (serverApi's host, which n3x writes as server-1's
+/// cluster IP). An IPv4 cluster stops there, byte for byte as n3x.
+///
+/// A dual-stack cluster (`clusterCidr` a pair) follows k3s's dual-stack
+/// documentation: every node's `--node-ip` is `<v4>,<v6>` (k3s does not
+/// detect the second family), servers add `--cluster-cidr` and
+/// `--service-cidr` (k3s's defaults are IPv4 only) and
+/// `--flannel-ipv6-masq`, so pods leave the node over IPv6 masqueraded as
+/// they do over IPv4 (a flannel option: servers only, the same on all).
+/// `--advertise-address` stays IPv4, the primary family; `--flannel-iface`
+/// stays, as flannel takes both families' addresses from that link.
+fn settings(
+    profile: &Profile,
+    desired: &DesiredNetwork,
+    role: Role,
+    tls_san: &str,
+) -> Result<Vec<Setting>, K3sError> {
+    let node_ip6 = dual_stack_ip(profile, desired)?;
+    let node_ip = match node_ip6 {
+        Some(v6) => format!("{},{v6}", desired.cluster_ip),
+        None => desired.cluster_ip.to_string(),
+    };
     let mut out = vec![
-        format!("--node-ip={}", desired.cluster_ip),
-        format!("--flannel-iface={}", desired.cluster_interface),
+        Setting::one("node-ip", node_ip),
+        Setting::one("flannel-iface", &desired.cluster_interface),
     ];
     if role == Role::Server {
-        out.push(format!("--advertise-address={}", desired.cluster_ip));
-        out.push(format!("--tls-san={tls_san}"));
+        out.push(Setting::one("advertise-address", desired.cluster_ip));
+        out.push(Setting {
+            key: "tls-san",
+            value: Value::List(vec![tls_san.to_string()]),
+        });
+        if node_ip6.is_some() {
+            out.push(Setting::one("cluster-cidr", profile.cluster_cidr));
+            out.push(Setting::one("service-cidr", profile.service_cidr));
+            out.push(Setting {
+                key: "flannel-ipv6-masq",
+                value: Value::On,
+            });
+        }
     }
-    out
+    Ok(out)
+}
+
+/// The node's cluster IPv6 address when the cluster is dual-stack; a
+/// validated profile has one on every node.
+fn dual_stack_ip(
+    profile: &Profile,
+    desired: &DesiredNetwork,
+) -> Result<Option<Ipv6Addr>, K3sError> {
+    if profile.cluster_cidr.v6.is_none() {
+        return Ok(None);
+    }
+    profile
+        .ip_addresses
+        .get(&desired.node)
+        .and_then(|m| m.get(&Network::Cluster)?.v6)
+        .map(|a| Some(a.addr()))
+        .ok_or_else(|| K3sError::NoIpv6 {
+            node: desired.node.clone(),
+        })
 }
 
 fn resolve_node(profile: &Profile, node: &str) -> Result<DesiredNetwork, K3sError> {
@@ -257,23 +362,10 @@ fn yaml_str(value: &str) -> String {
 }
 
 /// The k3s `config.yaml.d` drop-in: the same settings as keys.
-fn config_file(
-    node: &str,
-    role: Role,
-    desired: &DesiredNetwork,
-    tls_san: &str,
-    join: &Join,
-) -> String {
-    let ip = desired.cluster_ip.to_string();
+fn config_file(node: &str, role: Role, settings: &[Setting], join: &Join) -> String {
     let mut out = header(node, role, "/etc/rancher/k3s/config.yaml.d/50-n3xnet.yaml");
-    out.push_str(&format!("node-ip: {}\n", yaml_str(&ip)));
-    out.push_str(&format!(
-        "flannel-iface: {}\n",
-        yaml_str(&desired.cluster_interface)
-    ));
-    if role == Role::Server {
-        out.push_str(&format!("advertise-address: {}\n", yaml_str(&ip)));
-        out.push_str(&format!("tls-san:\n  - {}\n", yaml_str(tls_san)));
+    for s in settings {
+        out.push_str(&s.yaml());
     }
     match join {
         Join::ClusterInit => out.push_str("cluster-init: true\n"),
@@ -450,6 +542,101 @@ mod tests {
             "node \"agent-1\" is an agent in the profile (nodes.agent-1.role) but was asked for as a server"
         );
         assert!(flags(&p, "agent-1", Role::Agent, FlagFormat::Args).is_ok());
+    }
+
+    /// `vlans` made dual-stack: an IPv6 cluster address on every node and
+    /// both CIDRs pairs.
+    fn dual_stack() -> Profile {
+        let mut p = vlans();
+        for addrs in p.ip_addresses.values_mut() {
+            let a = addrs.get_mut(&Network::Cluster).unwrap();
+            let host = a.v4.unwrap().addr().octets()[3];
+            a.v6 = Some(format!("fd00:200::{host}/64").parse().unwrap());
+        }
+        p.cluster_cidr = "10.42.0.0/16,fd00:42::/56".parse().unwrap();
+        p.service_cidr = "10.43.0.0/16,fd00:43::/112".parse().unwrap();
+        p
+    }
+
+    #[test]
+    fn dual_stack_args_give_both_families_and_servers_the_cidrs() {
+        let p = dual_stack();
+        assert_eq!(
+            get(&p, "server-2", Role::Server, FlagFormat::Args),
+            "--node-ip=192.168.200.2,fd00:200::2 --flannel-iface=eth1.200 --advertise-address=192.168.200.2 --tls-san=192.168.200.1 --cluster-cidr=10.42.0.0/16,fd00:42::/56 --service-cidr=10.43.0.0/16,fd00:43::/112 --flannel-ipv6-masq\n"
+        );
+        assert_eq!(
+            get(&p, "agent-1", Role::Agent, FlagFormat::Args),
+            "--node-ip=192.168.200.3,fd00:200::3 --flannel-iface=eth1.200\n"
+        );
+        let s1 = get(&p, "server-1", Role::Server, FlagFormat::Env);
+        assert!(
+            s1.ends_with(
+                "--service-cidr=10.43.0.0/16,fd00:43::/112 --flannel-ipv6-masq --cluster-init\"\n"
+            ),
+            "{s1}"
+        );
+        let a2 = get(&p, "agent-2", Role::Agent, FlagFormat::Env);
+        assert!(
+            a2.ends_with(
+                "K3S_AGENT_OPTS=\"--node-ip=192.168.200.4,fd00:200::4 --flannel-iface=eth1.200\"\n"
+            ),
+            "{a2}"
+        );
+    }
+
+    #[test]
+    fn dual_stack_config_has_the_same_settings_as_keys() {
+        let p = dual_stack();
+        let body = |node, role| -> Vec<String> {
+            get(&p, node, role, FlagFormat::Config)
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .map(str::to_string)
+                .collect()
+        };
+        assert_eq!(
+            body("server-2", Role::Server),
+            [
+                "node-ip: \"192.168.200.2,fd00:200::2\"",
+                "flannel-iface: \"eth1.200\"",
+                "advertise-address: \"192.168.200.2\"",
+                "tls-san:",
+                "  - \"192.168.200.1\"",
+                "cluster-cidr: \"10.42.0.0/16,fd00:42::/56\"",
+                "service-cidr: \"10.43.0.0/16,fd00:43::/112\"",
+                "flannel-ipv6-masq: true",
+                "server: \"https://192.168.200.1:6443\"",
+            ]
+        );
+        assert_eq!(
+            body("agent-1", Role::Agent),
+            [
+                "node-ip: \"192.168.200.3,fd00:200::3\"",
+                "flannel-iface: \"eth1.200\"",
+                "server: \"https://192.168.200.1:6443\"",
+            ]
+        );
+    }
+
+    #[test]
+    fn ipv6_addresses_alone_keep_the_ipv4_flags_and_dual_cidrs_need_them() {
+        // IPv6 on the hosts, IPv4 CIDRs: a single-stack cluster, n3x's flags.
+        let mut p = dual_stack();
+        p.cluster_cidr = "10.42.0.0/16".parse().unwrap();
+        p.service_cidr = "10.43.0.0/16".parse().unwrap();
+        assert_eq!(
+            get(&p, "server-2", Role::Server, FlagFormat::Args),
+            get(&vlans(), "server-2", Role::Server, FlagFormat::Args)
+        );
+        // A profile that skipped validation: no IPv6 --node-ip to give.
+        let mut p = vlans();
+        p.cluster_cidr = "10.42.0.0/16,fd00:42::/56".parse().unwrap();
+        let e = flags(&p, "agent-1", Role::Agent, FlagFormat::Args).unwrap_err();
+        assert!(
+            matches!(e, K3sError::NoIpv6 { ref node } if node == "agent-1"),
+            "{e}"
+        );
     }
 
     #[test]
