@@ -563,16 +563,10 @@ mod tests {
         assert!(!text.contains("eui64"), "{text}");
         // Each op's undo from the state before it, run in reverse: rollback.
         let before = s.clone();
-        let mut undo = Vec::new();
-        for op in &p.ops {
-            undo.push(crate::plan::inverse(op, &s).unwrap());
-            simulate::apply(&mut s, op).unwrap();
-        }
+        let undo = crate::plan::fixture::apply_with_undo(&mut s, &p.ops);
         assert!(plan(&d, &s).unwrap().is_empty(), "in sync");
         let mut back = s.clone();
-        for ops in undo.iter().rev() {
-            simulate::apply_all(&mut back, ops).unwrap();
-        }
+        simulate::apply_all(&mut back, &undo).unwrap();
         assert_eq!(back.addresses, before.addresses, "rolled back");
         // A changed address: the old owned one and its link-local go.
         let p = plan(&dual("fd00:200::7/64"), &s).unwrap();
@@ -612,15 +606,9 @@ mod tests {
             "{text}"
         );
         let before = s.clone();
-        let mut undo = Vec::new();
-        for op in &p.ops {
-            undo.push(crate::plan::inverse(op, &s).unwrap());
-            simulate::apply(&mut s, op).unwrap();
-        }
+        let undo = crate::plan::fixture::apply_with_undo(&mut s, &p.ops);
         assert!(plan(&d, &s).unwrap().is_empty(), "in sync");
-        for ops in undo.iter().rev() {
-            simulate::apply_all(&mut s, ops).unwrap();
-        }
+        simulate::apply_all(&mut s, &undo).unwrap();
         let mut want = before.addresses.clone();
         let mut got = s.addresses.clone();
         want.sort_by_key(|a| (a.link.clone(), a.address));

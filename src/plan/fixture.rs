@@ -150,3 +150,14 @@ pub fn normalized(s: &KernelState) -> serde_json::Value {
     s.routes.sort_by_key(|r| serde_json::to_string(r).unwrap());
     serde_json::to_value(&s).unwrap()
 }
+
+/// Runs `ops` on `state` and returns their undo log as the executor keeps
+/// it: each op's inverse from the state before it, last change first.
+pub fn apply_with_undo(state: &mut KernelState, ops: &[super::Op]) -> Vec<super::Op> {
+    let mut undo = Vec::new();
+    for op in ops {
+        undo.push(super::inverse(op, state).unwrap());
+        simulate::apply(state, op).unwrap();
+    }
+    undo.into_iter().rev().flatten().collect()
+}

@@ -73,28 +73,17 @@ fn route_present(s: &KernelState, route: &crate::state::Route) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::fixture::{bare, desired, desired_from, normalized, synced, PROFILE};
-    use crate::plan::{inverse, plan};
-
-    /// The undo log of `ops` run on `before`, last change first (as the
-    /// executor logs it).
-    fn undo_of(ops: &[Op], before: &KernelState) -> Vec<Op> {
-        let mut s = before.clone();
-        let mut undo = Vec::new();
-        for op in ops {
-            undo.push(inverse(op, &s).unwrap());
-            simulate::apply(&mut s, op).unwrap();
-        }
-        undo.into_iter().rev().flatten().collect()
-    }
+    use crate::plan::fixture::{
+        apply_with_undo, bare, desired, desired_from, normalized, synced, PROFILE,
+    };
+    use crate::plan::plan;
 
     /// Cut the revert after each of its ops in turn: what is left, run on
     /// what the cut left behind, always ends exactly at the state before
     /// the change; and on the untouched change nothing is dropped.
     fn resumes_after_every_cut(before: &KernelState, ops: &[Op]) {
         let mut changed = before.clone();
-        simulate::apply_all(&mut changed, ops).unwrap();
-        let undo = undo_of(ops, before);
+        let undo = apply_with_undo(&mut changed, ops);
         assert!(!undo.is_empty());
         assert_eq!(unfinished(&undo, &changed), undo);
         for cut in 0..=undo.len() {
@@ -140,8 +129,7 @@ mod tests {
         let before = synced();
         let ops = plan(&moved_vlan(), &before).unwrap().ops;
         let mut changed = before.clone();
-        simulate::apply_all(&mut changed, &ops).unwrap();
-        let undo = undo_of(&ops, &before);
+        let undo = apply_with_undo(&mut changed, &ops);
         let restore = undo
             .iter()
             .position(|op| matches!(op, Op::AddRoute { .. } | Op::RestoreRoute { .. }))
