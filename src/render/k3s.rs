@@ -12,12 +12,16 @@
 //! `K3S_URL` / `server:` on agents.
 //!
 //! A dual-stack cluster (`clusterCidr`/`serviceCidr` pairs) adds k3s's
-//! dual-stack settings after those four; an IPv4 cluster's output is
-//! n3x's, unchanged (see `settings`).
+//! dual-stack settings after those four, and IPv4 CIDRs other than k3s's
+//! defaults add `--cluster-cidr`/`--service-cidr` on servers; an IPv4
+//! cluster on the defaults (every n3x profile) gets n3x's output, unchanged
+//! (see `settings`).
 
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
+
+use ipnet::Ipv4Net;
 
 use crate::desired::DesiredNetwork;
 use crate::kinds::{Network, Role};
@@ -194,7 +198,11 @@ impl Setting {
 /// The network settings of one node, in n3x's `mkExtraFlags` order:
 /// `--node-ip`, `--flannel-iface`, and on servers `--advertise-address`
 /// and `--tls-san` (serverApi's host, which n3x writes as server-1's
-/// cluster IP). An IPv4 cluster stops there, byte for byte as n3x.
+/// cluster IP). An IPv4 cluster on k3s's default CIDRs (every n3x profile)
+/// stops there, byte for byte as n3x; one on other CIDRs adds
+/// `--cluster-cidr` / `--service-cidr` on servers, the one that differs,
+/// or k3s would run its pods and services on its defaults while the
+/// profile, validated against the nodes' networks, says otherwise.
 ///
 /// A dual-stack cluster (`clusterCidr` a pair) follows k3s's dual-stack
 /// documentation: every node's `--node-ip` is `<v4>,<v6>` (k3s does not
@@ -225,9 +233,14 @@ fn settings(
             key: "tls-san",
             value: Value::List(vec![tls_san.to_string()]),
         });
-        if node_ip6.is_some() {
+        let dual = node_ip6.is_some();
+        if dual || profile.cluster_cidr.v4 != K3S_CLUSTER_CIDR {
             out.push(Setting::one("cluster-cidr", profile.cluster_cidr));
+        }
+        if dual || profile.service_cidr.v4 != K3S_SERVICE_CIDR {
             out.push(Setting::one("service-cidr", profile.service_cidr));
+        }
+        if dual {
             out.push(Setting {
                 key: "flannel-ipv6-masq",
                 value: Value::On,
@@ -236,6 +249,10 @@ fn settings(
     }
     Ok(out)
 }
+
+/// k3s's `--cluster-cidr` and `--service-cidr` defaults (IPv4 clusters).
+const K3S_CLUSTER_CIDR: Ipv4Net = Ipv4Net::new_assert(Ipv4Addr::new(10, 42, 0, 0), 16);
+const K3S_SERVICE_CIDR: Ipv4Net = Ipv4Net::new_assert(Ipv4Addr::new(10, 43, 0, 0), 16);
 
 /// The node's cluster IPv6 address when the cluster is dual-stack; a
 /// validated profile has one on every node.
@@ -636,6 +653,24 @@ mod tests {
         assert!(
             matches!(e, K3sError::NoIpv6 { ref node } if node == "agent-1"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn ipv4_cidrs_other_than_k3s_defaults_reach_the_servers() {
+        let mut p = vlans();
+        p.service_cidr = "10.96.0.0/12".parse().unwrap();
+        assert_eq!(
+            get(&p, "server-2", Role::Server, FlagFormat::Args),
+            "--node-ip=192.168.200.2 --flannel-iface=eth1.200 --advertise-address=192.168.200.2 --tls-san=192.168.200.1 --service-cidr=10.96.0.0/12\n"
+        );
+        p.cluster_cidr = "10.50.0.0/16".parse().unwrap();
+        assert!(get(&p, "server-1", Role::Server, FlagFormat::Config)
+            .contains("cluster-cidr: \"10.50.0.0/16\"\nservice-cidr: \"10.96.0.0/12\"\n"));
+        // Agents take the CIDRs from the servers; k3s has no such agent flags.
+        assert_eq!(
+            get(&p, "agent-1", Role::Agent, FlagFormat::Args),
+            "--node-ip=192.168.200.3 --flannel-iface=eth1.200\n"
         );
     }
 
