@@ -6,6 +6,8 @@
 # link-local all answer. Across the failover and the failback no IPv6 address event at
 # all (`ip monitor`): DAD is not run again, so nothing can go tentative or fail it; the
 # addresses at each checkpoint (cable-pull-dual-stack.py). Then check: in sync.
+# x86_64 only (the tier's cost): cable-pull runs the same pull on aarch64, and the IPv6
+# address code is architecture-independent.
 # @vms     server-1
 # @nics    4
 # @link    server-1.eth1 server-1.eth2 server-1.eth3

@@ -18,6 +18,11 @@ two runs:
   Each side's bond MAC is replaced by "<bond0 mac>" and `permaddr` dropped, after
   checking that on the networkd side it is the one MAC all five links share.
 
+Nothing more for dual-stack: both keep `addr_gen_mode none` and put the profile's
+link-local fe80::1/64 on bond0.200; n3xnetd's IFA_PROTO mark on its addresses (by design)
+would differ, but the guest's iproute2 6.1 does not print it (a later iproute2 that
+does would need its `protocol` normalized here).
+
 Everything else (link kinds, flags, operstate, MTU, qdisc, bond and VLAN options, port
 state, addresses, IPv4/IPv6 routes of every table) must be equal; every difference is
 listed in the failure."""
