@@ -28,8 +28,12 @@
 #   bond_settled BOND           status: BOND's operstate is up and no port is between two
 #                               MII states (up/downdelay, or a commit the bond deferred
 #                               because it could not take RTNL): a steady snapshot
-#   vlan_peer ETH VID ADDR      a host at the far end of ETH's wire: ETH moves into netns
-#                               "peer", with VLAN VID on it holding ADDR (a.b.c.d/len)
+#   v6_ready IF ADDR...         status: every ADDR (IPv6 with its prefix length) is on IF
+#                               and none of IF's IPv6 addresses is tentative (DAD over;
+#                               the kernel shows a dadfailed address as tentative too)
+#   vlan_peer ETH VID ADDR...   a host at the far end of ETH's wire: ETH moves into netns
+#                               "peer", with VLAN VID on it holding each ADDR (IPv4 or
+#                               IPv6, with its prefix length)
 # shellcheck shell=sh
 
 OUT=/mnt/out
@@ -158,13 +162,24 @@ bond_port_state() {
 
 carrier_is() { [ "$(cat "/sys/class/net/$1/carrier" 2>/dev/null)" = "$2" ]; }
 
+v6_ready() {
+  _v6=$(ip2 -6 -o addr show dev "$1")
+  shift
+  for _a in "$@"; do
+    case $_v6 in *" $_a "*) ;; *) return 1 ;; esac
+  done
+  case $_v6 in *tentative*) return 1 ;; esac
+}
+
 vlan_peer() {
+  _eth=$1 _vid=$2
+  shift 2
   ip2 netns add peer
-  ip2 link set "$1" netns peer
-  ip2 -n peer link set "$1" up
-  ip2 -n peer link add link "$1" name "$1.$2" type vlan id "$2"
-  ip2 -n peer addr add "$3" dev "$1.$2"
-  ip2 -n peer link set "$1.$2" up
+  ip2 link set "$_eth" netns peer
+  ip2 -n peer link set "$_eth" up
+  ip2 -n peer link add link "$_eth" name "$_eth.$_vid" type vlan id "$_vid"
+  for _a in "$@"; do ip2 -n peer addr add "$_a" dev "$_eth.$_vid"; done
+  ip2 -n peer link set "$_eth.$_vid" up
 }
 
 # make_bond BOND MODE PRIMARY|- MEMBER... [-- EXTRA ip link OPTIONS]: the iproute2

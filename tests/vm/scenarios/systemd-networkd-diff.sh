@@ -7,6 +7,11 @@
 # (systemd-networkd-diff.py) compares the normalized `ip -d -j link/addr/route` states.
 # Metrics (systemd's own monotonic timestamps): start_to_ready_ms (the daemon's process
 # start to its READY=1) and start_to_online_ms (to its wait-online unit done).
+# Then, in the same boot, the dual-stack variant (issue 15): both move to
+# profiles/dual-stack.toml (bonding-vlans plus fd00:200::1/64 and the link-local
+# fe80::1/64 on bond0.200) the way an operator changes a running node — the re-rendered
+# files and `networkctl reload`, the new profile and `systemctl reload n3xnetd` — and,
+# once DAD is over, the states are compared again (checkpoint dual-stack).
 # @systemd
 # @vms     networkd n3xnetd
 # @needs   n3xnetd n3xnetctl n3xnet-report
@@ -30,10 +35,26 @@ metric start_to_ready_ms $(( (t_ready - t_start) / 1000 ))
 metric start_to_online_ms $(( (t_online - t_start) / 1000 ))
 
 addr_is() { ip2 -4 -o addr show dev "$1" | grep -q " $2 "; }
-wait_for 20 bond_active_is bond0 eth1
-wait_for 20 addr_is bond0.200 192.168.200.1/24
-wait_for 20 addr_is bond0.100 192.168.100.1/24
-for l in eth1 eth2 bond0 bond0.100 bond0.200; do wait_for 20 oper_up "$l"; done
-wait_for 20 bond_settled bond0
+settled() {
+  wait_for 20 bond_active_is bond0 eth1
+  wait_for 20 addr_is bond0.200 192.168.200.1/24
+  wait_for 20 addr_is bond0.100 192.168.100.1/24
+  for l in eth1 eth2 bond0 bond0.100 bond0.200; do wait_for 20 oper_up "$l"; done
+  wait_for 20 bond_settled bond0
+}
+settled
 checkpoint online
+
+P=profiles/dual-stack.toml
+if [ "$VM_NAME" = networkd ]; then
+  capture render-dual-stack 0 n3xnetctl render networkd --profile $P --node server-1 \
+    --out /etc/systemd/network
+  capture reload 0 networkctl reload
+else
+  cp $P /etc/n3xnet/profile.toml
+  capture reload 0 systemctl reload n3xnetd.service
+fi
+wait_for 20 v6_ready bond0.200 fd00:200::1/64 fe80::1/64
+settled
+checkpoint dual-stack
 barrier compared

@@ -113,10 +113,14 @@ class State:
 
     def addrs(self, name, family="inet"):
         """'a.b.c.d/len' strings of link NAME (family 'inet' or 'inet6')."""
+        return [f"{a['local']}/{a['prefixlen']}" for a in self.addr_info(name, family)]
+
+    def addr_info(self, name, family="inet"):
+        """The `ip -j addr` entries of link NAME's FAMILY addresses, flags included
+        (e.g. "tentative": true)."""
         for entry in self.addr:
             if entry["ifname"] == name:
-                return [f"{a['local']}/{a['prefixlen']}" for a in entry.get("addr_info", [])
-                        if a.get("family") == family]
+                return [a for a in entry.get("addr_info", []) if a.get("family") == family]
         raise AssertionError(f"{self.label}: no link {name} in the address dump")
 
     def routes(self, family="inet", **match):

@@ -40,6 +40,31 @@ def bonding_vlans(st, node_index, active="eth1"):
                f"{st.label}: no kernel prefix route {net}.0/24 dev {vlan}")
 
 
+
+# n3x's failover acceptance numbers.
+FAILOVER_MS = {"failover_ms": 1000, "failback_ms": 2000}
+
+
+def cable_pull(run):
+    """The checkpoints and metrics of scenarios/lib/cable-pull.sh: bond0 up with its
+    cluster IPv4 on bond0.200 before, during (eth2 active, eth1 MII down, one link
+    failure) and after the pull (eth1 active again), within n3x's failover times."""
+    for cp, active, eth1_mii in (("before", "eth1", "up"), ("pulled", "eth2", "down"),
+                                 ("restored", "eth1", "up")):
+        st = run.checkpoint(cp)
+        bond = st.bond("bond0")
+        expect_eq(bond.mii_status, "up", f"{cp}: bond0 MII status")
+        expect_eq(bond.active_slave, active, f"{cp}: active slave")
+        expect_eq(bond.slaves["eth1"]["MII Status"], eth1_mii, f"{cp}: eth1 MII status")
+        expect_eq(bond.slaves["eth2"]["MII Status"], "up", f"{cp}: eth2 MII status")
+        expect_eq(st.link("bond0")["operstate"], "UP", f"{cp}: bond0 operstate")
+        expect_eq(st.addrs("bond0.200"), ["192.168.200.1/24"], f"{cp}: bond0.200 IPv4")
+    expect_eq(run.checkpoint("pulled").bond("bond0").slaves["eth1"]["Link Failure Count"],
+              "1", "eth1 link failures after one pull")
+    for name, limit in FAILOVER_MS.items():
+        got = int(run.metrics[name])
+        expect(got <= limit, f"{name} {got} ms > {limit} ms")
+
 # Address fields that count down on their own between two dumps.
 _LIFETIMES = ("valid_life_time", "preferred_life_time")
 
