@@ -203,7 +203,7 @@ fn full_profile() -> Profile {
                 master: "bond0.100".into(),
                 mode: Some("bridge".into()),
                 vlan_id: Some(20),
-                subnet: net("192.168.20.0/24"),
+                subnet: "192.168.20.0/24".parse().unwrap(),
                 range_start: Some(ip("192.168.20.10")),
                 range_end: Some(ip("192.168.20.250")),
                 gateway: Some(ip("192.168.20.254")),

@@ -17,7 +17,7 @@ mod netns_util;
 
 use std::collections::BTreeSet;
 use std::io::Write;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -96,7 +96,11 @@ impl Node {
         assert_eq!(listed.trim(), out.join("pods.conf").to_str().unwrap());
         let config = std::fs::read_to_string(out.join("pods.conf")).unwrap();
         let parsed: Value = serde_json::from_str(&config).unwrap();
-        let ip = |k: &str| parsed["ipam"][k].as_str().unwrap().parse().unwrap();
+        // A dual-stack network's host-local config has one range set per
+        // family, IPv4 first; an IPv4 one the flat form.
+        let ipam = &parsed["ipam"];
+        let v4 = ipam.get("ranges").map_or(ipam, |r| &r[0][0]);
+        let ip = |k: &str| v4[k].as_str().unwrap().parse().unwrap();
         let slice = (ip("rangeStart"), ip("rangeEnd"));
         let cni_state = dir.join(format!("{name}-var-lib-cni"));
         std::fs::create_dir_all(&cni_state).unwrap();
@@ -360,6 +364,101 @@ fn pods_on_two_nodes_get_disjoint_slices_and_reach_each_other_and_the_shims() {
     static_ipam_takes_the_pods_address(&a, dir.path());
     for p in pods_b {
         b.del(p);
+    }
+}
+
+/// A dual-stack Multus network (`subnet` an IPv4/IPv6 pair): the shim
+/// carries the IPv6 twin of its address (IPv4 in the prefix's last 32 bits)
+/// and its link-local address, host-local gives each pod one address per
+/// family from the node's slice and its twin, and the node reaches its
+/// pods and the other node's over IPv6 too.
+#[test]
+fn a_dual_stack_network_gives_pods_both_families_from_twin_slices() {
+    if !netns_tier() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("profile.toml");
+    let text = profile_text().replace(
+        "subnet = \"192.168.30.0/24\"",
+        "subnet = [\"192.168.30.0/24\", \"fd00:30::/64\"]",
+    );
+    std::fs::write(&profile, text).unwrap();
+    let switch = Netns::new();
+    switch.ip("link add br0 type bridge");
+    switch.ip("link set br0 up");
+    let a = Node::new("server-1", &switch, dir.path(), &profile);
+    let b = Node::new("agent-1", &switch, dir.path(), &profile);
+    let v6_on = |ns: &Netns, dev: &str| -> Vec<String> {
+        let v = ns.ip_json(&format!("-6 addr show dev {dev}"));
+        v[0]["addr_info"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| format!("{}/{}", a["local"].as_str().unwrap(), a["prefixlen"]))
+            .collect()
+    };
+    let mut on_shim = v6_on(&a.ns, "mv-pods");
+    on_shim.sort();
+    assert_eq!(on_shim, ["fd00:30::c0a8:1e01/64", "fe80::c0a8:1e01/64"]);
+    let ranges: Value = serde_json::from_str(&a.config).unwrap();
+    let v6_range = &ranges["ipam"]["ranges"][1][0];
+    assert_eq!(v6_range["subnet"], "fd00:30::/64");
+    // server-1's slice .14-.17 and its twin.
+    assert_eq!(v6_range["rangeStart"], "fd00:30::c0a8:1e0e");
+    assert_eq!(v6_range["rangeEnd"], "fd00:30::c0a8:1e11");
+
+    let twin = |v4: Ipv4Addr| -> Ipv6Addr {
+        Ipv6Addr::from((0xfd00_0030_u128 << 96) | u128::from(u32::from(v4)))
+    };
+    let v6_of = |node: &Node, pod: &Pod| -> Ipv6Addr {
+        let ips = pod.result["ips"].as_array().unwrap();
+        assert_eq!(ips.len(), 2, "{}", pod.result);
+        let address = ips[1]["address"].as_str().unwrap();
+        let (addr, len) = address.split_once('/').unwrap();
+        assert_eq!(len, "64", "{address}");
+        let addr: Ipv6Addr = addr.parse().unwrap();
+        // From the twin of the node's slice; the kernel agrees.
+        assert!(
+            (twin(node.slice.0)..=twin(node.slice.1)).contains(&addr),
+            "{addr} outside the twin of {:?}",
+            node.slice
+        );
+        assert!(v6_on(&pod.ns, "net1").contains(&address.to_string()));
+        addr
+    };
+    let pa = a.add("a0");
+    let pb = b.add("b0");
+    let (va, vb) = (v6_of(&a, &pa), v6_of(&b, &pb));
+    for (from, to, what) in [
+        (&a.ns, va, "server-1 -> own pod over IPv6, through its shim"),
+        (&pa.ns, vb, "pod on server-1 -> pod on agent-1 over IPv6"),
+        (
+            &pb.ns,
+            twin(a.shim),
+            "pod on agent-1 -> server-1's shim over IPv6",
+        ),
+    ] {
+        assert!(reaches_v6(from, to), "{what} ({to})");
+    }
+    a.del(pa);
+    b.del(pb);
+}
+
+/// Waits (up to 10 s, DAD included) until `from` reaches `to`.
+fn reaches_v6(from: &Netns, to: Ipv6Addr) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let ok = from
+            .exec(&["ping", "-6", "-c", "1", "-W", "1", &to.to_string()])
+            .status
+            .success();
+        if ok {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
     }
 }
 

@@ -97,7 +97,7 @@ impl Decode for u32 {
 /// only for now: an IPv6 value there
 /// is refused as not supported yet, never accepted and left unapplied.
 const NO_IPV6_YET: &str =
-    "IPv6 is not supported here yet (only in ipAddresses, clusterCidr and serviceCidr)";
+    "IPv6 is not supported here yet (only in ipAddresses, clusterCidr, serviceCidr and a Multus subnet, whose other addresses get IPv6 twins)";
 
 /// [`parsed`] for an IPv4-only field: an IPv6 value gets its own message.
 fn ipv4<T: FromStr, V6: FromStr>(
@@ -249,7 +249,7 @@ impl Decode for Cidrs {
                     v6 = Some(a);
                     continue;
                 }
-                (_, Ok(IpNet::V6(_))) => "an IPv4 prefix, alone or first in a dual-stack pair: k3s makes the first CIDR's family the cluster's primary one, and clusters are IPv4-primary here (IPv6-only and IPv6-primary clusters are not supported)",
+                (_, Ok(IpNet::V6(_))) => "an IPv4 prefix, alone or first in a dual-stack pair: k3s makes the first CIDR's family the cluster's primary one, and clusters and their Multus networks are IPv4-primary here (IPv6-only and IPv6-primary ones are not supported)",
                 (_, Ok(IpNet::V4(_))) => "an IPv6 prefix: a dual-stack pair is one IPv4 and one IPv6 prefix",
                 (_, Err(_)) => EXPECTED,
             };
@@ -625,7 +625,11 @@ impl Decode for MultusNet {
         let mut f = Fields::new(node, path, d)?;
         let kind = f.req("type", d, "\"macvlan\", \"ipvlan\" or \"vlan\"");
         let master = f.req("master", d, "the host interface the NAD sits on");
-        let subnet = f.req("subnet", d, "the NAD's subnet like 192.168.20.0/24");
+        let subnet = f.req(
+            "subnet",
+            d,
+            "the NAD's subnet like 192.168.20.0/24, or a dual-stack pair like [\"192.168.20.0/24\", \"fd00:20::/64\"]",
+        );
         let v = MultusNet {
             kind: kind.unwrap_or(MultusKind::Macvlan),
             master: master.clone().unwrap_or_default(),

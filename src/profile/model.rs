@@ -6,7 +6,7 @@
 //! applied when one node is resolved (see [`crate::desired`]).
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use serde::{Serialize, Serializer};
@@ -105,16 +105,17 @@ impl Serialize for NetAddrs {
     }
 }
 
-/// `clusterCidr` / `serviceCidr`: n3x's one IPv4 prefix, or a dual-stack
-/// pair in the list form of [`NetAddrs`], IPv4 first:
-/// `["10.42.0.0/16", "fd00:42::/56"]`.
+/// `clusterCidr` / `serviceCidr` / `multus.<nad>.subnet`: n3x's one IPv4
+/// prefix, or a dual-stack pair in the list form of [`NetAddrs`], IPv4
+/// first: `["10.42.0.0/16", "fd00:42::/56"]`.
 ///
 /// IPv4 is required and first, unlike in `ipAddresses`, because the order
 /// means something to k3s: the family of the first CIDR is the cluster's
 /// primary one, and n3xnet's clusters are IPv4-primary (every node has its
 /// cluster IPv4 address, `--advertise-address` is IPv4). Accepting either
 /// order would silently turn a cluster written IPv6-first into an
-/// IPv4-primary one.
+/// IPv4-primary one. A Multus network follows the cluster: IPv4-primary,
+/// its IPv6 plan derived from the IPv4 one ([`MultusNet::twin`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Cidrs {
     pub v4: Ipv4Net,
@@ -402,7 +403,9 @@ pub struct MultusNet {
     /// The VID of a `vlan` NAD.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vlan_id: Option<u16>,
-    pub subnet: Ipv4Net,
+    /// The pods' IPv4 subnet, or a dual-stack pair (IPv4 first): the IPv6
+    /// prefix then holds the IPv4 plan's twin, see [`MultusNet::twin`].
+    pub subnet: Cidrs,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub range_start: Option<Ipv4Addr>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -428,6 +431,26 @@ pub struct MultusNet {
     /// one get no shim.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub host_addresses: BTreeMap<String, Ipv4Addr>,
+}
+
+impl MultusNet {
+    /// The IPv6 twin of one of the NAD's IPv4 addresses (a range end, the
+    /// gateway, a shim's address): the IPv6 prefix with the IPv4 address in
+    /// its last 32 bits, `fd00:30::192.168.30.20` for `192.168.30.20`.
+    /// `None` on an IPv4-only NAD.
+    ///
+    /// Why twins rather than a second set of IPv6 fields: every property the
+    /// IPv4 plan was validated for (ranges inside the subnet, node slices
+    /// disjoint, shims and gateway outside the pods' ranges) carries over to
+    /// the IPv6 one because the map is one-to-one, and a pod's or shim's
+    /// IPv6 address reads as its IPv4 one. Validation keeps the prefix at
+    /// /96 or shorter so the 32 bits fit.
+    pub fn twin(&self, a: Ipv4Addr) -> Option<Ipv6Addr> {
+        let v6 = self.subnet.v6?;
+        Some(Ipv6Addr::from(
+            u128::from(v6.network()) | u128::from(u32::from(a)),
+        ))
+    }
 }
 
 /// `nodes.<node>`: settings that differ on one node.

@@ -33,8 +33,8 @@ pub const DEFAULT_PODS_PER_NODE: u32 = 16;
 /// The addresses pods of `nad` may get: `rangeStart`-`rangeEnd`, each end
 /// defaulting to the first/last host address of the subnet.
 pub fn pod_range(nad: &MultusNet) -> AddrRange {
-    let first_host = u32::from(nad.subnet.network()).saturating_add(1);
-    let last_host = u32::from(nad.subnet.broadcast()).saturating_sub(1);
+    let first_host = u32::from(nad.subnet.v4.network()).saturating_add(1);
+    let last_host = u32::from(nad.subnet.v4.broadcast()).saturating_sub(1);
     AddrRange {
         first: nad.range_start.unwrap_or(Ipv4Addr::from(first_host)),
         last: nad.range_end.unwrap_or(Ipv4Addr::from(last_host)),
@@ -98,8 +98,11 @@ pub fn slice(p: &Profile, nad: &MultusNet, node: &str) -> Option<Slice> {
 /// first.
 pub fn reserved(nad: &MultusNet) -> Vec<(Ipv4Addr, String)> {
     let mut r = vec![
-        (nad.subnet.network(), "the network address".to_string()),
-        (nad.subnet.broadcast(), "the broadcast address".to_string()),
+        (nad.subnet.v4.network(), "the network address".to_string()),
+        (
+            nad.subnet.v4.broadcast(),
+            "the broadcast address".to_string(),
+        ),
     ];
     if let Some(g) = nad.gateway {
         r.push((g, "the gateway".to_string()));
@@ -210,11 +213,11 @@ fn node_pools(p: &Profile, nad: &MultusNet, base: &str, nodes: &[String], d: &mu
             );
             continue;
         }
-        if !nad.subnet.contains(&r.first) || !nad.subnet.contains(&r.last) {
+        if !nad.subnet.v4.contains(&r.first) || !nad.subnet.v4.contains(&r.last) {
             d.push(
                 &path,
                 found,
-                format!("a range inside subnet {}", nad.subnet),
+                format!("a range inside subnet {}", nad.subnet.v4),
             );
             continue;
         }

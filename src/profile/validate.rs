@@ -46,6 +46,7 @@ pub fn validate(p: &Profile, d: &mut Diags) {
             d.push(&path, Some(format!("node {n:?}")), "a node of this profile");
         }
     }
+    multus_subnets(p, d);
     super::pools::check(p, d);
     for n in &nodes {
         resolve::resolve_node(p, n, d);
@@ -277,6 +278,32 @@ fn v6_problem(field: &str, cidr: IpNet) -> Option<&'static str> {
         return Some("an IPv6 prefix of /108 or longer: kube-apiserver refuses a service range of more than 20 host bits (k3s's own example is /112)");
     }
     None
+}
+
+/// A dual-stack Multus network's IPv6 prefix: a global or unique-local
+/// network, /96 or shorter so that every IPv4 address of the NAD has its
+/// IPv6 twin in the last 32 bits ([`MultusNet::twin`](super::model::MultusNet::twin)).
+fn multus_subnets(p: &Profile, d: &mut Diags) {
+    for (nad, m) in &p.multus {
+        let Some(v6) = m.subnet.v6 else {
+            continue;
+        };
+        let path = m.subnet.path(&join(&join("multus", nad), "subnet"), true);
+        let found = || Some(v6.to_string());
+        if v6.trunc() != v6 {
+            d.push(
+                &path,
+                found(),
+                format!("a network prefix (host bits zero: {})", v6.trunc()),
+            );
+        }
+        if let Some(expected) = v6_problem(&path, IpNet::V6(v6)) {
+            d.push(&path, found(), expected);
+        }
+        if v6.prefix_len() > 96 {
+            d.push(&path, found(), "an IPv6 prefix of /96 or shorter: each IPv4 address of the NAD (pod ranges, gateway, shims) gets its IPv6 twin in the last 32 bits, like fd00:30::192.168.30.20");
+        }
+    }
 }
 
 /// A dual-stack cluster has both CIDRs dual-stack, and every node an IPv6
@@ -678,5 +705,75 @@ mod cidr_tests {
             problems("\"10.42.0.0/16\"", "\"10.43.0.0/16\"", NODES),
             Vec::<String>::new()
         );
+    }
+}
+
+/// Dual-stack Multus networks: the pair form, its IPv6 prefix's rules and
+/// the shim's IPv6 twin.
+#[cfg(test)]
+mod multus_ipv6_tests {
+    use ipnet::IpNet;
+
+    use crate::profile::{parse, resolve, Format, Profile};
+
+    const DEMO: &str = include_str!("../../profiles/demo.toml");
+
+    fn load(subnet: &str) -> Result<Profile, Vec<String>> {
+        let text = DEMO.replace(
+            "subnet = \"192.168.30.0/24\"",
+            &format!("subnet = {subnet}"),
+        );
+        parse(&text, Format::Toml).map_err(|d| d.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn the_shim_gets_the_ipv6_twin_of_its_address_and_a_link_local_one() {
+        let p = load("[\"192.168.30.0/24\", \"fd00:30::/64\"]").unwrap();
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(
+            json["multus"]["pods"]["subnet"],
+            serde_json::json!(["192.168.30.0/24", "fd00:30::/64"])
+        );
+        let desired = resolve(&p, "server-1").unwrap();
+        let on_shim: Vec<IpNet> = desired
+            .addresses
+            .iter()
+            .filter(|a| a.link == "mv-pods")
+            .map(|a| a.address)
+            .collect();
+        let want: Vec<IpNet> = [
+            "192.168.30.1/24",
+            "fd00:30::c0a8:1e01/64",
+            "fe80::c0a8:1e01/64",
+        ]
+        .iter()
+        .map(|a| a.parse().unwrap())
+        .collect();
+        assert_eq!(on_shim, want);
+        // An IPv4 NAD: its one string, and no IPv6 on the shim.
+        let p = load("\"192.168.30.0/24\"").unwrap();
+        assert_eq!(
+            serde_json::to_value(&p).unwrap()["multus"]["pods"]["subnet"],
+            "192.168.30.0/24"
+        );
+        let desired = resolve(&p, "server-1").unwrap();
+        assert!(!desired
+            .addresses
+            .iter()
+            .any(|a| a.link == "mv-pods" && a.address.addr().is_ipv6()));
+    }
+
+    #[test]
+    fn the_ipv6_prefix_must_hold_the_twins() {
+        for (subnet, want) in [
+            ("[\"192.168.30.0/24\", \"fd00:30::/112\"]", "multus.pods.subnet[1]: found fd00:30::/112, expected an IPv6 prefix of /96 or shorter"),
+            ("[\"192.168.30.0/24\", \"fd00:30::1/64\"]", "multus.pods.subnet[1]: found fd00:30::1/64, expected a network prefix (host bits zero: fd00:30::/64)"),
+            ("[\"192.168.30.0/24\", \"fe80::/64\"]", "multus.pods.subnet[1]: found fe80::/64, expected a global or unique-local IPv6 prefix"),
+            ("[\"fd00:30::/64\", \"192.168.30.0/24\"]", "multus.pods.subnet[0]: found \"fd00:30::/64\", expected an IPv4 prefix, alone or first in a dual-stack pair"),
+            ("\"fd00:30::/64\"", "multus.pods.subnet: found \"fd00:30::/64\", expected an IPv4 prefix, alone or first"),
+        ] {
+            let e = load(subnet).unwrap_err();
+            assert!(e.iter().any(|p| p.starts_with(want)), "{want}: {e:?}");
+        }
     }
 }

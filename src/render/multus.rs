@@ -13,14 +13,14 @@
 //! while interface names are per node, so each document says where its
 //! master's name differs between nodes and which nodes have a host shim.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 use serde::Serialize;
 
 use super::RenderedFile;
 use crate::kinds::{IpvlanMode, MacvlanMode};
-use crate::profile::model::{MultusIpam, MultusKind, MultusNet, Profile};
+use crate::profile::model::{AddrRange, MultusIpam, MultusKind, MultusNet, Profile};
 use crate::profile::pools;
 use crate::profile::resolve::default_shim_name;
 
@@ -89,13 +89,7 @@ pub fn node_configs(profile: &Profile, node: &str) -> Result<Vec<RenderedFile>, 
                 name: name.clone(),
                 node: node.to_string(),
             })?;
-            let r = slice.range();
-            let ipam = Ipam::HostLocal {
-                subnet: nad.subnet,
-                range_start: Some(r.first),
-                range_end: Some(r.last),
-                gateway: nad.gateway,
-            };
+            let ipam = host_local(nad, Some(slice.range()));
             let json = to_json(name, &cni_config(name, nad, ipam)?)?;
             Ok(RenderedFile {
                 name: format!("{name}.conf"),
@@ -132,29 +126,84 @@ struct Capabilities {
 #[derive(Serialize)]
 #[serde(tag = "type")]
 enum Ipam {
-    #[serde(rename = "host-local", rename_all = "camelCase")]
-    HostLocal {
-        subnet: Ipv4Net,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        range_start: Option<Ipv4Addr>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        range_end: Option<Ipv4Addr>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        gateway: Option<Ipv4Addr>,
-    },
-    #[serde(rename = "whereabouts")]
+    #[serde(rename = "host-local")]
+    HostLocal(HostLocalRanges),
+    #[serde(rename = "whereabouts", rename_all = "camelCase")]
     Whereabouts {
-        range: Ipv4Net,
-        range_start: Ipv4Addr,
-        range_end: Ipv4Addr,
-        /// The host shims and the gateway: whereabouts must never hand them out.
-        #[serde(skip_serializing_if = "Vec::is_empty")]
-        exclude: Vec<Ipv4Net>,
+        #[serde(flatten)]
+        v4: WhereaboutsRange,
         #[serde(skip_serializing_if = "Option::is_none")]
         gateway: Option<Ipv4Addr>,
+        /// A dual-stack NAD's IPv6 range: whereabouts allocates one
+        /// address from each range it is given.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        ip_ranges: Vec<WhereaboutsRange>,
     },
     #[serde(rename = "static")]
     Static {},
+}
+
+/// One `host-local` range, in its own spelling.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HostLocalRange {
+    subnet: IpNet,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    range_start: Option<IpAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    range_end: Option<IpAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gateway: Option<IpAddr>,
+}
+
+/// `host-local`'s two spellings: an IPv4 NAD keeps the flat one it has
+/// always had (a config that did not change must not change its bytes);
+/// a dual-stack NAD needs `ranges`, one range set per family, from each of
+/// which a pod gets one address.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum HostLocalRanges {
+    One(HostLocalRange),
+    Dual { ranges: [[HostLocalRange; 1]; 2] },
+}
+
+/// One whereabouts range (its snake_case spelling).
+#[derive(Serialize)]
+struct WhereaboutsRange {
+    range: IpNet,
+    range_start: IpAddr,
+    range_end: IpAddr,
+    /// The host shims and the gateway: whereabouts must never hand them out.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    exclude: Vec<IpNet>,
+}
+
+/// `host-local` over `range` of the NAD's IPv4 subnet (`None`: what the
+/// NAD writes, else the whole subnet), and over its IPv6 twin on a
+/// dual-stack NAD. The IPv6 range is always written out: the twin of the
+/// IPv4 pod range, never the whole prefix, so it keeps the IPv4 range's
+/// properties (disjoint slices, shims and gateway outside).
+fn host_local(nad: &MultusNet, range: Option<AddrRange>) -> Ipam {
+    let v4 = HostLocalRange {
+        subnet: IpNet::V4(nad.subnet.v4),
+        range_start: range.map(|r| r.first).or(nad.range_start).map(IpAddr::V4),
+        range_end: range.map(|r| r.last).or(nad.range_end).map(IpAddr::V4),
+        gateway: nad.gateway.map(IpAddr::V4),
+    };
+    let Some(v6) = nad.subnet.v6 else {
+        return Ipam::HostLocal(HostLocalRanges::One(v4));
+    };
+    let r = range.unwrap_or_else(|| pools::pod_range(nad));
+    let twin = |a: Ipv4Addr| nad.twin(a).map(IpAddr::V6);
+    let v6 = HostLocalRange {
+        subnet: IpNet::V6(v6),
+        range_start: twin(r.first),
+        range_end: twin(r.last),
+        gateway: nad.gateway.and_then(twin),
+    };
+    Ipam::HostLocal(HostLocalRanges::Dual {
+        ranges: [[v4], [v6]],
+    })
 }
 
 /// The IPAM of a NAD's `spec.config`; `None` for `node-pools`, whose NAD
@@ -162,26 +211,31 @@ enum Ipam {
 fn nad_ipam(nad: &MultusNet) -> Option<Ipam> {
     match nad.ipam.unwrap_or_default() {
         MultusIpam::NodePools => None,
-        MultusIpam::HostLocal => Some(Ipam::HostLocal {
-            subnet: nad.subnet,
-            range_start: nad.range_start,
-            range_end: nad.range_end,
-            gateway: nad.gateway,
-        }),
+        MultusIpam::HostLocal => Some(host_local(nad, None)),
         MultusIpam::Whereabouts => {
             let range = pools::pod_range(nad);
-            let exclude = nad
-                .gateway
-                .iter()
-                .chain(nad.host_addresses.values())
-                .map(|a| Ipv4Net::from(*a))
-                .collect();
+            let reserved = || nad.gateway.iter().chain(nad.host_addresses.values());
+            let v4 = WhereaboutsRange {
+                range: IpNet::V4(nad.subnet.v4),
+                range_start: IpAddr::V4(range.first),
+                range_end: IpAddr::V4(range.last),
+                exclude: reserved().map(|a| IpNet::from(IpAddr::V4(*a))).collect(),
+            };
+            let twin = |a: Ipv4Addr| nad.twin(a).map(IpAddr::V6);
+            let v6 = nad.subnet.v6.and_then(|v6| {
+                Some(WhereaboutsRange {
+                    range: IpNet::V6(v6),
+                    range_start: twin(range.first)?,
+                    range_end: twin(range.last)?,
+                    exclude: reserved()
+                        .filter_map(|a| twin(*a).map(IpNet::from))
+                        .collect(),
+                })
+            });
             Some(Ipam::Whereabouts {
-                range: nad.subnet,
-                range_start: range.first,
-                range_end: range.last,
-                exclude,
+                v4,
                 gateway: nad.gateway,
+                ip_ranges: v6.into_iter().collect(),
             })
         }
         MultusIpam::Static => Some(Ipam::Static {}),
@@ -444,6 +498,59 @@ mod tests {
             node_configs(&p, "ghost"),
             Err(MultusError::NoSlice { .. })
         ));
+    }
+
+    /// [`two_nodes`] with `multus.pods` dual-stack.
+    fn dual_stack(extra: &str) -> Profile {
+        let demo = DEMO.replace(
+            "subnet = \"192.168.30.0/24\"",
+            "subnet = [\"192.168.30.0/24\", \"fd00:30::/64\"]",
+        );
+        let text = format!("{demo}gateway = \"192.168.30.254\"\n{extra}");
+        parse(&text, Format::Toml).unwrap()
+    }
+
+    #[test]
+    fn dual_stack_node_pools_slice_both_families_alike() {
+        let p = dual_stack("");
+        let files = node_configs(&p, "server-1").unwrap();
+        let cfg: serde_json::Value = serde_json::from_str(&files[0].contents).unwrap();
+        assert_eq!(
+            cfg["ipam"],
+            serde_json::json!({"type": "host-local", "ranges": [
+                [{"subnet": "192.168.30.0/24", "rangeStart": "192.168.30.26",
+                  "rangeEnd": "192.168.30.41", "gateway": "192.168.30.254"}],
+                [{"subnet": "fd00:30::/64", "rangeStart": "fd00:30::c0a8:1e1a",
+                  "rangeEnd": "fd00:30::c0a8:1e29", "gateway": "fd00:30::c0a8:1efe"}]
+            ]})
+        );
+        // An IPv4 NAD keeps host-local's flat spelling, byte for byte.
+        let v4 = node_configs(&two_nodes(""), "server-1").unwrap();
+        assert!(v4[0].contents.contains("\"subnet\": \"192.168.30.0/24\""));
+        assert!(!v4[0].contents.contains("ranges"));
+    }
+
+    #[test]
+    fn dual_stack_whereabouts_and_host_local_ranges_are_the_ipv4_twins() {
+        let p = dual_stack("ipam = \"whereabouts\"\n");
+        let d = docs(&render(&p).unwrap());
+        let ipam = &d[0].1.as_ref().unwrap()["ipam"];
+        assert_eq!(ipam["range"], "192.168.30.0/24");
+        assert_eq!(
+            ipam["ipRanges"],
+            serde_json::json!([{"range": "fd00:30::/64",
+                "range_start": "fd00:30::c0a8:1e0a", "range_end": "fd00:30::c0a8:1efa",
+                "exclude": ["fd00:30::c0a8:1efe/128", "fd00:30::c0a8:1e03/128",
+                            "fd00:30::c0a8:1e01/128"]}])
+        );
+        let mut m = nad(MultusKind::Macvlan, "bond0.100");
+        m.subnet = "192.168.20.0/24,fd00:20::/64".parse().unwrap();
+        let d = docs(&render(&profile(vec![("storage-pods", m)])).unwrap());
+        assert_eq!(
+            d[0].1.as_ref().unwrap()["ipam"]["ranges"][1],
+            serde_json::json!([{"subnet": "fd00:20::/64", "rangeStart": "fd00:20::c0a8:140a",
+                                "rangeEnd": "fd00:20::c0a8:14fa"}])
+        );
     }
 
     #[test]

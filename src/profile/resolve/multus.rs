@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
-use ipnet::{IpNet, Ipv4Net};
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
-use super::addresses::host_problem;
+use super::addresses::{host_problem, link_local};
 use super::{ifname_problem, is_vlan_name, Resolving, IFNAME_MAX};
 use crate::desired::{DesiredAddress, DesiredLink, LinkKind};
 use crate::kinds::{IpvlanMode, KernelEnum, MacvlanMode};
@@ -196,11 +196,11 @@ impl<'a> Resolving<'a> {
             ("rangeEnd", spec.range_end),
             ("gateway", spec.gateway),
         ] {
-            if let Some(a) = a.filter(|a| !spec.subnet.contains(a)) {
+            if let Some(a) = a.filter(|a| !spec.subnet.v4.contains(a)) {
                 self.reject(
                     &nad.path(field),
                     Some(a.to_string()),
-                    format!("an address inside subnet {}", spec.subnet),
+                    format!("an address inside subnet {}", spec.subnet.v4),
                 );
             }
         }
@@ -244,22 +244,31 @@ impl<'a> Resolving<'a> {
         let mut l = DesiredLink::new(&shim, kind);
         l.multus = Some(nad.name.to_string());
         self.links.add(l);
-        let address = DesiredAddress {
-            link: shim,
-            address: IpNet::V4(shim_net(spec, host)),
-        };
-        self.addresses.push((hpath, address));
+        let mut addresses = vec![IpNet::V4(shim_net(spec, host))];
+        // A dual-stack NAD: the shim's IPv6 twin, and the link-local address
+        // every link with IPv6 gets (the policy of `address_v6`).
+        if let (Some(twin), Some(v6)) = (spec.twin(host), spec.subnet.v6) {
+            let twin = Ipv6Net::new(twin, v6.prefix_len()).unwrap_or_default();
+            addresses.extend([IpNet::V6(twin), IpNet::V6(link_local(twin.addr()))]);
+        }
+        for address in addresses {
+            let address = DesiredAddress {
+                link: shim.clone(),
+                address,
+            };
+            self.addresses.push((hpath.clone(), address));
+        }
     }
 
     /// The shim's address: a host address in the subnet, outside the IPAM
     /// range (IPAM could hand it to a pod) and not the gateway.
     fn shim_address(&mut self, hpath: &str, spec: &MultusNet, host: Ipv4Addr) {
         let found = Some(host.to_string());
-        if !spec.subnet.contains(&host) {
+        if !spec.subnet.v4.contains(&host) {
             self.reject(
                 hpath,
                 found.clone(),
-                format!("an address inside subnet {}", spec.subnet),
+                format!("an address inside subnet {}", spec.subnet.v4),
             );
         } else if let Some(expected) = host_problem(shim_net(spec, host)) {
             self.reject(hpath, found.clone(), expected);
@@ -287,7 +296,7 @@ impl<'a> Resolving<'a> {
 
 /// The shim's address with the subnet's prefix.
 fn shim_net(spec: &MultusNet, host: Ipv4Addr) -> Ipv4Net {
-    Ipv4Net::new(host, spec.subnet.prefix_len()).unwrap_or_default()
+    Ipv4Net::new(host, spec.subnet.v4.prefix_len()).unwrap_or_default()
 }
 
 #[cfg(test)]
