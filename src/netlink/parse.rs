@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::fmt::Display;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use ipnet::{IpNet, Ipv4Net};
+use ipnet::IpNet;
 use netlink_packet_route::address::{
     AddressAttribute, AddressFlags, AddressMessage, AddressProtocol,
 };
@@ -392,32 +392,45 @@ fn lifetime(seconds: u32) -> Option<u32> {
     (seconds != INFINITY_LIFE_TIME).then_some(seconds)
 }
 
-/// One unicast IPv4 route of the main table; `None` for anything else.
+/// One unicast route of the main table, IPv4 or IPv6; `None` for anything
+/// else (other tables, other types, other families, an IPv4 route through
+/// an IPv6 gateway).
 pub(crate) fn route(msg: &RouteMessage, names: &Names) -> Option<Route> {
     let h = &msg.header;
-    if h.address_family != AddressFamily::Inet || h.kind != RouteType::Unicast {
+    let unspecified = match h.address_family {
+        AddressFamily::Inet => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        AddressFamily::Inet6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        _ => return None,
+    };
+    if h.kind != RouteType::Unicast {
         return None;
     }
     let mut table = u32::from(h.table);
-    let mut destination = Ipv4Addr::UNSPECIFIED;
+    let mut destination = unspecified;
     let mut gateway = None;
     let mut oif = None;
     let mut metric = None;
     for attr in &msg.attributes {
         match attr {
             RouteAttribute::Table(t) => table = *t,
-            RouteAttribute::Destination(RouteAddress::Inet(a)) => destination = *a,
-            RouteAttribute::Gateway(RouteAddress::Inet(a)) => gateway = Some(*a),
+            RouteAttribute::Destination(RouteAddress::Inet(a)) => destination = IpAddr::V4(*a),
+            RouteAttribute::Destination(RouteAddress::Inet6(a)) => destination = IpAddr::V6(*a),
+            RouteAttribute::Gateway(RouteAddress::Inet(a)) => gateway = Some(IpAddr::V4(*a)),
+            RouteAttribute::Gateway(RouteAddress::Inet6(a)) => gateway = Some(IpAddr::V6(*a)),
             RouteAttribute::Oif(i) => oif = Some(*i),
             RouteAttribute::Priority(p) => metric = Some(*p),
             _ => {}
         }
     }
-    if table != u32::from(RouteHeader::RT_TABLE_MAIN) {
+    let same_family = |a: &IpAddr| a.is_ipv6() == unspecified.is_ipv6();
+    if table != u32::from(RouteHeader::RT_TABLE_MAIN)
+        || !same_family(&destination)
+        || !gateway.as_ref().is_none_or(same_family)
+    {
         return None;
     }
     Some(Route {
-        destination: Ipv4Net::new(destination, h.destination_prefix_length).ok()?,
+        destination: IpNet::new(destination, h.destination_prefix_length).ok()?,
         gateway,
         link: oif.and_then(|i| names.get(&i).cloned()),
         metric,
