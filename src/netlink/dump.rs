@@ -22,8 +22,8 @@ const DUMP_ATTEMPTS: u32 = 5;
 const RETRY_PAUSE: Duration = Duration::from_millis(20);
 
 impl Handle {
-    /// Links, IPv4 and IPv6 addresses and main-table IPv4 routes, as one
-    /// snapshot:
+    /// Links, IPv4 and IPv6 addresses and main-table routes of both
+    /// families, as one snapshot:
     /// if any of the three dumps is interrupted, all three are redone, so
     /// names in addresses and routes always match the links.
     pub async fn dump(&self) -> Result<KernelState, NetlinkError> {
@@ -185,9 +185,14 @@ fn ipv6_address_request() -> RouteNetlinkMessage {
     RouteNetlinkMessage::GetAddress(msg)
 }
 
+/// Routes of both families in one dump. The kernel filters by table only
+/// under strict checking, so every table comes and [`parse::route`] keeps
+/// the main table's unicast routes; the IPv6 ones include the kernel's own
+/// (proto kernel: `fe80::/64` and each address's prefix), which are never
+/// n3xnet's (see [`crate::state::OWNER_PROTOCOL`]).
 fn route_request() -> RouteNetlinkMessage {
     let mut msg = RouteMessage::default();
-    msg.header.address_family = AddressFamily::Inet;
+    msg.header.address_family = AddressFamily::Unspec;
     msg.header.table = RouteHeader::RT_TABLE_MAIN;
     RouteNetlinkMessage::GetRoute(msg)
 }

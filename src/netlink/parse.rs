@@ -453,6 +453,7 @@ fn scope_name(scope: RouteScope) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::OWNER_PROTOCOL;
     use netlink_packet_route::address::CacheInfo;
     use netlink_packet_route::link::{
         BondAdSelect, BondLacpRate, BondMode, BondPrimaryReselect, BondXmitHashPolicy,
@@ -746,6 +747,45 @@ mod tests {
         let mut big = route_msg(252, RouteType::Unicast);
         big.attributes.push(RouteAttribute::Table(1000));
         assert_eq!(route(&big, &names()), None);
+    }
+
+    #[test]
+    fn main_table_ipv6_routes_of_one_family() {
+        let v6 = |dst: RouteAddress, gw: RouteAddress| {
+            let mut m = RouteMessage::default();
+            m.header.address_family = AddressFamily::Inet6;
+            m.header.destination_prefix_length = 48;
+            m.header.table = 254;
+            m.header.kind = RouteType::Unicast;
+            m.header.protocol = RouteProtocol::from(OWNER_PROTOCOL);
+            m.attributes = vec![
+                RouteAttribute::Destination(dst),
+                RouteAttribute::Gateway(gw),
+                RouteAttribute::Oif(2),
+                RouteAttribute::Priority(1024),
+            ];
+            m
+        };
+        let fd = |s: &str| RouteAddress::Inet6(s.parse().unwrap());
+        let r = route(&v6(fd("fd00:50::"), fd("fe80::1")), &names()).unwrap();
+        assert_eq!(
+            r,
+            Route {
+                destination: "fd00:50::/48".parse().unwrap(),
+                gateway: Some("fe80::1".parse().unwrap()),
+                link: Some("eth1".into()),
+                metric: Some(1024),
+                protocol: OWNER_PROTOCOL,
+                scope: "universe".into(),
+            }
+        );
+        assert!(r.is_owned());
+        // An IPv4 gateway in an IPv6 route (or the reverse) is no route of ours.
+        let mixed = v6(
+            fd("fd00:50::"),
+            RouteAddress::Inet("10.0.0.1".parse().unwrap()),
+        );
+        assert_eq!(route(&mixed, &names()), None);
     }
 
     #[test]

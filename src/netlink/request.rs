@@ -1037,6 +1037,28 @@ mod tests {
     }
 
     #[test]
+    fn an_ipv6_route_is_af_inet6_with_scope_universe() {
+        let op = Op::AddRoute {
+            route: DesiredRoute {
+                destination: "fd00:50::/48".parse().unwrap(),
+                gateway: Some("fd00:1::fe".parse().unwrap()),
+                link: "bond0".into(),
+                metric: None,
+            },
+        };
+        let (buf, flags) = body(&build_one(&op)[0][0]);
+        assert_eq!(flags, NLM_F_CREATE | NLM_F_EXCL);
+        // AF_INET6 10, /48, main table, ours, universe, unicast.
+        assert_eq!(buf[..8], [10, 48, 0, 0, 254, OWNER_PROTOCOL, 0, 1]);
+        let attrs = nlas(&buf[12..]);
+        let fd00 = |s: &str| s.parse::<Ipv6Addr>().unwrap().octets().to_vec();
+        assert_eq!(attr(&attrs, 1), fd00("fd00:50::"));
+        assert_eq!(attr(&attrs, 5), fd00("fd00:1::fe"));
+        // No metric written: the kernel's own (1024), not 0.
+        assert!(attrs.iter().all(|(k, _)| *k != 6));
+    }
+
+    #[test]
     fn deleting_a_route_matches_any_protocol_and_scope() {
         let op = Op::DeleteRoute {
             route: RouteKey {

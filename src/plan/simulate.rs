@@ -400,8 +400,8 @@ fn open(s: &mut KernelState, name: &str) {
     }
 }
 
-/// `dev_close`: down, every IPv4 route through it flushed (fib_disable_ip),
-/// and its VLANs closed with it.
+/// `dev_close`: down, every route through it flushed (IPv4:
+/// fib_disable_ip; IPv6: rt6_sync_down_dev), and its VLANs closed with it.
 fn close(s: &mut KernelState, name: &str) {
     let Some(l) = s.links.iter_mut().find(|l| l.name == name) else {
         return;
