@@ -174,19 +174,14 @@ fn repairs_a_deleted_ipv6_default_route() {
     if !netns_tier() {
         return;
     }
-    let profile = PROFILE
-        .replace(
-            "server-1 = { cluster = \"192.168.1.1\" }",
-            "server-1 = { cluster = [\"192.168.1.1/24\", \"fd00:1::1/64\"] }",
-        )
-        .replace(
-            "agent-1 = { cluster = \"192.168.1.3\" }",
-            "agent-1 = { cluster = [\"192.168.1.3/24\", \"fd00:1::3/64\"] }",
-        )
-        .replace(
-            "gateway = \"192.168.1.254\"",
-            "gateway = [\"192.168.1.254\", \"fd00:1::fe\"]",
+    // Every node dual-stack (a profile-wide gateway is every node's).
+    let mut profile = PROFILE.replace("\"192.168.1.254\"", "[\"192.168.1.254\", \"fd00:1::fe\"]");
+    for host in [1, 3] {
+        profile = profile.replace(
+            &format!("cluster = \"192.168.1.{host}\""),
+            &format!("cluster = [\"192.168.1.{host}/24\", \"fd00:1::{host}/64\"]"),
         );
+    }
     assert!(profile.contains("fd00:1::fe") && profile.contains("fd00:1::3/64"));
     let node = Node::with_profile(&profile, "server-1", "");
     let mut d = Daemon::start(&node);

@@ -54,7 +54,24 @@ fn dump(ns: &Netns) -> KernelState {
 struct Lab {
     node: Netns,
     router: Netns,
-    host: Netns,
+    _host: Netns,
+}
+
+/// The lab with `profile` applied on the node; `None` when the tier is
+/// skipped.
+fn applied(profile: &str) -> Option<Lab> {
+    if !netns_tier() {
+        return None;
+    }
+    let lab = lab();
+    let report = apply(&lab.node, &desired(profile));
+    assert_eq!(report.outcome, Outcome::Applied, "{}", report.summary());
+    Some(lab)
+}
+
+/// Ops as `plan` prints them.
+fn texts(ops: &[plan::Op]) -> Vec<String> {
+    ops.iter().map(ToString::to_string).collect()
 }
 
 fn lab() -> Lab {
@@ -77,7 +94,11 @@ fn lab() -> Lab {
     host.ip("addr add fd00:50::2/64 dev h-eth1 nodad");
     host.ip("-6 route add default via fd00:50::1 dev h-eth1");
     host.ip("-6 route add fd00:1::/64 via fd00:50::1 dev h-eth1");
-    Lab { node, router, host }
+    Lab {
+        node,
+        router,
+        _host: host,
+    }
 }
 
 /// `eth1`'s IPv6 main-table routes as `ip -6 -d -j route` shows them:
@@ -131,14 +152,9 @@ const OURS: &str = "proto 110";
 
 #[test]
 fn ipv6_gateway_and_route_reach_the_remote_host_and_stay_in_sync() {
-    if !netns_tier() {
-        return;
-    }
-    let lab = lab();
+    let Some(lab) = applied(PROFILE) else { return };
     let ns = &lab.node;
     let d = desired(PROFILE);
-    let report = apply(ns, &d);
-    assert_eq!(report.outcome, Outcome::Applied, "{}", report.summary());
     let routes = routes6(ns);
     for want in [
         format!("default via fd00:1::fe metric 1024 {OURS}"),
@@ -174,18 +190,13 @@ fn ipv6_gateway_and_route_reach_the_remote_host_and_stay_in_sync() {
     let again = apply(ns, &d);
     assert_eq!((again.outcome, again.writes), (Outcome::InSync, 0));
     assert_eq!(ns.settled(), before);
-    drop(lab.host);
 }
 
 #[test]
 fn a_deleted_ipv6_route_is_found_by_check_and_repaired() {
-    if !netns_tier() {
-        return;
-    }
-    let lab = lab();
+    let Some(lab) = applied(PROFILE) else { return };
     let ns = &lab.node;
     let d = desired(PROFILE);
-    apply(ns, &d);
     ns.ip("-6 route del default via fd00:1::fe dev eth1");
     let rows = plan::check(&d, &dump(ns));
     let failed: Vec<String> = plan::check::failures(&rows)
@@ -195,22 +206,19 @@ fn a_deleted_ipv6_route_is_found_by_check_and_repaired() {
     assert!(failed[0].contains("default via fd00:1::fe"), "{failed:?}");
 
     let repair = apply(ns, &d);
-    let planned: Vec<String> = repair.planned.iter().map(ToString::to_string).collect();
-    assert_eq!(planned, ["add route default via fd00:1::fe dev eth1"]);
+    assert_eq!(
+        texts(&repair.planned),
+        ["add route default via fd00:1::fe dev eth1"]
+    );
     assert!(routes6(ns).contains(&format!("default via fd00:1::fe metric 1024 {OURS}")));
     let again = apply(ns, &d);
     assert_eq!((again.outcome, again.writes), (Outcome::InSync, 0));
-    drop((lab.router, lab.host));
 }
 
 #[test]
 fn a_foreign_ipv6_route_on_the_same_link_is_untouched() {
-    if !netns_tier() {
-        return;
-    }
-    let lab = lab();
+    let Some(lab) = applied(PROFILE) else { return };
     let ns = &lab.node;
-    apply(ns, &desired(PROFILE));
     ns.ip("-6 route add fd00:99::/48 via fd00:1::99 dev eth1");
     let foreign = "fd00:99::/48 via fd00:1::99 metric 1024 proto boot".to_owned();
     assert!(routes6(ns).contains(&foreign), "{:?}", routes6(ns));
@@ -220,9 +228,8 @@ fn a_foreign_ipv6_route_on_the_same_link_is_untouched() {
     assert_eq!((again.outcome, again.writes), (Outcome::InSync, 0));
     let changed = desired(&format!("{PROFILE}metric = 50\n"));
     let report = apply(ns, &changed);
-    let planned: Vec<String> = report.planned.iter().map(ToString::to_string).collect();
     assert_eq!(
-        planned,
+        texts(&report.planned),
         [
             "delete route fd00:50::/64 via fe80::fe dev eth1 metric 1024",
             "add route fd00:50::/64 via fe80::fe dev eth1 metric 50",
@@ -234,7 +241,6 @@ fn a_foreign_ipv6_route_on_the_same_link_is_untouched() {
         routes.contains(&format!("fd00:50::/64 via fe80::fe metric 50 {OURS}")),
         "{routes:?}"
     );
-    drop((lab.router, lab.host));
 }
 
 /// The kernel refuses the last route (a gateway on the subnet's broadcast
@@ -242,13 +248,9 @@ fn a_foreign_ipv6_route_on_the_same_link_is_untouched() {
 /// (n3xnet's, metric 1024), and nothing it added stays.
 #[test]
 fn a_failed_apply_rolls_ipv6_routes_back() {
-    if !netns_tier() {
-        return;
-    }
-    let lab = lab();
-    let ns = &lab.node;
     let old = format!("{PROFILE}[[routes]]\nto = \"fd00:60::/64\"\nvia = \"fd00:1::fe\"\n");
-    apply(ns, &desired(&old));
+    let Some(lab) = applied(&old) else { return };
+    let ns = &lab.node;
     let before = ns.settled();
     let mut d = desired(&PROFILE.replace("fe80::fe", "fd00:1::fe"));
     d.routes.push(DesiredRoute {
@@ -259,7 +261,7 @@ fn a_failed_apply_rolls_ipv6_routes_back() {
     });
     let report = try_apply(ns, &d).unwrap();
     assert_eq!(report.outcome, Outcome::RolledBack, "{}", report.summary());
-    let applied: Vec<String> = report.applied.iter().map(ToString::to_string).collect();
+    let applied = texts(&report.applied);
     for want in [
         "delete route fd00:50::/64 via fe80::fe dev eth1 metric 1024",
         "delete route fd00:60::/64 via fd00:1::fe dev eth1 metric 1024",
@@ -281,5 +283,4 @@ fn a_failed_apply_rolls_ipv6_routes_back() {
         .iter()
         .any(|r| r.starts_with("fd00:50::/64 via fd00:1::fe")));
     assert_eq!(ns.settled(), before);
-    drop((lab.router, lab.host));
 }
