@@ -247,6 +247,43 @@ mod tests {
         assert_eq!(default.and_then(|r| r.link.as_deref()), Some("eth1"));
     }
 
+    /// The route dump of both families (the seed's capture asks as
+    /// `route_request` does): IPv6 main-table routes read with their
+    /// kernel metric, the local table's and multicast ones left out.
+    #[test]
+    fn route_dump_bytes_give_both_families() {
+        let mut bytes = include_bytes!("../../fuzz/corpus/netlink_dump/dump-links").to_vec();
+        bytes.extend_from_slice(include_bytes!("../../fuzz/corpus/netlink_dump/dump-routes"));
+        let state = state_from_dump_bytes(&bytes);
+        let mut v6: Vec<String> = state
+            .routes
+            .iter()
+            .filter(|r| r.destination.addr().is_ipv6() && r.link.as_deref() == Some("eth1"))
+            .map(|r| {
+                let via = r.gateway.map(|g| format!(" via {g}")).unwrap_or_default();
+                let dev = r.link.as_deref().unwrap_or_default();
+                format!(
+                    "{}{via} dev {dev} {:?} {}",
+                    r.destination, r.metric, r.protocol
+                )
+            })
+            .collect();
+        v6.sort();
+        assert_eq!(
+            v6,
+            [
+                "::/0 via fe80::1 dev eth1 Some(1024) 3",
+                "fd00:50::/48 via fd00::1 dev eth1 Some(1024) 3",
+                "fd00::/64 dev eth1 Some(256) 2",
+                "fe80::/64 dev eth1 Some(256) 2",
+            ]
+        );
+        assert!(state
+            .routes
+            .iter()
+            .any(|r| r.destination.to_string() == "10.9.0.0/16"));
+    }
+
     #[test]
     fn broken_dump_bytes_are_skipped_or_end_the_buffer() {
         assert_eq!(state_from_dump_bytes(&[]), KernelState::default());
