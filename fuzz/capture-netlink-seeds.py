@@ -17,12 +17,13 @@ SETUP = [
     "addr add 192.168.1.3/24 dev eth1", "addr add 10.0.0.2/30 dev mv0 valid_lft 300 preferred_lft 200",
     "addr add fd00::2/64 dev eth1", "route add default via 192.168.1.1 dev eth1",
     "route add 10.9.0.0/16 via 192.168.1.1 dev eth1 metric 50 proto static",
+    "-6 route add fd00:50::/48 via fd00::1 dev eth1", "-6 route add default via fe80::1 dev eth1",
 ]
 REQUESTS = {  # name -> (type, family, body after the family byte)
     "links": (18, socket.AF_UNSPEC, b"\0" * 15),   # RTM_GETLINK, ifinfomsg
     "addr4": (22, socket.AF_INET, b"\0" * 7),      # RTM_GETADDR, ifaddrmsg
     "addr6": (22, socket.AF_INET6, b"\0" * 7),
-    "routes": (26, socket.AF_INET, b"\0" * 3 + bytes([254]) + b"\0" * 7),  # RTM_GETROUTE, main
+    "routes": (26, socket.AF_UNSPEC, b"\0" * 3 + bytes([254]) + b"\0" * 7),  # RTM_GETROUTE, both families
 }
 
 def dump(kind, family, body):

@@ -5,9 +5,9 @@
 //! addresses and routes, all defaults applied.
 
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
-use ipnet::{IpNet, Ipv4Net};
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 use crate::kinds::{
@@ -177,11 +177,13 @@ pub struct DesiredAddress {
     pub address: IpNet,
 }
 
+/// A main-table route of either family (destination and gateway of the
+/// same one).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DesiredRoute {
-    pub destination: Ipv4Net,
+    pub destination: IpNet,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub gateway: Option<Ipv4Addr>,
+    pub gateway: Option<IpAddr>,
     pub link: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metric: Option<u32>,

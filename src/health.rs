@@ -18,9 +18,12 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
+use ipnet::IpNet;
+
 use crate::desired::{BondOptions, DesiredNetwork, LinkKind};
 use crate::kinds::{BondMode, Network};
 use crate::mac::MacAddr;
+use crate::plan::route_matches;
 use crate::state::{BondInfo, Dad, KernelState, Link, OperState};
 
 /// LACP port state bits (IEEE 802.1AX): synchronization, collecting and
@@ -605,7 +608,8 @@ fn lacp_problem(l: &PortLacp, active: Option<u16>, port: Option<u16>) -> String 
 }
 
 /// A logical network's level and root-most reason: the chain from the
-/// network's link down to its root (VLAN → bond → ports), then its address.
+/// network's link down to its root (VLAN → bond → ports), then its
+/// addresses, then its IPv6 default route.
 fn network_level(
     desired: &DesiredNetwork,
     state: &KernelState,
@@ -646,7 +650,9 @@ fn network_level(
             }
         })
         .collect();
-    if let Some(missing) = address_problem(desired, state, link) {
+    let missing = address_problem(desired, state, link)
+        .or_else(|| ipv6_default_route_problem(desired, state, link));
+    if let Some(missing) = missing {
         problems.push((Level::Down, format!("{link}: {missing}")));
     }
     let worst = problems.iter().map(|(l, _)| *l).max();
@@ -685,6 +691,24 @@ fn address_problem(desired: &DesiredNetwork, state: &KernelState, link: &str) ->
             )),
         }
     })
+}
+
+/// The network's link lacks the IPv6 default route the profile gives it
+/// (`gateway`'s IPv6 address): IPv6 beyond the link is not usable, so a
+/// dual-stack network is up only with it, as with its addresses past DAD.
+/// (IPv4's default route is not asked for here: a lease brings its own,
+/// and n3x's networks never counted it.)
+fn ipv6_default_route_problem(
+    desired: &DesiredNetwork,
+    state: &KernelState,
+    link: &str,
+) -> Option<String> {
+    desired
+        .routes
+        .iter()
+        .filter(|r| r.link == link && r.destination == IpNet::V6(Default::default()))
+        .find(|r| !state.routes.iter().any(|k| route_matches(k, r)))
+        .map(|r| format!("IPv6 default route {r} missing"))
 }
 
 /// Kernel states of a desired network for the unit tests of the health
@@ -857,6 +881,55 @@ mod tests {
             h.network("cluster").unwrap().reason.as_deref(),
             Some("eth1: address fd00:1::1/64 failed duplicate address detection: another host on the link holds it")
         );
+    }
+
+    /// A network with an IPv6 gateway is up only with its IPv6 default
+    /// route; the IPv4 one is not asked for, as before.
+    #[test]
+    fn an_ipv6_gateway_needs_its_default_route() {
+        let text = DEMO
+            .replace(
+                "server-1 = { cluster = \"192.168.1.1\" }",
+                "server-1 = { cluster = [\"192.168.1.1/24\", \"fd00:1::1/64\"] }",
+            )
+            .replace(
+                "agent-1 = { cluster = \"192.168.1.3\" }",
+                "agent-1 = { cluster = [\"192.168.1.3/24\", \"fd00:1::3/64\"] }",
+            )
+            .replace(
+                "gateway = \"192.168.1.254\"",
+                "gateway = [\"192.168.1.254\", \"fd00:1::fe\"]",
+            );
+        let d = desired(&text, "server-1");
+        let s = settled(&d, &["eth1"]);
+        assert!(Health::compute(&d, &s, None, &cluster()).online);
+        let mut v4_gone = s.clone();
+        v4_gone
+            .routes
+            .retain(|r| r.destination.to_string() != "0.0.0.0/0");
+        assert!(Health::compute(&d, &v4_gone, None, &cluster()).online);
+        let mut v6_gone = s.clone();
+        v6_gone
+            .routes
+            .retain(|r| r.destination.to_string() != "::/0");
+        let h = Health::compute(&d, &v6_gone, None, &cluster());
+        assert!(!h.online);
+        assert_eq!(
+            h.network("cluster").unwrap().reason.as_deref(),
+            Some("eth1: IPv6 default route default via fd00:1::fe dev eth1 missing")
+        );
+        // A foreign IPv6 default route through another gateway is not it.
+        let mut other = v6_gone.clone();
+        let mut r = s
+            .routes
+            .iter()
+            .find(|r| r.destination.to_string() == "::/0")
+            .unwrap()
+            .clone();
+        r.gateway = Some("fd00:1::fd".parse().unwrap());
+        r.metric = Some(100);
+        other.routes.push(r);
+        assert!(!Health::compute(&d, &other, None, &cluster()).online);
     }
 
     #[test]

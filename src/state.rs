@@ -5,9 +5,9 @@
 //! rtnetlink crates, which change often, so the pure layers stay stable and
 //! can be tested from JSON fixtures without root.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
-use ipnet::{IpNet, Ipv4Net};
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 use crate::mac::MacAddr;
@@ -15,8 +15,8 @@ use crate::mac::MacAddr;
 /// Version of the JSON schema of [`KernelState`] (`status --json`).
 pub const STATE_SCHEMA_VERSION: u32 = 1;
 
-/// What the kernel holds: links, IPv4 and IPv6 addresses, main-table IPv4
-/// routes.
+/// What the kernel holds: links, IPv4 and IPv6 addresses, main-table
+/// unicast routes of both families.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct KernelState {
     pub links: Vec<Link>,
@@ -292,13 +292,15 @@ impl Address {
     }
 }
 
-/// An IPv4 route of the main table.
+/// A unicast route of the main table, of either family. IPv6 routes
+/// always carry a metric: the kernel gives one added without a metric
+/// 1024 (see [`crate::plan::simulate::same_slot`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Route {
-    pub destination: Ipv4Net,
+    pub destination: IpNet,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gateway: Option<Ipv4Addr>,
+    pub gateway: Option<IpAddr>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

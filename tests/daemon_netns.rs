@@ -166,6 +166,45 @@ fn repairs_a_deleted_ipv6_address() {
     assert!(d.running());
 }
 
+/// A dual-stack node with an IPv6 gateway: READY waits for its IPv6
+/// default route, and a deleted one is repaired on its
+/// `RTNLGRP_IPV6_ROUTE` event (nothing else changes to wake the daemon).
+#[test]
+fn repairs_a_deleted_ipv6_default_route() {
+    if !netns_tier() {
+        return;
+    }
+    // Every node dual-stack (a profile-wide gateway is every node's).
+    let mut profile = PROFILE.replace("\"192.168.1.254\"", "[\"192.168.1.254\", \"fd00:1::fe\"]");
+    for host in [1, 3] {
+        profile = profile.replace(
+            &format!("cluster = \"192.168.1.{host}\""),
+            &format!("cluster = [\"192.168.1.{host}/24\", \"fd00:1::{host}/64\"]"),
+        );
+    }
+    assert!(profile.contains("fd00:1::fe") && profile.contains("fd00:1::3/64"));
+    let node = Node::with_profile(&profile, "server-1", "");
+    let mut d = Daemon::start(&node);
+    d.wait_ready();
+    let has_default = || {
+        let routes = node.ns.ip_json("-6 route show default dev eth1");
+        routes
+            .as_array()
+            .is_some_and(|r| r.iter().any(|r| r["gateway"] == "fd00:1::fe"))
+    };
+    assert!(has_default(), "READY without the IPv6 default route");
+    break_and_time(
+        &node,
+        "-6 route del default via fd00:1::fe dev eth1",
+        has_default,
+    );
+    let s = d.wait_status(|s| {
+        s["repairs"] == 1 && s["health"]["summary"] == "online: cluster ok, multus:pods ok"
+    });
+    assert_eq!(s["lastApply"]["trigger"], "repair");
+    assert!(d.running());
+}
+
 /// Someone deletes the shim every time it is back, for two seconds.
 /// Without backoff that is a repair every few milliseconds; with it, three
 /// repairs at once, one after 1 s, the next after 2 s more (STATUS= says

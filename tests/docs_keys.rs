@@ -30,8 +30,8 @@ use std::net::Ipv4Addr;
 use n3xnet::kinds::{Mode, Network, Role};
 use n3xnet::mac::MacAddr;
 use n3xnet::profile::model::{
-    BondConfig, DhcpServer, Interfaces, MultusIpam, MultusKind, MultusNet, NetAddrs, NodeOverride,
-    Profile, Reservation, RouteSpec,
+    BondConfig, DhcpServer, Gateways, Interfaces, MultusIpam, MultusKind, MultusNet, NetAddrs,
+    NodeOverride, Profile, Reservation, RouteSpec,
 };
 use serde_json::Value;
 
@@ -153,8 +153,8 @@ fn full_profile() -> Profile {
         ad_select: Some("stable".parse().expect("adSelect")),
     };
     let route = RouteSpec {
-        to: net("10.50.0.0/16"),
-        via: Some(ip("192.168.200.254")),
+        to: "10.50.0.0/16".parse().expect("a prefix"),
+        via: Some("192.168.200.254".parse().expect("an address")),
         dev: Some("bond0.200".into()),
         metric: Some(100),
     };
@@ -193,7 +193,7 @@ fn full_profile() -> Profile {
         server_api: "https://192.168.200.1:6443".into(),
         cluster_cidr: "10.42.0.0/16".parse().unwrap(),
         service_cidr: "10.43.0.0/16".parse().unwrap(),
-        gateway: Some(ip("192.168.200.254")),
+        gateway: Some(gateways()),
         mtu: [(one("<interface>"), 9000)].into(),
         routes: vec![route.clone()],
         multus: [(
@@ -227,12 +227,20 @@ fn full_profile() -> Profile {
                 interfaces: Some(interfaces),
                 vlan_ids: both_nets("200", "100"),
                 bond_config: Some(bond),
-                gateway: Some(ip("192.168.200.254")),
+                gateway: Some(gateways()),
                 mtu: [(one("<interface>"), 9000)].into(),
                 routes: vec![route],
             },
         )]
         .into(),
+    }
+}
+
+/// A gateway of each family.
+fn gateways() -> Gateways {
+    Gateways {
+        v4: Some(Ipv4Addr::new(192, 168, 200, 254)),
+        v6: Some("fd00:200::fe".parse().expect("an address")),
     }
 }
 

@@ -26,6 +26,7 @@ fn dump_matches_ip() {
     ns.ip("-6 addr add fd00:7::2/64 dev eth1");
     ns.ip("-6 addr add fd00:8::2/64 dev eth1 nodad");
     ns.ip("route add 10.50.0.0/16 via 10.1.0.1 dev eth1 metric 7 proto static");
+    ns.ip("-6 route add fd00:50::/48 via fd00:8::1 dev eth1 proto static");
 
     let state = runtime().block_on(async {
         let h = Handle::open(Some(&ns.name)).unwrap();
@@ -137,6 +138,29 @@ fn dump_matches_ip() {
     assert_eq!((prefix.protocol, prefix.scope.as_str()), (2, "link"));
     // Only the main table: the local table's host routes stay out.
     assert!(state.routes.iter().all(|r| r.scope != "host"));
+    // IPv6: every main-table unicast route `ip -6 route` shows on eth1,
+    // metrics as the kernel holds them (1024 for one added without).
+    let mut v6: Vec<String> = state
+        .routes
+        .iter()
+        .filter(|r| r.destination.addr().is_ipv6() && r.link.as_deref() == Some("eth1"))
+        .map(|r| {
+            let via = r.gateway.map(|g| format!(" via {g}")).unwrap_or_default();
+            format!("{}{via} {:?} {}", r.destination, r.metric, r.protocol)
+        })
+        .collect();
+    v6.sort();
+    assert_eq!(
+        v6,
+        [
+            "fd00:50::/48 via fd00:8::1 Some(1024) 4",
+            "fd00:7::/64 Some(256) 2",
+            "fd00:8::/64 Some(256) 2",
+            "fe80::/64 Some(256) 2",
+        ]
+    );
+    let ip6 = ns.ip_json("-6 route show table main dev eth1");
+    assert_eq!(ip6.as_array().map(Vec::len), Some(v6.len()), "{ip6}");
     // Every link ip shows, and no other.
     let ip_names: Vec<String> = ns
         .ip_json("link show")

@@ -17,7 +17,7 @@
 
 use std::fmt;
 use std::future::Future;
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -95,11 +95,14 @@ pub fn default_targets(profile: &Profile, desired: &DesiredNetwork) -> Vec<Targe
         .routes
         .iter()
         .filter(|r| r.destination.prefix_len() == 0)
-        .find_map(|r| {
-            Some(Target::Arp {
-                ip: r.gateway?,
+        .find_map(|r| match r.gateway? {
+            // ARP: the IPv4 gateway (IPv6 neighbour solicitation is not a
+            // check yet).
+            IpAddr::V4(ip) => Some(Target::Arp {
+                ip,
                 link: r.link.clone(),
-            })
+            }),
+            IpAddr::V6(_) => None,
         });
     tcp.map(|h| Target::Tcp(SocketAddrV4::new(h, port)))
         .into_iter()

@@ -13,7 +13,7 @@
 //! A reload does not restart the clients: the DHCP links are those of the
 //! profile the daemon started with.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ipnet::IpNet;
@@ -113,7 +113,7 @@ pub fn start(desired: &DesiredNetwork, netns: Option<&str>) -> Leases {
                 default_route: !desired
                     .routes
                     .iter()
-                    .any(|r| r.destination.prefix_len() == 0 && r.link != l.name),
+                    .any(|r| r.destination == IpNet::V4(Default::default()) && r.link != l.name),
                 store: Store::new(&dir, &l.name),
             })
             .collect()
@@ -572,7 +572,7 @@ impl Session {
         let has_route = self.route.is_none_or(|r| {
             state.routes.iter().any(|k| {
                 k.destination.prefix_len() == 0
-                    && k.gateway == Some(r.gateway)
+                    && k.gateway == Some(IpAddr::V4(r.gateway))
                     && k.metric.unwrap_or(0) == r.metric
                     && k.link.as_deref() == Some(link)
             })

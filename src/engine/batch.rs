@@ -14,9 +14,9 @@
 //! up" thus costs two round trips, not four.
 
 use std::collections::HashMap;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
-use ipnet::{IpNet, Ipv4Net};
+use ipnet::IpNet;
 
 use crate::desired::LinkKind;
 use crate::plan::{BondChange, Op};
@@ -39,12 +39,12 @@ enum Res {
     /// Every address of a link (what a route through it relies on).
     AddrsOf(String),
     /// The main-table route to a destination.
-    Route(Ipv4Net),
+    Route(IpNet),
     /// An on-link route (no gateway): what makes a gateway reachable.
-    OnLink(Ipv4Net),
+    OnLink(IpNet),
     /// Whatever on-link route covers a gateway (a route through it relies
     /// on that; a route through another gateway never makes one reachable).
-    RouteTo(Ipv4Addr),
+    RouteTo(IpAddr),
 }
 
 /// Each link's lower links and masters, in the snapshot or at any point of
@@ -117,9 +117,9 @@ impl Footprint {
     /// Adding (`adding`) or deleting a route.
     fn route(
         &mut self,
-        destination: Ipv4Net,
+        destination: IpNet,
         link: Option<&str>,
-        gateway: Option<Ipv4Addr>,
+        gateway: Option<IpAddr>,
         adding: bool,
     ) {
         self.writes.push(Res::Route(destination));
@@ -202,8 +202,8 @@ struct Waves {
     /// Per link: latest wave that wrote one of its addresses / read them all.
     addr_written: HashMap<String, usize>,
     addrs_read: HashMap<String, usize>,
-    on_link_written: Vec<(Ipv4Net, usize)>,
-    route_to_read: Vec<(Ipv4Addr, usize)>,
+    on_link_written: Vec<(IpNet, usize)>,
+    route_to_read: Vec<(IpAddr, usize)>,
 }
 
 impl Waves {
@@ -308,7 +308,7 @@ mod tests {
     use crate::plan::fixture::nic;
     use crate::plan::RouteKey;
 
-    fn net(s: &str) -> Ipv4Net {
+    fn net(s: &str) -> IpNet {
         s.parse().unwrap()
     }
 

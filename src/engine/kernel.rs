@@ -16,7 +16,7 @@ const POLL: std::time::Duration = std::time::Duration::from_millis(50);
 /// is the kernel side's concern, and an op's outcome (touched, done, why it
 /// failed) is what undo and the report need.
 pub(crate) trait Kernel {
-    /// Links, IPv4 addresses and main-table IPv4 routes, as one snapshot.
+    /// Links, addresses and main-table routes of both families, as one snapshot.
     async fn dump(&mut self) -> Result<KernelState, NetlinkError>;
 
     /// Fails, before any change, when `ops` cannot be carried out at all

@@ -1,5 +1,5 @@
 //! Kernel change notifications for the supervisor: rtnetlink multicast of
-//! links, IPv4 and IPv6 addresses and IPv4 routes, delivered in bursts.
+//! links, and addresses and routes of both families, delivered in bursts.
 //!
 //! The supervisor never trusts an event's content: it only learns *that*
 //! something changed and re-dumps, so a lost or reordered notification can
@@ -17,10 +17,10 @@ use super::error::NetlinkError;
 use super::handle::{Handle, Subscription};
 
 /// `RTNLGRP_LINK`, `RTNLGRP_IPV4_IFADDR`, `RTNLGRP_IPV4_ROUTE`,
-/// `RTNLGRP_IPV6_IFADDR`: every object [`crate::state::KernelState`] holds
-/// (IPv6 addresses also announce the end of duplicate address detection,
-/// which is when they become usable).
-pub const STATE_GROUPS: [u32; 4] = [1, 5, 7, 9];
+/// `RTNLGRP_IPV6_IFADDR`, `RTNLGRP_IPV6_ROUTE`: every object
+/// [`crate::state::KernelState`] holds (IPv6 addresses also announce the
+/// end of duplicate address detection, which is when they become usable).
+pub const STATE_GROUPS: [u32; 5] = [1, 5, 7, 9, 11];
 
 /// A subscription to changes of the handle's namespace (see
 /// [`Handle::events`]). Dropping it unsubscribes.

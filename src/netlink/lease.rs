@@ -124,8 +124,8 @@ fn lease_route(
     scope: RouteScope,
 ) -> netlink_packet_route::route::RouteMessage {
     route_message(
-        Ipv4Net::default(),
-        Some(r.gateway),
+        IpNet::V4(Ipv4Net::default()),
+        Some(r.gateway.into()),
         Some(r.ifindex),
         Some(r.metric),
         protocol,

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::fmt::Display;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use ipnet::{IpNet, Ipv4Net};
+use ipnet::IpNet;
 use netlink_packet_route::address::{
     AddressAttribute, AddressFlags, AddressMessage, AddressProtocol,
 };
@@ -392,32 +392,45 @@ fn lifetime(seconds: u32) -> Option<u32> {
     (seconds != INFINITY_LIFE_TIME).then_some(seconds)
 }
 
-/// One unicast IPv4 route of the main table; `None` for anything else.
+/// One unicast route of the main table, IPv4 or IPv6; `None` for anything
+/// else (other tables, other types, other families, an IPv4 route through
+/// an IPv6 gateway).
 pub(crate) fn route(msg: &RouteMessage, names: &Names) -> Option<Route> {
     let h = &msg.header;
-    if h.address_family != AddressFamily::Inet || h.kind != RouteType::Unicast {
+    let unspecified = match h.address_family {
+        AddressFamily::Inet => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        AddressFamily::Inet6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        _ => return None,
+    };
+    if h.kind != RouteType::Unicast {
         return None;
     }
     let mut table = u32::from(h.table);
-    let mut destination = Ipv4Addr::UNSPECIFIED;
+    let mut destination = unspecified;
     let mut gateway = None;
     let mut oif = None;
     let mut metric = None;
     for attr in &msg.attributes {
         match attr {
             RouteAttribute::Table(t) => table = *t,
-            RouteAttribute::Destination(RouteAddress::Inet(a)) => destination = *a,
-            RouteAttribute::Gateway(RouteAddress::Inet(a)) => gateway = Some(*a),
+            RouteAttribute::Destination(RouteAddress::Inet(a)) => destination = IpAddr::V4(*a),
+            RouteAttribute::Destination(RouteAddress::Inet6(a)) => destination = IpAddr::V6(*a),
+            RouteAttribute::Gateway(RouteAddress::Inet(a)) => gateway = Some(IpAddr::V4(*a)),
+            RouteAttribute::Gateway(RouteAddress::Inet6(a)) => gateway = Some(IpAddr::V6(*a)),
             RouteAttribute::Oif(i) => oif = Some(*i),
             RouteAttribute::Priority(p) => metric = Some(*p),
             _ => {}
         }
     }
-    if table != u32::from(RouteHeader::RT_TABLE_MAIN) {
+    let same_family = |a: &IpAddr| a.is_ipv6() == unspecified.is_ipv6();
+    if table != u32::from(RouteHeader::RT_TABLE_MAIN)
+        || !same_family(&destination)
+        || !gateway.as_ref().is_none_or(same_family)
+    {
         return None;
     }
     Some(Route {
-        destination: Ipv4Net::new(destination, h.destination_prefix_length).ok()?,
+        destination: IpNet::new(destination, h.destination_prefix_length).ok()?,
         gateway,
         link: oif.and_then(|i| names.get(&i).cloned()),
         metric,
@@ -440,6 +453,7 @@ fn scope_name(scope: RouteScope) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::OWNER_PROTOCOL;
     use netlink_packet_route::address::CacheInfo;
     use netlink_packet_route::link::{
         BondAdSelect, BondLacpRate, BondMode, BondPrimaryReselect, BondXmitHashPolicy,
@@ -733,6 +747,45 @@ mod tests {
         let mut big = route_msg(252, RouteType::Unicast);
         big.attributes.push(RouteAttribute::Table(1000));
         assert_eq!(route(&big, &names()), None);
+    }
+
+    #[test]
+    fn main_table_ipv6_routes_of_one_family() {
+        let v6 = |dst: RouteAddress, gw: RouteAddress| {
+            let mut m = RouteMessage::default();
+            m.header.address_family = AddressFamily::Inet6;
+            m.header.destination_prefix_length = 48;
+            m.header.table = 254;
+            m.header.kind = RouteType::Unicast;
+            m.header.protocol = RouteProtocol::from(OWNER_PROTOCOL);
+            m.attributes = vec![
+                RouteAttribute::Destination(dst),
+                RouteAttribute::Gateway(gw),
+                RouteAttribute::Oif(2),
+                RouteAttribute::Priority(1024),
+            ];
+            m
+        };
+        let fd = |s: &str| RouteAddress::Inet6(s.parse().unwrap());
+        let r = route(&v6(fd("fd00:50::"), fd("fe80::1")), &names()).unwrap();
+        assert_eq!(
+            r,
+            Route {
+                destination: "fd00:50::/48".parse().unwrap(),
+                gateway: Some("fe80::1".parse().unwrap()),
+                link: Some("eth1".into()),
+                metric: Some(1024),
+                protocol: OWNER_PROTOCOL,
+                scope: "universe".into(),
+            }
+        );
+        assert!(r.is_owned());
+        // An IPv4 gateway in an IPv6 route (or the reverse) is no route of ours.
+        let mixed = v6(
+            fd("fd00:50::"),
+            RouteAddress::Inet("10.0.0.1".parse().unwrap()),
+        );
+        assert_eq!(route(&mixed, &names()), None);
     }
 
     #[test]

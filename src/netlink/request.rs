@@ -2,10 +2,10 @@
 //! snapshot (for ifindexes) and can be inspected byte by byte in tests, which
 //! is how bonds, VLANs and ipvlans are covered on a kernel without them.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv6Addr};
 use std::path::PathBuf;
 
-use ipnet::{IpNet, Ipv4Net};
+use ipnet::IpNet;
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_route::address::{
     AddressAttribute, AddressMessage, AddressProtocol, AddressScope, CacheInfo,
@@ -450,10 +450,10 @@ fn ipv6_link_local(index: u32, ip: Ipv6Addr) -> AddressMessage {
     msg
 }
 
-/// A main-table IPv4 unicast route message.
+/// A main-table unicast route message of `destination`'s family.
 pub(super) fn route_message(
-    destination: Ipv4Net,
-    gateway: Option<Ipv4Addr>,
+    destination: IpNet,
+    gateway: Option<IpAddr>,
     oif: Option<u32>,
     metric: Option<u32>,
     protocol: u8,
@@ -461,7 +461,10 @@ pub(super) fn route_message(
 ) -> RouteMessage {
     let mut msg = RouteMessage::default();
     let h = &mut msg.header;
-    h.address_family = AddressFamily::Inet;
+    h.address_family = match destination {
+        IpNet::V4(_) => AddressFamily::Inet,
+        IpNet::V6(_) => AddressFamily::Inet6,
+    };
     h.destination_prefix_length = destination.prefix_len();
     h.table = RouteHeader::RT_TABLE_MAIN;
     h.protocol = RouteProtocol::from(protocol);
@@ -469,13 +472,13 @@ pub(super) fn route_message(
     h.kind = RouteType::Unicast;
     if destination.prefix_len() > 0 {
         msg.attributes
-            .push(RouteAttribute::Destination(RouteAddress::Inet(
+            .push(RouteAttribute::Destination(RouteAddress::from(
                 destination.network(),
             )));
     }
     if let Some(gw) = gateway {
         msg.attributes
-            .push(RouteAttribute::Gateway(RouteAddress::Inet(gw)));
+            .push(RouteAttribute::Gateway(RouteAddress::from(gw)));
     }
     if let Some(oif) = oif {
         msg.attributes.push(RouteAttribute::Oif(oif));
@@ -488,8 +491,9 @@ pub(super) fn route_message(
 
 fn add_route(op: &Op, r: &DesiredRoute, cx: &Context<'_>) -> Result<RouteMessage, NetlinkError> {
     // What `ip route add` picks: a route through a gateway reaches beyond
-    // the link; one without is on-link.
-    let scope = if r.gateway.is_some() {
+    // the link; one without is on-link. IPv6 routes have no scope (the
+    // kernel holds and dumps every one as universe).
+    let scope = if r.gateway.is_some() || r.destination.addr().is_ipv6() {
         RouteScope::Universe
     } else {
         RouteScope::Link
@@ -1030,6 +1034,28 @@ mod tests {
         assert_eq!(attr(&attrs, 5), [10, 0, 1, 1]);
         assert_eq!(u32_of(&attr(&attrs, 4)), 7);
         assert_eq!(u32_of(&attr(&attrs, 6)), 50);
+    }
+
+    #[test]
+    fn an_ipv6_route_is_af_inet6_with_scope_universe() {
+        let op = Op::AddRoute {
+            route: DesiredRoute {
+                destination: "fd00:50::/48".parse().unwrap(),
+                gateway: Some("fd00:1::fe".parse().unwrap()),
+                link: "bond0".into(),
+                metric: None,
+            },
+        };
+        let (buf, flags) = body(&build_one(&op)[0][0]);
+        assert_eq!(flags, NLM_F_CREATE | NLM_F_EXCL);
+        // AF_INET6 10, /48, main table, ours, universe, unicast.
+        assert_eq!(buf[..8], [10, 48, 0, 0, 254, OWNER_PROTOCOL, 0, 1]);
+        let attrs = nlas(&buf[12..]);
+        let fd00 = |s: &str| s.parse::<Ipv6Addr>().unwrap().octets().to_vec();
+        assert_eq!(attr(&attrs, 1), fd00("fd00:50::"));
+        assert_eq!(attr(&attrs, 5), fd00("fd00:1::fe"));
+        // No metric written: the kernel's own (1024), not 0.
+        assert!(attrs.iter().all(|(k, _)| *k != 6));
     }
 
     #[test]

@@ -616,6 +616,85 @@ mod tests {
         assert_eq!(got, want, "rolled back");
     }
 
+    /// IPv6 routes are planned, kept, undone and replaced like IPv4 ones;
+    /// the kernel's metric 1024 for one written without a metric is the
+    /// same route (an in-sync node plans nothing), and the kernel's own
+    /// IPv6 routes and foreign ones are never touched.
+    #[test]
+    fn ipv6_routes_are_planned_like_ipv4_ones() {
+        let dual = |metric: &str| {
+            desired_from(&format!(
+                "gateway = [\"192.168.200.254\", \"fd00:200::fe\"]\n{}\n[[routes]]\nto = \"fd00:50::/48\"\nvia = \"fd00:200::fe\"\n{metric}\n[[routes]]\nto = \"fd00:60::/48\"\nvia = \"fe80::fe\"\ndev = \"bond0.200\"\n",
+                PROFILE.replace(
+                    "cluster = \"192.168.200.1\"",
+                    "cluster = [\"192.168.200.1/24\", \"fd00:200::1/64\"]",
+                )
+            ))
+        };
+        let d = dual("");
+        let mut s = bare();
+        let p = plan(&d, &s).unwrap();
+        let text = p.to_string();
+        for want in [
+            "add route default via 192.168.200.254 dev bond0.200\n",
+            "add route default via fd00:200::fe dev bond0.200\n",
+            "add route fd00:50::/48 via fd00:200::fe dev bond0.200\n",
+            "add route fd00:60::/48 via fe80::fe dev bond0.200\n",
+        ] {
+            assert!(text.contains(want), "{want} not in\n{text}");
+        }
+        // The journal reads the ops back as they were.
+        let json = serde_json::to_string(&p.ops).unwrap();
+        assert_eq!(serde_json::from_str::<Vec<Op>>(&json).unwrap(), p.ops);
+        let before = s.clone();
+        let undo = crate::plan::fixture::apply_with_undo(&mut s, &p.ops);
+        let json = serde_json::to_string(&undo).unwrap();
+        assert_eq!(serde_json::from_str::<Vec<Op>>(&json).unwrap(), undo);
+        // The kernel holds them at metric 1024, beside its own prefix and
+        // link-local routes (metric 256).
+        let v6: Vec<String> = s
+            .routes
+            .iter()
+            .filter(|r| r.destination.addr().is_ipv6())
+            .map(|r| format!("{} {}", describe_route(r), r.metric.unwrap_or(0)))
+            .collect();
+        for want in [
+            "default via fd00:200::fe dev bond0.200 metric 1024 proto 110 1024",
+            "fd00:200::/64 dev bond0.200 metric 256 proto 2 256",
+            "fe80::/64 dev bond0.200 metric 256 proto 2 256",
+        ] {
+            assert!(v6.iter().any(|r| r == want), "{want} not in {v6:#?}");
+        }
+        // In sync: nothing to do, whether the metric is left out, 1024 or
+        // 0 (which the kernel also turns into 1024).
+        for metric in ["", "metric = 1024", "metric = 0"] {
+            assert!(plan(&dual(metric), &s).unwrap().is_empty(), "{metric:?}");
+        }
+        // A foreign IPv6 route on the same link stays.
+        crate::plan::fixture::add_route(
+            &mut s,
+            crate::plan::fixture::foreign_route("fd00:70::/48", Some("fd00:200::99"), "bond0.200"),
+        );
+        assert!(plan(&d, &s).unwrap().is_empty());
+        // Another metric is another route: the old one goes.
+        let p = plan(&dual("metric = 50"), &s).unwrap();
+        assert_eq!(
+            p.to_string(),
+            "delete route fd00:50::/48 via fd00:200::fe dev bond0.200 metric 1024\n\
+             add route fd00:50::/48 via fd00:200::fe dev bond0.200 metric 50\n"
+        );
+        // Rolled back (without the foreign route added since): the routes
+        // as they were.
+        s.routes
+            .retain(|r| r.destination.to_string() != "fd00:70::/48");
+        let mut back = s.clone();
+        simulate::apply_all(&mut back, &undo).unwrap();
+        assert_eq!(
+            crate::plan::fixture::normalized(&back),
+            crate::plan::fixture::normalized(&before)
+        );
+    }
+
     #[test]
     fn plan_displays_one_op_per_line() {
         let p = plan(&desired(), &bare()).unwrap();

@@ -5,7 +5,7 @@
 //! [`PlanError::Rejected`] wraps it, and the model ([`super::simulate`])
 //! raises both, so one file holds the vocabulary and the model only uses it.
 
-use ipnet::{IpNet, Ipv4Net};
+use ipnet::IpNet;
 
 use crate::state::{OWNER_ALIAS, OWNER_GROUP};
 
@@ -113,10 +113,10 @@ pub enum SimError {
     #[error("no address {address} on {link} (EADDRNOTAVAIL)")]
     NoAddress { link: String, address: IpNet },
     #[error("a route to {destination} with metric {metric} exists (EEXIST)")]
-    RouteExists { destination: Ipv4Net, metric: u32 },
+    RouteExists { destination: IpNet, metric: u32 },
     #[error("gateway {gateway} is not on a subnet of {link} (ENETUNREACH)")]
     Unreachable {
-        gateway: std::net::Ipv4Addr,
+        gateway: std::net::IpAddr,
         link: String,
     },
     #[error("no such route (ESRCH)")]

@@ -3,7 +3,7 @@
 //! before it, logs it, and on failure runs the log backwards.
 //!
 //! Each inverse reverts the op itself, then settles the links it touched
-//! (MTU, admin state, IPv4 routes) against the snapshot, so the kernel's own
+//! (MTU, admin state, routes) against the snapshot, so the kernel's own
 //! cascades are undone too: a link set down loses its routes, a released
 //! port is closed, a parent's lower MTU clamps its VLANs. Both steps run
 //! through the kernel model ([`super::simulate`]), which is what the result

@@ -30,3 +30,4 @@ pub use error::{PlanError, SimError};
 pub use inverse::{inverse, inverses};
 pub use op::{BondChange, Op, RouteKey};
 pub use resume::unfinished;
+pub use target::route_matches;

@@ -2,9 +2,9 @@
 //! (or a tight group of them) that the netlink layer executes and can undo.
 
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
-use ipnet::{IpNet, Ipv4Net};
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 use crate::desired::{BondOptions, DesiredRoute, LinkKind};
@@ -111,9 +111,9 @@ impl fmt::Display for BondChange {
 /// A route to remove, as the kernel holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RouteKey {
-    pub destination: Ipv4Net,
+    pub destination: IpNet,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub gateway: Option<Ipv4Addr>,
+    pub gateway: Option<IpAddr>,
     pub link: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metric: Option<u32>,
@@ -333,8 +333,8 @@ impl fmt::Display for Op {
 /// A route the way `ip route` prints it.
 fn write_route(
     f: &mut fmt::Formatter<'_>,
-    destination: Ipv4Net,
-    gateway: Option<Ipv4Addr>,
+    destination: IpNet,
+    gateway: Option<IpAddr>,
     link: Option<&str>,
     metric: Option<u32>,
 ) -> fmt::Result {

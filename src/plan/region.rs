@@ -21,7 +21,7 @@
 
 use std::collections::HashSet;
 
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 
 use crate::desired::LinkKind;
 use crate::state::{KernelState, Route};
@@ -61,7 +61,7 @@ pub fn region(state: &KernelState, ops: &[&Op], settled: &[String]) -> KernelSta
     }
 
     let on = |link: Option<&String>| link.is_some_and(|l| names.contains(l));
-    let mut slots: Vec<(Ipv4Net, Option<u32>)> = state
+    let mut slots: Vec<(IpNet, Option<u32>)> = state
         .routes
         .iter()
         .filter(|r| on(r.link.as_ref()))

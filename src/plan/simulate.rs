@@ -4,12 +4,12 @@
 //! use it to check that plans converge and that undo restores the state.
 //!
 //! The model covers configuration (links, masters, admin state, MTU, bond
-//! options, IPv4 addresses and main-table routes) and the kernel behaviour
+//! options, addresses and main-table routes of both families) and the kernel behaviour
 //! that n3xnet's plans depend on; runtime status (carrier, operstate, bond
 //! port state, MACs a bond gives its ports) is left as it was. Each check
 //! names the errno the kernel answers with.
 
-use ipnet::{IpNet, Ipv4Net};
+use ipnet::IpNet;
 
 use crate::desired::{DesiredRoute, LinkKind};
 use crate::state::{
@@ -150,15 +150,22 @@ pub fn added_address(link: &str, address: IpNet) -> Address {
     }
 }
 
-/// The route `AddRoute` gives the kernel, marked as n3xnet's.
+/// The route `AddRoute` gives the kernel, marked as n3xnet's, as a dump
+/// reads it back: an IPv6 one with its metric (1024 when none was
+/// written) and scope universe, the only scope IPv6 routes have.
 pub fn added_route(r: &DesiredRoute) -> Route {
+    let v6 = r.destination.addr().is_ipv6();
     Route {
         destination: r.destination,
         gateway: r.gateway,
         link: Some(r.link.clone()),
-        metric: r.metric,
+        metric: if v6 {
+            Some(effective_metric(r.destination, r.metric))
+        } else {
+            r.metric
+        },
         protocol: OWNER_PROTOCOL,
-        scope: if r.gateway.is_some() {
+        scope: if r.gateway.is_some() || v6 {
             "universe".into()
         } else {
             "link".into()
@@ -176,10 +183,28 @@ pub fn route_key(r: &Route) -> Option<RouteKey> {
     })
 }
 
-/// IPv4 routes are unique per destination and metric in a table (the kernel
-/// answers EEXIST to `ip route add` of a second one); no metric means 0.
-pub fn same_slot(a: &Route, destination: Ipv4Net, metric: Option<u32>) -> bool {
-    a.destination == destination && a.metric.unwrap_or(0) == metric.unwrap_or(0)
+/// The metric the kernel gives an IPv6 route added without one
+/// (`IP6_RT_PRIO_USER`; `ip6_route_info_create` turns 0 into it too).
+pub const IPV6_DEFAULT_METRIC: u32 = 1024;
+
+/// The metric the kernel holds a route to `destination` under: the one
+/// written, else 0 for IPv4 and [`IPV6_DEFAULT_METRIC`] for IPv6. A
+/// profile's IPv6 route without a metric and the kernel's copy of it
+/// (metric 1024) are the same route: comparing the written metrics instead
+/// would rewrite every IPv6 route of an in-sync node.
+pub fn effective_metric(destination: IpNet, metric: Option<u32>) -> u32 {
+    match (destination, metric) {
+        (IpNet::V6(_), None | Some(0)) => IPV6_DEFAULT_METRIC,
+        (_, m) => m.unwrap_or(0),
+    }
+}
+
+/// Routes are unique per destination and metric in a table (the kernel
+/// answers EEXIST to `ip route add` of a second one, `NLM_F_EXCL`, in
+/// either family); see [`effective_metric`] for a route without one.
+pub fn same_slot(a: &Route, destination: IpNet, metric: Option<u32>) -> bool {
+    a.destination == destination
+        && effective_metric(a.destination, a.metric) == effective_metric(destination, metric)
 }
 
 fn key_matches(r: &Route, k: &RouteKey) -> bool {
@@ -375,8 +400,8 @@ fn open(s: &mut KernelState, name: &str) {
     }
 }
 
-/// `dev_close`: down, every IPv4 route through it flushed (fib_disable_ip),
-/// and its VLANs closed with it.
+/// `dev_close`: down, every route through it flushed (IPv4:
+/// fib_disable_ip; IPv6: rt6_sync_down_dev), and its VLANs closed with it.
 fn close(s: &mut KernelState, name: &str) {
     let Some(l) = s.links.iter_mut().find(|l| l.name == name) else {
         return;
@@ -439,21 +464,27 @@ fn change_mtu(s: &mut KernelState, name: &str, mtu: u32) {
     }
 }
 
-/// The IPv4 prefix route an address brings (the state holds IPv4 routes
-/// only).
+/// The prefix route an address brings: IPv4 scope link without a metric,
+/// IPv6 (`addrconf_prefix_route`) metric 256, every IPv6 route's scope
+/// universe.
 fn prefix_route(a: &Address) -> Option<Route> {
-    let IpNet::V4(address) = a.address else {
-        return None;
+    let (metric, scope) = match a.address {
+        IpNet::V4(_) => (None, "link"),
+        IpNet::V6(_) => (Some(IPV6_PREFIX_METRIC), "universe"),
     };
-    (address.prefix_len() < 32).then(|| Route {
-        destination: address.trunc(),
+    (a.address.prefix_len() < a.address.max_prefix_len()).then(|| Route {
+        destination: a.address.trunc(),
         gateway: None,
         link: Some(a.link.clone()),
-        metric: None,
+        metric,
         protocol: KERNEL_PROTOCOL,
-        scope: "link".into(),
+        scope: scope.into(),
     })
 }
+
+/// The metric of the prefix route of an IPv6 address
+/// (`IP6_RT_PRIO_ADDRCONF`).
+const IPV6_PREFIX_METRIC: u32 = 256;
 
 fn add_address(s: &mut KernelState, a: Address) -> Result<(), SimError> {
     let up = link(s, &a.link)?.admin_up;
@@ -487,9 +518,12 @@ fn delete_address(s: &mut KernelState, link: &str, address: IpNet) -> Result<(),
         });
     };
     let a = s.addresses.remove(i);
-    if s.addresses_on(link).next().is_none() {
-        // The last IPv4 address gone: fib_disable_ip flushes the link's routes.
-        s.routes.retain(|r| r.link.as_deref() != Some(link));
+    let v4 = |n: &IpNet| n.addr().is_ipv4();
+    if v4(&a.address) && !s.addresses_on(link).any(|o| v4(&o.address)) {
+        // The last IPv4 address gone: fib_disable_ip flushes the link's
+        // IPv4 routes.
+        s.routes
+            .retain(|r| r.link.as_deref() != Some(link) || !v4(&r.destination));
     } else if let Some(p) = prefix_route(&a) {
         let shared = s
             .addresses_on(link)
@@ -515,10 +549,14 @@ fn add_route(s: &mut KernelState, r: Route, check_gateway: bool) -> Result<(), S
     {
         return Err(SimError::RouteExists {
             destination: r.destination,
-            metric: r.metric.unwrap_or(0),
+            metric: effective_metric(r.destination, r.metric),
         });
     }
-    if let Some(gw) = r.gateway.filter(|_| check_gateway) {
+    // An IPv6 link-local gateway is on the named link by definition
+    // (`ip6_validate_gw` looks no route up for it).
+    let link_local =
+        |gw: &std::net::IpAddr| matches!(gw, std::net::IpAddr::V6(g) if g.is_unicast_link_local());
+    if let Some(gw) = r.gateway.filter(|gw| check_gateway && !link_local(gw)) {
         let on_link = s.routes.iter().any(|x| {
             x.link.as_deref() == Some(dev.as_str())
                 && x.gateway.is_none()

@@ -3,15 +3,15 @@
 //! first one.
 
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
 use super::diag::{index, join, Diags};
 use super::model::{
-    AddrRange, BondConfig, Cidrs, DhcpServer, Interfaces, MultusIpam, MultusKind, MultusNet,
-    NetAddrs, NodeOverride, Profile, Reservation, RouteSpec,
+    AddrRange, BondConfig, Cidrs, DhcpServer, Gateways, Interfaces, MultusIpam, MultusKind,
+    MultusNet, NetAddrs, NodeOverride, PerFamily, Profile, Reservation, RouteSpec,
 };
 use super::source::{Entry, Node, Value};
 use crate::kinds::{
@@ -93,11 +93,11 @@ impl Decode for u32 {
     }
 }
 
-/// Every field but `ipAddresses`, `clusterCidr` and `serviceCidr` is IPv4
-/// only for now: an IPv6 value there
+/// Every field but `ipAddresses`, `clusterCidr`, `serviceCidr`, `gateway`,
+/// `routes` and a Multus `subnet` is IPv4 only for now: an IPv6 value there
 /// is refused as not supported yet, never accepted and left unapplied.
 const NO_IPV6_YET: &str =
-    "IPv6 is not supported here yet (only in ipAddresses, clusterCidr, serviceCidr and a Multus subnet, whose other addresses get IPv6 twins)";
+    "IPv6 is not supported here yet (only in ipAddresses, clusterCidr, serviceCidr, gateway, routes and a Multus subnet, whose other addresses get IPv6 twins)";
 
 /// [`parsed`] for an IPv4-only field: an IPv6 value gets its own message.
 fn ipv4<T: FromStr, V6: FromStr>(
@@ -194,37 +194,95 @@ fn pair_items<'n>(
     }
 }
 
+/// A [`PerFamily`] value: one item as a string, or a list of one item per
+/// family, each read by `item` (IPv4 as `Ok`, IPv6 as `Err`). IPv6 is only
+/// ever in the list (n3x's fields are IPv4 strings); `v4_example` shows the
+/// list form in the message.
+fn per_family<V4: std::fmt::Display, V6: std::fmt::Display>(
+    node: &Node,
+    path: &str,
+    d: &mut Diags,
+    expected: &str,
+    v4_example: &str,
+    item: impl Fn(&Node, &str, &mut Diags) -> Option<Result<V4, V6>>,
+) -> Option<PerFamily<V4, V6>> {
+    let items = pair_items(node, path, d, expected)?;
+    let mut out = PerFamily::default();
+    let mut ok = true;
+    for (p, n) in &items {
+        match item(n, p, d) {
+            Some(Err(a)) if matches!(node.value, Value::Str(_)) => {
+                d.push(
+                    p,
+                    Some(a.to_string()),
+                    format!("an IPv4 address here; IPv6 is written in the list form, like [\"{a}\"] or [\"{v4_example}\", \"{a}\"]"),
+                );
+                ok = false;
+            }
+            Some(Ok(a)) if out.v4.is_none() => out.v4 = Some(a),
+            Some(Err(a)) if out.v6.is_none() => out.v6 = Some(a),
+            Some(a) => {
+                let shown = match a {
+                    Ok(a) => a.to_string(),
+                    Err(a) => a.to_string(),
+                };
+                d.push(
+                    p,
+                    Some(shown),
+                    "an address of the other family: a dual-stack pair is one IPv4 and one IPv6 address",
+                );
+                ok = false;
+            }
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
 impl Decode for NetAddrs {
     fn decode(node: &Node, path: &str, d: &mut Diags) -> Option<Self> {
         const EXPECTED: &str =
             "one IPv4 and/or one IPv6 address: a string, or a list like [\"192.168.1.1/24\", \"fd00:1::1/64\"]";
-        let items = pair_items(node, path, d, EXPECTED)?;
-        let mut out = NetAddrs::default();
-        let mut ok = true;
-        for (p, n) in &items {
-            match host_addr(n, p, d) {
-                Some(IpNet::V6(a)) if matches!(node.value, Value::Str(_)) => {
-                    d.push(
-                        p,
-                        Some(a.to_string()),
-                        format!("an IPv4 address here; IPv6 is written in the list form, like [\"{a}\"] or [\"192.168.1.1/24\", \"{a}\"]"),
-                    );
-                    ok = false;
-                }
-                Some(IpNet::V4(a)) if out.v4.is_none() => out.v4 = Some(a),
-                Some(IpNet::V6(a)) if out.v6.is_none() => out.v6 = Some(a),
-                Some(a) => {
-                    d.push(
-                        p,
-                        Some(a.to_string()),
-                        "an address of the other family: a dual-stack pair is one IPv4 and one IPv6 address",
-                    );
-                    ok = false;
-                }
-                None => ok = false,
-            }
-        }
-        ok.then_some(out)
+        per_family(node, path, d, EXPECTED, "192.168.1.1/24", |n, p, d| {
+            host_addr(n, p, d).map(|a| match a {
+                IpNet::V4(a) => Ok(a),
+                IpNet::V6(a) => Err(a),
+            })
+        })
+    }
+}
+
+impl Decode for Gateways {
+    fn decode(node: &Node, path: &str, d: &mut Diags) -> Option<Self> {
+        const EXPECTED: &str = "an IPv4 gateway address like 192.168.1.254, or one per family: a list like [\"192.168.1.254\", \"fd00:1::fe\"]";
+        per_family(node, path, d, EXPECTED, "192.168.1.254", |n, p, d| {
+            parsed::<IpAddr>(n, p, d, EXPECTED).map(|a| match a {
+                IpAddr::V4(a) => Ok(a),
+                IpAddr::V6(a) => Err(a),
+            })
+        })
+    }
+}
+
+impl Decode for IpAddr {
+    fn decode(node: &Node, path: &str, d: &mut Diags) -> Option<Self> {
+        parsed(
+            node,
+            path,
+            d,
+            "an IPv4 or IPv6 address like 192.168.1.1 or fd00:1::1",
+        )
+    }
+}
+
+impl Decode for IpNet {
+    fn decode(node: &Node, path: &str, d: &mut Diags) -> Option<Self> {
+        parsed(
+            node,
+            path,
+            d,
+            "an IPv4 or IPv6 prefix like 10.50.0.0/16 or fd00:50::/48",
+        )
     }
 }
 
@@ -608,9 +666,13 @@ impl Decode for DhcpServer {
 impl Decode for RouteSpec {
     fn decode(node: &Node, path: &str, d: &mut Diags) -> Option<Self> {
         let mut f = Fields::new(node, path, d)?;
-        let to = f.req("to", d, "the destination prefix like 10.50.0.0/16");
+        let to = f.req(
+            "to",
+            d,
+            "the destination prefix like 10.50.0.0/16 or fd00:50::/48",
+        );
         let v = RouteSpec {
-            to: to.unwrap_or_default(),
+            to: to.unwrap_or(IpNet::V4(Ipv4Net::default())),
             via: f.opt("via", d),
             dev: f.opt("dev", d),
             metric: f.opt("metric", d),

@@ -6,7 +6,8 @@
 //! applied when one node is resolved (see [`crate::desired`]).
 
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::fmt::Display;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use serde::{Serialize, Serializer};
@@ -38,9 +39,9 @@ pub struct Profile {
     pub cluster_cidr: Cidrs,
     /// `serviceCidr`: the service CIDR(s); see [`Cidrs`].
     pub service_cidr: Cidrs,
-    /// Default gateway; the link is the one whose subnet holds it.
+    /// Default gateway per family; see [`Gateways`].
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub gateway: Option<Ipv4Addr>,
+    pub gateway: Option<Gateways>,
     /// MTU per interface name.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub mtu: BTreeMap<String, u32>,
@@ -60,19 +61,46 @@ fn is_static(mode: &Mode) -> bool {
     *mode == Mode::Static
 }
 
-/// `ipAddresses.<node>.<network>`: one IPv4 and/or one IPv6 address.
+/// One value per address family, each optional: the shape of
+/// `ipAddresses.<node>.<network>` ([`NetAddrs`]) and `gateway`
+/// ([`Gateways`]).
 ///
-/// Written as n3x writes it, one IPv4 string (`"192.168.200.1"`, /24
-/// implied, or with a prefix), or as a list of one address per family
-/// (`["192.168.200.1/24", "fd00:200::1/64"]`). A list, not a table
+/// Written as n3x writes it, one IPv4 string, or as a list of one value per
+/// family (`["192.168.200.1/24", "fd00:200::1/64"]`). A list, not a table
 /// `{ ipv4, ipv6 }`: it reads the same in TOML and Nix, it is the shape of
-/// k3s's `--node-ip=<v4>,<v6>` and networkd's repeated `Address=`, and a
-/// plain string stays a valid one-element case, so n3x's
+/// k3s's `--node-ip=<v4>,<v6>` and networkd's repeated `Address=` and
+/// `Gateway=`, and a plain string stays a valid one-element case, so n3x's
 /// `builtins.toJSON` output loads unchanged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct NetAddrs {
-    pub v4: Option<Ipv4Net>,
-    pub v6: Option<Ipv6Net>,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PerFamily<V4, V6> {
+    pub v4: Option<V4>,
+    pub v6: Option<V6>,
+}
+
+/// `ipAddresses.<node>.<network>`: one IPv4 and/or one IPv6 address.
+pub type NetAddrs = PerFamily<Ipv4Net, Ipv6Net>;
+
+/// `gateway` (profile-wide or `nodes.<node>.gateway`): the default
+/// gateway of one or both families, each on the link whose subnet holds
+/// it.
+pub type Gateways = PerFamily<Ipv4Addr, Ipv6Addr>;
+
+impl<V4, V6> Default for PerFamily<V4, V6> {
+    fn default() -> Self {
+        PerFamily { v4: None, v6: None }
+    }
+}
+
+impl<V4, V6> PerFamily<V4, V6> {
+    /// The field path of the IPv4 (`v6` false) or IPv6 value under `base`
+    /// (`ipAddresses.<node>.<network>`, `gateway`): IPv6 is only ever
+    /// written in the list, after the IPv4 value if there is one.
+    pub fn path(&self, base: &str, v6: bool) -> String {
+        match self.v6 {
+            Some(_) => super::diag::index(base, usize::from(v6 && self.v4.is_some())),
+            None => base.to_string(),
+        }
+    }
 }
 
 impl NetAddrs {
@@ -82,25 +110,27 @@ impl NetAddrs {
         let v6 = self.v6.map(IpNet::V6);
         v4.into_iter().chain(v6)
     }
+}
 
-    /// The field path of the IPv4 (`v6` false) or IPv6 address under
-    /// `base` (`ipAddresses.<node>.<network>`): IPv6 is only ever written
-    /// in the list, after the IPv4 address if there is one.
-    pub fn path(&self, base: &str, v6: bool) -> String {
-        match self.v6 {
-            Some(_) => super::diag::index(base, usize::from(v6 && self.v4.is_some())),
-            None => base.to_string(),
-        }
+impl Gateways {
+    /// The gateways written, IPv4 first.
+    pub fn iter(&self) -> impl Iterator<Item = IpAddr> {
+        let v4 = self.v4.map(IpAddr::V4);
+        let v6 = self.v6.map(IpAddr::V6);
+        v4.into_iter().chain(v6)
     }
 }
 
 /// An IPv4-only value serializes as the one string n3x writes; a value with
 /// IPv6 as the list.
-impl Serialize for NetAddrs {
+impl<V4: Serialize + Display, V6: Display> Serialize for PerFamily<V4, V6> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match (self.v4, self.v6) {
+        match (&self.v4, &self.v6) {
             (Some(v4), None) => v4.serialize(s),
-            _ => s.collect_seq(self.iter().map(|a| a.to_string())),
+            (v4, v6) => {
+                let v4 = v4.as_ref().map(ToString::to_string);
+                s.collect_seq(v4.into_iter().chain(v6.as_ref().map(ToString::to_string)))
+            }
         }
     }
 }
@@ -280,12 +310,13 @@ pub struct DhcpServer {
     pub lease_time: String,
 }
 
-/// An extra static route: `{ to = "10.50.0.0/16", via = "192.168.200.254" }`.
+/// An extra static route: `{ to = "10.50.0.0/16", via = "192.168.200.254" }`,
+/// of either family (`to` and `via` of the same one).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RouteSpec {
-    pub to: Ipv4Net,
+    pub to: IpNet,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub via: Option<Ipv4Addr>,
+    pub via: Option<IpAddr>,
     /// The link; when absent, the one whose subnet holds `via`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dev: Option<String>,
@@ -465,8 +496,9 @@ pub struct NodeOverride {
     pub vlan_ids: BTreeMap<Network, u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bond_config: Option<BondConfig>,
+    /// Replaces the profile-wide `gateway`, both families.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub gateway: Option<Ipv4Addr>,
+    pub gateway: Option<Gateways>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub mtu: BTreeMap<String, u32>,
     /// Added to the profile-wide routes.

@@ -538,13 +538,13 @@ mod tests {
         d.routes = vec![
             DesiredRoute {
                 destination: "0.0.0.0/0".parse().unwrap(),
-                gateway: Some(Ipv4Addr::new(10, 0, 1, 1)),
+                gateway: Some(Ipv4Addr::new(10, 0, 1, 1).into()),
                 link: "eth1".into(),
                 metric: None,
             },
             DesiredRoute {
                 destination: "10.50.0.0/16".parse().unwrap(),
-                gateway: Some(Ipv4Addr::new(10, 0, 1, 254)),
+                gateway: Some(Ipv4Addr::new(10, 0, 1, 254).into()),
                 link: "eth1".into(),
                 metric: Some(50),
             },

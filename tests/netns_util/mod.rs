@@ -123,12 +123,13 @@ impl Netns {
         })
     }
 
-    /// Links, addresses and routes (`ip -j`), as a before/after snapshot.
+    /// Links, addresses and main-table routes of both families (`ip -j`),
+    /// as a before/after snapshot.
     pub fn snapshot(&self) -> [String; 3] {
         [
             self.ip("-d -j link show"),
             self.ip("-j addr show"),
-            self.ip("-j route show"),
+            self.ip("-j route show") + &self.ip("-6 -j route show"),
         ]
     }
 

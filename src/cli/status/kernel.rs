@@ -3,8 +3,18 @@
 
 use crate::state::{Dad, KernelState, Link, LinkInfo};
 
+/// An IPv4 default route is in the main table (what `hasDefaultRoute`
+/// has always meant; IPv6 ones are listed with the routes).
 pub(super) fn has_default_route(state: &KernelState) -> bool {
-    state.routes.iter().any(|r| r.destination.prefix_len() == 0)
+    default_route(state, false).is_some()
+}
+
+/// The main table's default route of one family.
+fn default_route(state: &KernelState, v6: bool) -> Option<&crate::state::Route> {
+    state
+        .routes
+        .iter()
+        .find(|r| r.destination.prefix_len() == 0 && r.destination.addr().is_ipv6() == v6)
 }
 
 fn yes(b: bool) -> &'static str {
@@ -104,16 +114,18 @@ pub fn render(state: &KernelState) -> String {
     for r in &state.routes {
         out += &format!("  {}\n", crate::plan::diff::describe_route(r));
     }
-    let default = state
-        .routes
-        .iter()
-        .find(|r| r.destination.prefix_len() == 0);
-    out += &match default {
+    out += &match default_route(state, false) {
         Some(r) => format!(
             "\ndefault route: {}\n",
             crate::plan::diff::describe_route(r)
         ),
         None => "\ndefault route: none\n".to_string(),
     };
+    if let Some(r) = default_route(state, true) {
+        out += &format!(
+            "IPv6 default route: {}\n",
+            crate::plan::diff::describe_route(r)
+        );
+    }
     out
 }

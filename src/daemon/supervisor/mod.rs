@@ -1,7 +1,7 @@
 //! The supervisor's event loop.
 //!
 //! One task on a current-thread runtime waits on: kernel notifications
-//! (links, IPv4 addresses, IPv4 routes), commands (reload, reconcile,
+//! (links, addresses and routes of both families), commands (reload, reconcile,
 //! confirm, rollback), SIGTERM/SIGINT, and timers that exist only when
 //! needed (the watchdog ping, a backed-off repair, the online timeout, a
 //! confirmed change's deadline and its next reachability round, see

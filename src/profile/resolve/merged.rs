@@ -2,12 +2,10 @@
 //! them, and for each the field path to blame, so a problem points at the
 //! line the operator has to change.
 
-use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
-
 use crate::kinds::Network;
 use crate::profile::diag::join;
-use crate::profile::model::{BondConfig, Interfaces, NodeOverride, Profile, RouteSpec};
+use crate::profile::model::{BondConfig, Gateways, Interfaces, NodeOverride, Profile, RouteSpec};
+use std::collections::BTreeMap;
 
 /// One node's settings, the profile's merged with `nodes.<node>`, with the
 /// path each came from.
@@ -17,7 +15,9 @@ pub(super) struct Merged<'p> {
     pub interfaces: Interfaces,
     pub vlan_ids: BTreeMap<Network, u16>,
     pub bond: Option<BondConfig>,
-    pub gateway: Option<Ipv4Addr>,
+    /// The node's `gateway` when it has one, else the profile's (both
+    /// families: a node's gateway replaces the profile's whole).
+    pub gateway: Option<Gateways>,
     pub mtu: BTreeMap<String, u32>,
     /// Profile-wide routes first, then the node's, each with its path.
     pub routes: Vec<(String, &'p RouteSpec)>,
