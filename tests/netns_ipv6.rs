@@ -11,11 +11,10 @@ use std::time::{Duration, Instant};
 
 use n3xnet::desired::{DesiredNetwork, DesiredRoute};
 use n3xnet::engine::Outcome;
-use n3xnet::netlink::Handle;
 use n3xnet::plan;
 use n3xnet::profile::{self, Format};
-use n3xnet::state::{Dad, KernelState};
-use netns_util::{apply, netns_tier, runtime, try_apply, Netns};
+use n3xnet::state::Dad;
+use netns_util::{apply, netns_tier, try_apply, Netns};
 
 /// A dual-stack cluster network on `eth1`, in the profile's list form.
 const PROFILE: &str = r#"
@@ -48,10 +47,6 @@ fn dual_stack(host: u8) -> DesiredNetwork {
         ]
     );
     d
-}
-
-fn dump(ns: &Netns) -> KernelState {
-    runtime().block_on(async { Handle::open(Some(&ns.name)).unwrap().dump().await.unwrap() })
 }
 
 /// `eth1` cabled to a peer namespace (the switch, or another node), up.
@@ -88,20 +83,6 @@ fn ipv6_addrs(ns: &Netns, link: &str) -> Vec<String> {
     v
 }
 
-/// Waits until `link`'s IPv6 addresses are past DAD (none tentative);
-/// panics after 10 s.
-fn wait_dad_done(ns: &Netns, link: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while ipv6(ns, link).iter().any(|(_, f)| !f.is_empty()) {
-        assert!(
-            Instant::now() < deadline,
-            "DAD never ended: {:?}",
-            ipv6(ns, link)
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn dual_stack_apply_then_reapply_is_a_no_op() {
     if !netns_tier() {
@@ -119,7 +100,7 @@ fn dual_stack_apply_then_reapply_is_a_no_op() {
         "the profile's addresses, and no link-local of the kernel's"
     );
     // This iproute2 does not show IFA_PROTO; the dump reads it.
-    let state = dump(&ns);
+    let state = ns.dump();
     let v6: Vec<_> = state
         .addresses_on("eth1")
         .filter(|a| a.address.addr().is_ipv6())
@@ -133,7 +114,7 @@ fn dual_stack_apply_then_reapply_is_a_no_op() {
         b"0\n"
     );
 
-    wait_dad_done(&ns, "eth1");
+    ns.wait_dad();
     let before = ns.snapshot();
     let again = apply(&ns, &d);
     assert_eq!((again.outcome, again.writes), (Outcome::InSync, 0));
@@ -150,7 +131,7 @@ fn check_sees_a_removed_ipv6_address_and_reapply_restores_it() {
     let d = dual_stack(1);
     apply(&ns, &d);
     ns.ip("-6 addr del fd00:1::1/64 dev eth1");
-    let rows = plan::check(&d, &dump(&ns));
+    let rows = plan::check(&d, &ns.dump());
     let failed: Vec<String> = plan::check::failures(&rows)
         .map(|r| r.path.clone())
         .collect();
@@ -236,7 +217,7 @@ fn an_address_another_host_holds_is_reported_not_retried() {
     apply(&ns, &d);
     let deadline = Instant::now() + Duration::from_secs(10);
     let dad = loop {
-        let state = dump(&ns);
+        let state = ns.dump();
         let a = state
             .addresses
             .iter()
@@ -271,8 +252,8 @@ fn two_dual_stack_nodes_reach_each_other_over_both_families() {
     b.ip("link set eth1 up");
     apply(&a, &dual_stack(1));
     apply(&b, &dual_stack(2));
-    wait_dad_done(&a, "eth1");
-    wait_dad_done(&b, "eth1");
+    a.wait_dad();
+    b.wait_dad();
     for target in ["192.168.1.2", "fd00:1::2", "fe80::2%eth1"] {
         let out = a.exec(&["ping", "-c", "1", "-w", "10", target]);
         assert!(

@@ -9,15 +9,12 @@
 
 mod netns_util;
 
-use std::time::{Duration, Instant};
-
 use n3xnet::desired::{DesiredNetwork, DesiredRoute};
 use n3xnet::engine::Outcome;
-use n3xnet::netlink::Handle;
 use n3xnet::plan;
 use n3xnet::profile::{self, Format};
-use n3xnet::state::{KernelState, OWNER_PROTOCOL};
-use netns_util::{apply, netns_tier, runtime, try_apply, Netns};
+use n3xnet::state::OWNER_PROTOCOL;
+use netns_util::{apply, netns_tier, try_apply, Netns};
 use serde_json::Value;
 
 /// A dual-stack cluster network on `eth1` with a gateway per family, and
@@ -41,10 +38,6 @@ dev = "eth1"
 fn desired(profile: &str) -> DesiredNetwork {
     let p = profile::parse(profile, Format::Toml).unwrap();
     profile::resolve(&p, "server-1").unwrap()
-}
-
-fn dump(ns: &Netns) -> KernelState {
-    runtime().block_on(async { Handle::open(Some(&ns.name)).unwrap().dump().await.unwrap() })
 }
 
 /// The node (`eth1`), the router (`r-eth1` on the node's segment with
@@ -129,15 +122,6 @@ fn routes6(ns: &Netns) -> Vec<String> {
     out
 }
 
-/// Waits until no IPv6 address in `ns` is tentative; panics after 10 s.
-fn wait_dad_done(ns: &Netns) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while ns.ip("-6 -j addr show").contains("\"tentative\"") {
-        assert!(Instant::now() < deadline, "DAD never ended");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 fn ping6(from: &Netns, to: &str) {
     let out = from.exec(&["ping", "-6", "-c", "1", "-w", "10", to]);
     assert!(
@@ -165,7 +149,7 @@ fn ipv6_gateway_and_route_reach_the_remote_host_and_stay_in_sync() {
     ] {
         assert!(routes.contains(&want), "{want} not in {routes:#?}");
     }
-    let state = dump(ns);
+    let state = ns.dump();
     let mut owned: Vec<String> = state
         .routes
         .iter()
@@ -176,15 +160,15 @@ fn ipv6_gateway_and_route_reach_the_remote_host_and_stay_in_sync() {
     assert_eq!(owned, ["::/0", "fd00:50::/64"], "{:?}", state.routes);
     assert_eq!(OWNER_PROTOCOL, 110);
 
-    wait_dad_done(ns);
-    wait_dad_done(&lab.router);
+    ns.wait_dad();
+    lab.router.wait_dad();
     ping6(ns, "fd00:50::2");
     // The remote prefix goes through the router's link-local address.
     let get = ns.ip_json("-6 -j route get fd00:50::2");
     assert_eq!(get[0]["gateway"], "fe80::fe", "{get}");
 
     // In sync: check is clean and a re-apply writes nothing.
-    let rows = plan::check(&d, &dump(ns));
+    let rows = plan::check(&d, &ns.dump());
     assert_eq!(plan::check::failures(&rows).count(), 0, "{rows:?}");
     let before = ns.settled();
     let again = apply(ns, &d);
@@ -198,7 +182,7 @@ fn a_deleted_ipv6_route_is_found_by_check_and_repaired() {
     let ns = &lab.node;
     let d = desired(PROFILE);
     ns.ip("-6 route del default via fd00:1::fe dev eth1");
-    let rows = plan::check(&d, &dump(ns));
+    let rows = plan::check(&d, &ns.dump());
     let failed: Vec<String> = plan::check::failures(&rows)
         .map(|r| r.path.clone())
         .collect();

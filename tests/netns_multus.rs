@@ -17,7 +17,7 @@ mod netns_util;
 
 use std::collections::BTreeSet;
 use std::io::Write;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -218,14 +218,16 @@ impl Node {
     }
 }
 
-fn ping_once(from: &Netns, to: Ipv4Addr) -> bool {
+fn ping_once(from: &Netns, to: IpAddr) -> bool {
     from.exec(&["ping", "-c", "1", "-W", "1", &to.to_string()])
         .status
         .success()
 }
 
-/// Waits (up to 10 s) until `from` reaches `to`.
-fn reaches(from: &Netns, to: Ipv4Addr) -> bool {
+/// Waits (up to 10 s, an IPv6 address's DAD included) until `from` reaches
+/// `to`.
+fn reaches(from: &Netns, to: impl Into<IpAddr>) -> bool {
+    let to = to.into();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if ping_once(from, to) {
@@ -439,27 +441,10 @@ fn a_dual_stack_network_gives_pods_both_families_from_twin_slices() {
             "pod on agent-1 -> server-1's shim over IPv6",
         ),
     ] {
-        assert!(reaches_v6(from, to), "{what} ({to})");
+        assert!(reaches(from, to), "{what} ({to})");
     }
     a.del(pa);
     b.del(pb);
-}
-
-/// Waits (up to 10 s, DAD included) until `from` reaches `to`.
-fn reaches_v6(from: &Netns, to: Ipv6Addr) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let ok = from
-            .exec(&["ping", "-6", "-c", "1", "-W", "1", &to.to_string()])
-            .status
-            .success();
-        if ok {
-            return true;
-        }
-        if Instant::now() > deadline {
-            return false;
-        }
-    }
 }
 
 /// `ipam = "static"`: the NAD's own config (`spec.config`), with the pod's
@@ -482,6 +467,6 @@ fn static_ipam_takes_the_pods_address(node: &Node, dir: &Path) {
     let result = node.run_plugin(&config, "ADD", &pod, "static").unwrap();
     assert_eq!(result["ips"][0]["address"], "192.168.30.200/24", "{result}");
     assert_eq!(pod.ipv4("net1"), ["192.168.30.200/24"]);
-    assert!(reaches(&node.ns, "192.168.30.200".parse().unwrap()));
+    assert!(reaches(&node.ns, Ipv4Addr::new(192, 168, 30, 200)));
     node.run_plugin(&config, "DEL", &pod, "static").unwrap();
 }

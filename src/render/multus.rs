@@ -194,16 +194,20 @@ fn host_local(nad: &MultusNet, range: Option<AddrRange>) -> Ipam {
         return Ipam::HostLocal(HostLocalRanges::One(v4));
     };
     let r = range.unwrap_or_else(|| pools::pod_range(nad));
-    let twin = |a: Ipv4Addr| nad.twin(a).map(IpAddr::V6);
     let v6 = HostLocalRange {
         subnet: IpNet::V6(v6),
-        range_start: twin(r.first),
-        range_end: twin(r.last),
-        gateway: nad.gateway.and_then(twin),
+        range_start: twin(nad, r.first),
+        range_end: twin(nad, r.last),
+        gateway: nad.gateway.and_then(|g| twin(nad, g)),
     };
     Ipam::HostLocal(HostLocalRanges::Dual {
         ranges: [[v4], [v6]],
     })
+}
+
+/// [`MultusNet::twin`] as a config value.
+fn twin(nad: &MultusNet, a: Ipv4Addr) -> Option<IpAddr> {
+    nad.twin(a).map(IpAddr::V6)
 }
 
 /// The IPAM of a NAD's `spec.config`; `None` for `node-pools`, whose NAD
@@ -221,14 +225,13 @@ fn nad_ipam(nad: &MultusNet) -> Option<Ipam> {
                 range_end: IpAddr::V4(range.last),
                 exclude: reserved().map(|a| IpNet::from(IpAddr::V4(*a))).collect(),
             };
-            let twin = |a: Ipv4Addr| nad.twin(a).map(IpAddr::V6);
             let v6 = nad.subnet.v6.and_then(|v6| {
                 Some(WhereaboutsRange {
                     range: IpNet::V6(v6),
-                    range_start: twin(range.first)?,
-                    range_end: twin(range.last)?,
+                    range_start: twin(nad, range.first)?,
+                    range_end: twin(nad, range.last)?,
                     exclude: reserved()
-                        .filter_map(|a| twin(*a).map(IpNet::from))
+                        .filter_map(|a| twin(nad, *a).map(IpNet::from))
                         .collect(),
                 })
             });

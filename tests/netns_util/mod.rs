@@ -10,6 +10,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use n3xnet::desired::DesiredNetwork;
 use n3xnet::engine::{self, ApplyOptions, ApplyReport, EngineError};
 use n3xnet::netlink::Handle;
+use n3xnet::state::KernelState;
 use serde_json::Value;
 
 /// `true` when the tier can run. Without root it FAILS (so CI cannot go
@@ -148,6 +149,31 @@ impl Netns {
             assert!(
                 Instant::now() < deadline,
                 "the namespace never settled: {s:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// n3xnet's own dump of this namespace (links, addresses, routes).
+    pub fn dump(&self) -> KernelState {
+        runtime().block_on(async {
+            Handle::open(Some(&self.name))
+                .unwrap()
+                .dump()
+                .await
+                .unwrap()
+        })
+    }
+
+    /// Waits (up to 10 s) until no IPv6 address here is still tentative:
+    /// duplicate address detection is over.
+    pub fn wait_dad(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.ip("-6 -j addr show").contains("\"tentative\"") {
+            assert!(
+                Instant::now() < deadline,
+                "DAD never ended: {}",
+                self.ip("-6 addr show")
             );
             std::thread::sleep(Duration::from_millis(50));
         }
