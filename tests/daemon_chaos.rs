@@ -391,15 +391,22 @@ fn a_seeded_chaos_soak_keeps_every_invariant() {
         end_resources.2
     );
     assert!(!log.contains("panicked"), "n3xnetd panicked:\n{log}");
-    let unexplained: Vec<&str> = log
-        .lines()
-        .filter(|l| l.contains("ERROR"))
-        .filter(|l| !(l.contains("reload failed") || l.contains("gateway: found 10.9.9.9")))
+    let lines: Vec<&str> = log.lines().collect();
+    let unexplained: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i].contains("ERROR"))
+        .filter(|&i| {
+            !(lines[i].contains("reload failed") || lines[i].contains("gateway: found 10.9.9.9"))
+        })
+        .collect();
+    // Each with the 30 log lines before it: what the daemon was doing.
+    let context: Vec<String> = unexplained
+        .iter()
+        .map(|&i| lines[i.saturating_sub(30)..=i].join("\n"))
         .collect();
     assert!(
         unexplained.is_empty(),
-        "error-level log lines no disturbance asked for:\n{}",
-        unexplained.join("\n")
+        "error-level log lines no disturbance asked for (seed {seed}), each after its context:\n{}",
+        context.join("\n----\n")
     );
     assert_eq!(end_resources.0, start.0, "open descriptors grew");
     // A wait for the writer lock has a thread of its own until the lock is
