@@ -11,6 +11,9 @@ checkpoint before
 capture plan1 2 n3xnetctl plan --json --profile $P
 capture apply1 0 n3xnetctl apply --json --profile $P
 wait_for 5 bond_active_is bond0 eth1
+# apply.py asserts the steady state (both ports' MII up): a port enslaved with its carrier
+# already up can still be in updelay ("going back") for a moment after apply returns.
+wait_for 5 bond_settled bond0
 checkpoint applied
 capture apply2 0 n3xnetctl apply --json --profile $P
 capture check 0 n3xnetctl check --json --profile $P
